@@ -1,0 +1,70 @@
+import { PORTAL_NAME_PATTERN } from "./domain/transfer-request.ts";
+
+/** Settings the function reads from its environment; the CDK stack sets them from validated config. */
+export interface ServiceConfig {
+  /** Portal name → Secrets Manager secret id or ARN. */
+  portals: ReadonlyMap<string, string>;
+  defaultPortal: string | undefined;
+  secretCacheTtlMs: number;
+  /** Plain-http webhooks on loopback hosts, for local runs and tests only. */
+  allowHttpLoopback: boolean;
+  /** Longest wait for one Bitrix24 answer before the attempt counts as timed out. */
+  attemptTimeoutMs: number;
+  /** Time kept back from the Lambda deadline so a timed-out call still gets a clean response. */
+  safetyMarginMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+  const portals = parsePortals(env.PORTALS);
+  const defaultPortal = env.DEFAULT_PORTAL || (portals.size === 1 ? [...portals.keys()][0] : undefined);
+  if (defaultPortal !== undefined && !portals.has(defaultPortal)) {
+    throw new ConfigError(`DEFAULT_PORTAL "${defaultPortal}" is not a key of PORTALS`);
+  }
+  return {
+    portals,
+    defaultPortal,
+    secretCacheTtlMs: seconds(env, "SECRET_CACHE_TTL_SECONDS", 300) * 1000,
+    allowHttpLoopback: env.ALLOW_HTTP_LOOPBACK === "true",
+    attemptTimeoutMs: seconds(env, "BITRIX24_ATTEMPT_TIMEOUT_SECONDS", 8) * 1000,
+    safetyMarginMs: 1000,
+  };
+}
+
+function parsePortals(raw: string | undefined): Map<string, string> {
+  if (!raw) throw new ConfigError("PORTALS is not set");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError("PORTALS is not valid JSON");
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError('PORTALS must be a JSON object such as {"main": "<secret id>"}');
+  }
+  const portals = new Map<string, string>();
+  for (const [name, secretId] of Object.entries(parsed)) {
+    if (!PORTAL_NAME_PATTERN.test(name))
+      throw new ConfigError(`PORTALS has an invalid portal name "${name}"`);
+    if (typeof secretId !== "string" || secretId === "") {
+      throw new ConfigError(`PORTALS.${name} must be a secret id or ARN`);
+    }
+    portals.set(name, secretId);
+  }
+  if (portals.size === 0) throw new ConfigError("PORTALS has no portal");
+  return portals;
+}
+
+function seconds(env: NodeJS.ProcessEnv, key: string, fallback: number): number {
+  const raw = env[key];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new ConfigError(`${key} must be a number of seconds`);
+  return value;
+}

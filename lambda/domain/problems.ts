@@ -1,0 +1,91 @@
+/**
+ * Every failure the service reports, with one stable machine-readable code each. Callers branch on
+ * `code`; `status` is what HTTP callers see, and direct invocations throw an error carrying the code.
+ */
+export const PROBLEMS = {
+  INVALID_JSON: { status: 400, title: "The body is not valid JSON" },
+  VALIDATION_FAILED: { status: 400, title: "The request does not match the schema" },
+  UNAUTHORIZED: { status: 401, title: "The caller is not authenticated" },
+  NOT_FOUND: { status: 404, title: "No such resource" },
+  METHOD_NOT_ALLOWED: { status: 405, title: "Method not allowed" },
+  UNKNOWN_PORTAL: { status: 404, title: "The portal is not configured" },
+  PAYLOAD_TOO_LARGE: { status: 413, title: "The body is too large" },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: "The body must be application/json" },
+  TRANSFER_REJECTED: { status: 422, title: "Bitrix24 rejected the transfer" },
+  INTERNAL_ERROR: { status: 500, title: "The service failed unexpectedly" },
+  PORTAL_MISCONFIGURED: { status: 502, title: "The portal's credentials or chat bot are not usable" },
+  UPSTREAM_ERROR: { status: 502, title: "Bitrix24 failed or answered unexpectedly" },
+  RATE_LIMITED: { status: 503, title: "Bitrix24 is rate-limiting this portal" },
+  CREDENTIALS_UNAVAILABLE: { status: 503, title: "The portal's credentials could not be read" },
+  UPSTREAM_TIMEOUT: { status: 504, title: "Bitrix24 did not answer in time" },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ProblemCode = keyof typeof PROBLEMS;
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export interface Bitrix24Error {
+  error: string;
+  description?: string;
+}
+
+export interface ProblemDetails {
+  detail: string;
+  errors?: FieldError[];
+  bitrix24?: Bitrix24Error;
+  /** Seconds the caller should wait before trying again (sent as `Retry-After`). */
+  retryAfter?: number;
+  /** How many Bitrix24 calls were made before giving up, for logs. */
+  attempts?: number;
+}
+
+/**
+ * A failure with a stable code. Its message is always safe to log and to show: it is built only
+ * from our own texts and Bitrix24's error codes, never from secrets or URLs.
+ */
+export class TransferError extends Error {
+  readonly code: ProblemCode;
+  readonly status: number;
+  readonly details: ProblemDetails;
+
+  constructor(code: ProblemCode, details: ProblemDetails) {
+    super(`${code}: ${details.detail}`);
+    // Lambda reports the name as errorType: async failure destinations and alarms can filter on the code.
+    this.name = code;
+    this.code = code;
+    this.status = PROBLEMS[code].status;
+    this.details = details;
+  }
+}
+
+export interface ProblemDocument {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ProblemCode;
+  requestId: string;
+  errors?: FieldError[];
+  bitrix24?: Bitrix24Error;
+}
+
+export const PROBLEM_TYPE_BASE = "urn:b24-transfer:problem:";
+
+/** RFC 9457 problem details. */
+export function toProblemDocument(error: TransferError, requestId: string): ProblemDocument {
+  const { detail, errors, bitrix24 } = error.details;
+  const doc: ProblemDocument = {
+    type: PROBLEM_TYPE_BASE + error.code,
+    title: PROBLEMS[error.code].title,
+    status: error.status,
+    detail,
+    code: error.code,
+    requestId,
+  };
+  if (errors) doc.errors = errors;
+  if (bitrix24) doc.bitrix24 = bitrix24;
+  return doc;
+}

@@ -1,0 +1,37 @@
+import type { HttpRequest } from "../adapters/http-event.ts";
+import { TransferError } from "../domain/problems.ts";
+import { requireTransferRequest, type TransferRequest } from "../domain/transfer-request.ts";
+
+export const MAX_BODY_BYTES = 16 * 1024;
+
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json$/;
+
+/** Turns an HTTP request into a validated transfer request, or the 4xx problem that explains why not. */
+export function readHttpTransferRequest(request: HttpRequest): TransferRequest {
+  if (!/(^|\/)transfers\/?$/.test(request.path)) {
+    throw new TransferError("NOT_FOUND", { detail: "the only resource is POST /transfers" });
+  }
+  if (request.method !== "POST") {
+    throw new TransferError("METHOD_NOT_ALLOWED", { detail: `${request.method} is not allowed; use POST` });
+  }
+  const mediaType = (request.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+  if (!JSON_MEDIA_TYPE.test(mediaType)) {
+    throw new TransferError("UNSUPPORTED_MEDIA_TYPE", {
+      detail: mediaType
+        ? `content type ${mediaType.slice(0, 80)} is not supported; send application/json`
+        : "send Content-Type: application/json",
+    });
+  }
+  if (request.bodyTooLarge) {
+    throw new TransferError("PAYLOAD_TOO_LARGE", {
+      detail: `the body must be at most ${MAX_BODY_BYTES} bytes`,
+    });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(request.body ?? new Uint8Array()));
+  } catch {
+    throw new TransferError("INVALID_JSON", { detail: "the body is not valid UTF-8 JSON" });
+  }
+  return requireTransferRequest(json);
+}

@@ -1,0 +1,70 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { afterAll, describe, expect, it } from "vitest";
+import { PROJECT_ROOT } from "../infra/bundling.ts";
+
+/** `npm start` as a newcomer runs it: its printed curl must work and Ctrl-C must stop it cleanly. */
+let child: ChildProcess | undefined;
+let output = "";
+
+async function waitFor(pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    const match = output.match(pattern);
+    if (match) return match;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out waiting for ${pattern}; output so far:\n${output}`);
+}
+
+afterAll(() => {
+  child?.kill("SIGKILL");
+});
+
+describe("npm start", () => {
+  it("serves the bundle on the simulator, prints a curl that transfers, and stops on Ctrl-C", async () => {
+    child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+      cwd: PROJECT_ROOT,
+      env: {
+        ...process.env,
+        PORT: "0",
+        SKIP_BUILD: "true",
+        B24_WEBHOOK_URL: "",
+        POWERTOOLS_LOG_LEVEL: "INFO",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+
+    const [, url, payload] = await waitFor(
+      /curl -sS -X POST (\S+) -H 'content-type: application\/json' -d '([^']+)'/,
+    );
+    const response = await fetch(url as string, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: payload,
+    });
+    expect(response.status, output).toBe(200);
+    expect(await response.json()).toMatchObject({
+      transferred: true,
+      chatId: 112,
+      target: { operatorId: 12 },
+    });
+    const [, ledger] = await waitFor(/^ledger: (\{.*\})$/m);
+    expect(JSON.parse(ledger as string)).toMatchObject({ chatId: 112, to: { userId: 12 } });
+
+    const bad = await fetch(url as string, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get("content-type")).toBe("application/problem+json");
+
+    child.kill("SIGINT");
+    const [code] = await once(child, "exit");
+    expect(code).toBe(0);
+    expect(output).toContain("stopped");
+  });
+});

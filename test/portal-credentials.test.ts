@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { parseWebhookSecret } from "../lambda/adapters/portal-credentials.ts";
+import { TransferError } from "../lambda/domain/problems.ts";
+
+const strict = { allowHttpLoopback: false };
+const local = { allowHttpLoopback: true };
+const CODE = "s3cr3tW3bh00kC0de";
+
+function failure(raw: string, options = strict): TransferError {
+  try {
+    parseWebhookSecret(raw, options);
+  } catch (error) {
+    if (error instanceof TransferError) return error;
+    throw error;
+  }
+  throw new Error("expected the secret to be rejected");
+}
+
+describe("portal secret", () => {
+  it("parses a webhook secret and normalises the trailing slash", () => {
+    expect(
+      parseWebhookSecret(
+        JSON.stringify({ webhookUrl: `https://acme.bitrix24.com/rest/1/${CODE}`, botId: 7, clientId: "c1" }),
+        strict,
+      ),
+    ).toEqual({ restBase: `https://acme.bitrix24.com/rest/1/${CODE}/`, botId: 7, clientId: "c1" });
+  });
+
+  it("ignores extra keys so one secret can carry notes", () => {
+    expect(
+      parseWebhookSecret(
+        JSON.stringify({ webhookUrl: `https://a.example/rest/1/${CODE}/`, note: "x" }),
+        strict,
+      ).restBase,
+    ).toBe(`https://a.example/rest/1/${CODE}/`);
+  });
+
+  it.each([
+    ["not JSON", `https://a.example/rest/1/${CODE}/`],
+    ["the placeholder", JSON.stringify({ webhookUrl: "REPLACE_ME" })],
+    ["plain http", JSON.stringify({ webhookUrl: `http://a.example/rest/1/${CODE}/` })],
+    ["a wrong path", JSON.stringify({ webhookUrl: `https://a.example/api/1/${CODE}/` })],
+    ["a method in the path", JSON.stringify({ webhookUrl: `https://a.example/rest/1/${CODE}/profile` })],
+    ["a query", JSON.stringify({ webhookUrl: `https://a.example/rest/1/${CODE}/?x=${CODE}` })],
+    ["user info", JSON.stringify({ webhookUrl: `https://u:${CODE}@a.example/rest/1/${CODE}/` })],
+    ["a bad botId", JSON.stringify({ webhookUrl: `https://a.example/rest/1/${CODE}/`, botId: "seven" })],
+    ["no webhookUrl", JSON.stringify({ url: `https://a.example/rest/1/${CODE}/` })],
+    ["an array", JSON.stringify([`https://a.example/rest/1/${CODE}/`])],
+  ])("rejects %s with PORTAL_MISCONFIGURED and never echoes it", (_name, raw) => {
+    const error = failure(raw);
+    expect(error.code).toBe("PORTAL_MISCONFIGURED");
+    expect(error.status).toBe(502);
+    expect(JSON.stringify({ message: error.message, details: error.details })).not.toContain(CODE);
+  });
+
+  it("allows plain http only on loopback and only when enabled", () => {
+    const loopback = JSON.stringify({ webhookUrl: `http://127.0.0.1:8080/rest/1/${CODE}/` });
+    expect(parseWebhookSecret(loopback, local).restBase).toBe(`http://127.0.0.1:8080/rest/1/${CODE}/`);
+    expect(failure(loopback, strict).code).toBe("PORTAL_MISCONFIGURED");
+    expect(failure(JSON.stringify({ webhookUrl: `http://10.0.0.5/rest/1/${CODE}/` }), local).code).toBe(
+      "PORTAL_MISCONFIGURED",
+    );
+  });
+});

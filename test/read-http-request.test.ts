@@ -1,0 +1,102 @@
+import { describe, expect, it } from "vitest";
+import { toHttpRequest } from "../lambda/adapters/http-event.ts";
+import { TransferError } from "../lambda/domain/problems.ts";
+import { MAX_BODY_BYTES, readHttpTransferRequest } from "../lambda/handlers/read-http-request.ts";
+import { type HttpEventEdit, httpApiEvent, restApiEvent } from "./support/events.ts";
+
+const read = (edit: HttpEventEdit, rest = false) =>
+  readHttpTransferRequest(toHttpRequest(rest ? restApiEvent(edit) : httpApiEvent(edit), MAX_BODY_BYTES));
+
+function codeOf(edit: HttpEventEdit, rest = false): string {
+  try {
+    read(edit, rest);
+  } catch (error) {
+    if (error instanceof TransferError) return error.code;
+    throw error;
+  }
+  return "accepted";
+}
+
+const body = JSON.stringify({ chatId: 112, operatorId: 12 });
+
+describe("reading an HTTP transfer request", () => {
+  it.each([false, true])("reads a JSON body (REST API: %s)", (rest) => {
+    expect(read({ body }, rest)).toEqual({ chatId: 112, target: { operatorId: 12 }, leave: false });
+  });
+
+  it.each([false, true])("decodes a base64 body (REST API: %s)", (rest) => {
+    expect(read({ body, base64: true }, rest).chatId).toBe(112);
+  });
+
+  it("accepts a charset parameter and +json media types", () => {
+    expect(codeOf({ body, headers: { "content-type": "application/json; charset=utf-8" } })).toBe("accepted");
+    expect(codeOf({ body, headers: { "Content-Type": "Application/JSON" } })).toBe("accepted");
+    expect(codeOf({ body, headers: { "content-type": "application/vnd.api+json" } })).toBe("accepted");
+  });
+
+  it.each([
+    [
+      "a form body",
+      { body, headers: { "content-type": "application/x-www-form-urlencoded" } },
+      "UNSUPPORTED_MEDIA_TYPE",
+    ],
+    ["text/plain", { body, headers: { "content-type": "text/plain" } }, "UNSUPPORTED_MEDIA_TYPE"],
+    ["no content type", { body, headers: {} }, "UNSUPPORTED_MEDIA_TYPE"],
+    [
+      "a JSON look-alike type",
+      { body, headers: { "content-type": "application/jsonx" } },
+      "UNSUPPORTED_MEDIA_TYPE",
+    ],
+    ["no body", {}, "INVALID_JSON"],
+    ["a null body", { body: null }, "INVALID_JSON"],
+    ["broken JSON", { body: '{"chatId": 1,' }, "INVALID_JSON"],
+    [
+      "invalid UTF-8",
+      { body: Buffer.from([0x7b, 0xff, 0x7d]).toString("base64"), base64: true },
+      "INVALID_JSON",
+    ],
+    ["a schema violation", { body: '{"chatId": "abc"}' }, "VALIDATION_FAILED"],
+    ["a GET", { method: "GET", body }, "METHOD_NOT_ALLOWED"],
+    ["another path", { path: "/transfer", body }, "NOT_FOUND"],
+  ] satisfies [string, HttpEventEdit, string][])("answers %s with %s", (_name, edit, code) => {
+    expect(codeOf(edit)).toBe(code);
+    expect(codeOf(edit, true)).toBe(code);
+  });
+
+  it("takes the path under a stage prefix", () => {
+    expect(codeOf({ path: "/prod/transfers", body })).toBe("accepted");
+  });
+
+  it("limits the decoded body to 16 KiB, before and after base64", () => {
+    const padded = (size: number) => JSON.stringify({ chatId: 1, operatorId: 1 }).padEnd(size, " ");
+    expect(codeOf({ body: padded(MAX_BODY_BYTES) })).toBe("accepted");
+    expect(codeOf({ body: padded(MAX_BODY_BYTES + 1) })).toBe("PAYLOAD_TOO_LARGE");
+    expect(codeOf({ body: padded(MAX_BODY_BYTES), base64: true })).toBe("accepted");
+    expect(codeOf({ body: padded(MAX_BODY_BYTES + 1), base64: true })).toBe("PAYLOAD_TOO_LARGE");
+    // Multi-byte characters count as bytes, not characters.
+    expect(codeOf({ body: `{"chatId":1,"operatorId":1,"x":"${"é".repeat(MAX_BODY_BYTES / 2)}"}` })).toBe(
+      "PAYLOAD_TOO_LARGE",
+    );
+  });
+});
+
+describe("the HTTP envelope", () => {
+  it("takes the caller's name only from the authorizer context, never from headers", () => {
+    const event = httpApiEvent({
+      body,
+      client: "crm",
+      headers: { "content-type": "application/json", "x-client": "evil" },
+    });
+    expect(toHttpRequest(event, MAX_BODY_BYTES).client).toBe("crm");
+    expect(
+      toHttpRequest(
+        httpApiEvent({ body, headers: { "content-type": "application/json", client: "evil" } }),
+        MAX_BODY_BYTES,
+      ).client,
+    ).toBe(undefined);
+  });
+
+  it("carries API Gateway's request id", () => {
+    expect(toHttpRequest(httpApiEvent({ body }), MAX_BODY_BYTES).requestId).toBe("ZhNHJhhLjoEEPiw=");
+  });
+});

@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import { createSecretCache } from "../lambda/adapters/secret-cache.ts";
+
+function counter() {
+  let now = 0;
+  const loads: string[] = [];
+  let failNext = false;
+  const gates: (() => void)[] = [];
+  return {
+    clock: { now: () => now, advance: (ms: number) => (now += ms) },
+    loads,
+    failOnce: () => (failNext = true),
+    release: () => {
+      for (const open of gates.splice(0)) open();
+    },
+    load: async (id: string) => {
+      const n = loads.push(id);
+      await new Promise<void>((resolve) => gates.push(resolve));
+      if (failNext) {
+        failNext = false;
+        throw new Error("unavailable");
+      }
+      return `${id}#${n}`;
+    },
+  };
+}
+
+describe("secret cache", () => {
+  it("shares one fetch between concurrent first uses", async () => {
+    const c = counter();
+    const cache = createSecretCache({ ttlMs: 1000, load: c.load, now: c.clock.now });
+    const all = Promise.all(Array.from({ length: 20 }, () => cache.get("a")));
+    c.release();
+    const values = await all;
+    expect(c.loads).toEqual(["a"]);
+    expect(new Set(values.map((v) => v.value))).toEqual(new Set(["a#1"]));
+  });
+
+  it("serves from cache within the TTL and fetches again after it", async () => {
+    const c = counter();
+    const cache = createSecretCache({ ttlMs: 1000, load: c.load, now: c.clock.now });
+    const first = cache.get("a");
+    c.release();
+    await first;
+    c.clock.advance(999);
+    expect((await cache.get("a")).value).toBe("a#1");
+    c.clock.advance(1);
+    const second = cache.get("a");
+    c.release();
+    expect((await second).value).toBe("a#2");
+    expect(c.loads).toEqual(["a", "a"]);
+  });
+
+  it("does not cache a failure, and waiters share it", async () => {
+    const c = counter();
+    const cache = createSecretCache({ ttlMs: 1000, load: c.load, now: c.clock.now });
+    c.failOnce();
+    const waiters = [cache.get("a"), cache.get("a")];
+    c.release();
+    const settled = await Promise.allSettled(waiters);
+    expect(settled.map((s) => s.status)).toEqual(["rejected", "rejected"]);
+    const retry = cache.get("a");
+    c.release();
+    expect((await retry).value).toBe("a#2");
+  });
+
+  it("refreshes once for a burst of callers holding the same stale value", async () => {
+    const c = counter();
+    const cache = createSecretCache({ ttlMs: 60_000, load: c.load, now: c.clock.now });
+    const first = cache.get("a");
+    c.release();
+    const stale = await first;
+    const refreshes = Array.from({ length: 10 }, () => cache.refresh("a", stale));
+    c.release();
+    const fresh = await Promise.all(refreshes);
+    expect(c.loads).toEqual(["a", "a"]);
+    expect(new Set(fresh.map((f) => f.value))).toEqual(new Set(["a#2"]));
+    // A late caller still holding the stale value gets the new one without another fetch.
+    expect((await cache.refresh("a", stale)).value).toBe("a#2");
+    expect(c.loads).toHaveLength(2);
+  });
+
+  it("keeps secrets apart", async () => {
+    const c = counter();
+    const cache = createSecretCache({ ttlMs: 1000, load: c.load, now: c.clock.now });
+    const both = Promise.all([cache.get("a"), cache.get("b")]);
+    c.release();
+    expect((await both).map((v) => v.value)).toEqual(["a#1", "b#2"]);
+  });
+});

@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, beforeEach } from "vitest";
+import { type LocalSecretsManager, startLocalSecretsManager } from "../../scripts/local-secrets-manager.ts";
+import { type Simulator, startSimulator } from "../../scripts/simulator/index.ts";
+import { type BundledHandler, loadBundle } from "./bundle.ts";
+
+/**
+ * The deployable bundle wired to real parts on loopback: the Bitrix24 simulator and a Secrets Manager
+ * endpoint that the bundled AWS SDK client really calls.
+ */
+export interface Harness {
+  sim: Simulator;
+  secrets: LocalSecretsManager;
+  /** A fresh handler (own caches) from the bundle. */
+  newHandler(): BundledHandler;
+}
+
+export const MAIN_SECRET = "b24-transfer/main";
+
+export function useBundleHarness(env: Record<string, string> = {}): Harness {
+  const harness = {} as Harness;
+  beforeAll(async () => {
+    harness.sim = await startSimulator({ rateLimit: false });
+    harness.secrets = await startLocalSecretsManager();
+    Object.assign(process.env, harness.secrets.env(), {
+      PORTALS: JSON.stringify({ main: MAIN_SECRET, other: "b24-transfer/other" }),
+      DEFAULT_PORTAL: "main",
+      ALLOW_HTTP_LOOPBACK: "true",
+      ...env,
+    });
+    const bundle = await loadBundle();
+    harness.newHandler = bundle.createHandler;
+  });
+  beforeEach(() => {
+    harness.sim.reset();
+    harness.secrets.reset();
+    harness.secrets.put(MAIN_SECRET, JSON.stringify({ webhookUrl: harness.sim.webhookUrl() }));
+  });
+  afterAll(async () => {
+    await harness.sim?.close();
+    await harness.secrets?.close();
+  });
+  return harness;
+}

@@ -1,0 +1,41 @@
+import type { ChatSeed, PortalSeed } from "./portal-state.ts";
+
+export const DEMO_WEBHOOK = { userId: 1, code: "demo0webhook0code" } as const;
+export const DEMO_BOT = { id: 7, clientId: "demo-bot-client" } as const;
+
+/**
+ * The default portal, built around the docs' example (CHAT_ID 112, USER_ID 12):
+ * - webhook 1/demo0webhook0code with scopes imopenlines, imbot, im
+ * - chat bot 7 (client id "demo-bot-client"); bot 8 is a second, unrelated bot
+ * - users: 1 admin, 12 and 14 active operators, 13 an inactive operator, 20 an extranet user
+ * - open lines: 3 "Support" (queue [12]), 4 "Sales" (queue [12, 14]), 5 "Archive" (inactive)
+ * - chats 112..120 on lines 3/4 with bot 7 in them; chat 121 already with operator 12 and no bot
+ */
+export function demoPortal(): PortalSeed {
+  const botChats: ChatSeed[] = [];
+  for (let id = 112; id <= 120; id++) {
+    botChats.push({ id, lineId: id % 2 === 0 ? 3 : 4, botIds: [DEMO_BOT.id] });
+  }
+  return {
+    webhooks: [{ ...DEMO_WEBHOOK, scopes: ["imopenlines", "imbot", "im"] }],
+    users: [
+      { id: 1, name: "Portal Admin", kind: "employee", active: true },
+      { id: 7, name: "Demo Bot", kind: "bot", active: true },
+      { id: 8, name: "Other Bot", kind: "bot", active: true },
+      { id: 12, name: "Olga Operator", kind: "employee", active: true },
+      { id: 13, name: "Ivan Inactive", kind: "employee", active: false },
+      { id: 14, name: "Sam Sales", kind: "employee", active: true },
+      { id: 20, name: "Eve Extranet", kind: "extranet", active: true },
+    ],
+    bots: [
+      { id: DEMO_BOT.id, clientId: DEMO_BOT.clientId, code: "demo_bot" },
+      { id: 8, clientId: "other-bot-client", code: "other_bot" },
+    ],
+    lines: [
+      { id: 3, name: "Support", active: true, queue: [12] },
+      { id: 4, name: "Sales", active: true, queue: [12, 14] },
+      { id: 5, name: "Archive", active: false, queue: [] },
+    ],
+    chats: [...botChats, { id: 121, lineId: 3, botIds: [], operatorId: 12 }],
+  };
+}

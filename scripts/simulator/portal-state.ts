@@ -1,0 +1,164 @@
+/**
+ * What the simulated portal knows: webhooks, users, chat bots, open lines and Open Lines chats.
+ * The seed is copied, never mutated; `restoreChats()` brings the chats back to it.
+ */
+
+export interface WebhookSeed {
+  /** The user who created the webhook: the first segment of /rest/<userId>/<code>/. */
+  userId: number;
+  code: string;
+  scopes: readonly string[];
+}
+
+export type UserKind = "employee" | "extranet" | "bot";
+
+export interface UserSeed {
+  id: number;
+  name: string;
+  kind: UserKind;
+  /** An inactive (dismissed) employee cannot receive a dialogue. */
+  active: boolean;
+}
+
+export interface BotSeed {
+  /** Bitrix24 bot ids are user ids: the bot is also a user of kind "bot". */
+  id: number;
+  /** The CLIENT_ID given at imbot.register (bots registered through a webhook). */
+  clientId: string;
+  code: string;
+}
+
+export interface OpenLineSeed {
+  /** The ID from imopenlines.config.list.get, which QUEUE_ID and `queue<ID>` refer to. */
+  id: number;
+  name: string;
+  active: boolean;
+  /** User ids of the line's operators. */
+  queue: readonly number[];
+}
+
+export interface ChatSeed {
+  id: number;
+  /** The open line the dialogue is on. */
+  lineId: number;
+  /** Chat bots currently in the chat. */
+  botIds: readonly number[];
+  /** The operator holding the dialogue, if any. */
+  operatorId?: number;
+}
+
+export interface PortalSeed {
+  webhooks: readonly WebhookSeed[];
+  users: readonly UserSeed[];
+  bots: readonly BotSeed[];
+  lines: readonly OpenLineSeed[];
+  chats: readonly ChatSeed[];
+}
+
+/** A chat as it is now (after the transfers so far). */
+export interface ChatSnapshot {
+  id: number;
+  lineId: number;
+  botIds: number[];
+  operatorId: number | null;
+}
+
+export type TransferTarget = { userId: number } | { queueId: number };
+
+export class PortalState {
+  readonly #seed: PortalSeed;
+  readonly #webhooks = new Map<string, WebhookSeed>();
+  readonly #users = new Map<number, UserSeed>();
+  readonly #bots = new Map<number, BotSeed>();
+  readonly #lines = new Map<number, OpenLineSeed>();
+  readonly #chats = new Map<number, ChatSnapshot>();
+
+  constructor(seed: PortalSeed) {
+    this.#seed = structuredClone(seed);
+    for (const webhook of this.#seed.webhooks) this.addWebhook(webhook);
+    for (const user of this.#seed.users) this.#users.set(user.id, user);
+    for (const bot of this.#seed.bots) this.#bots.set(bot.id, bot);
+    for (const line of this.#seed.lines) this.#lines.set(line.id, line);
+    this.restoreChats();
+  }
+
+  /** The webhook the simulator's URLs default to: the first one seeded. */
+  get defaultWebhook(): WebhookSeed | undefined {
+    return this.#seed.webhooks[0];
+  }
+
+  /** An active webhook with exactly this user id and code. */
+  findWebhook(userId: string, code: string): WebhookSeed | undefined {
+    const webhook = this.#webhooks.get(code);
+    return webhook && String(webhook.userId) === userId ? webhook : undefined;
+  }
+
+  addWebhook(webhook: WebhookSeed): void {
+    if (!Number.isInteger(webhook.userId) || webhook.userId <= 0) {
+      throw new RangeError("a webhook's userId must be a positive integer");
+    }
+    if (!/^[A-Za-z0-9_-]+$/.test(webhook.code)) {
+      throw new RangeError("a webhook code must be non-empty and URL-safe ([A-Za-z0-9_-])");
+    }
+    this.#webhooks.set(webhook.code, {
+      userId: webhook.userId,
+      code: webhook.code,
+      scopes: [...webhook.scopes],
+    });
+  }
+
+  revokeWebhook(code: string): void {
+    this.#webhooks.delete(code);
+  }
+
+  user(id: number): UserSeed | undefined {
+    return this.#users.get(id);
+  }
+
+  bot(id: number): BotSeed | undefined {
+    return this.#bots.get(id);
+  }
+
+  bots(): BotSeed[] {
+    return [...this.#bots.values()];
+  }
+
+  line(id: number): OpenLineSeed | undefined {
+    return this.#lines.get(id);
+  }
+
+  lines(): OpenLineSeed[] {
+    return [...this.#lines.values()];
+  }
+
+  chat(id: number): ChatSnapshot | undefined {
+    const chat = this.#chats.get(id);
+    return chat && { ...chat, botIds: [...chat.botIds] };
+  }
+
+  /** Moves the dialogue; with `leave` the bot leaves the chat at once. */
+  applyTransfer(chatId: number, botId: number, target: TransferTarget, leave: boolean): void {
+    const chat = this.#chats.get(chatId);
+    if (!chat) throw new Error(`no chat ${chatId}`);
+    if ("userId" in target) {
+      chat.operatorId = target.userId;
+    } else {
+      chat.lineId = target.queueId;
+      chat.operatorId = null;
+    }
+    if (leave) chat.botIds = chat.botIds.filter((id) => id !== botId);
+  }
+
+  /** Undoes all transfers: chats as seeded. Webhooks stay as they are. */
+  restoreChats(): void {
+    this.#chats.clear();
+    for (const chat of this.#seed.chats) {
+      this.#chats.set(chat.id, {
+        id: chat.id,
+        lineId: chat.lineId,
+        botIds: [...chat.botIds],
+        operatorId: chat.operatorId ?? null,
+      });
+    }
+  }
+}

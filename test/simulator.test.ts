@@ -1,0 +1,708 @@
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  demoPortal,
+  type Fault,
+  type Simulator,
+  type SimulatorOptions,
+  startSimulator,
+} from "../scripts/simulator/index.ts";
+
+const TRANSFER = "imopenlines.bot.session.transfer";
+const CONFIG_LIST = "imopenlines.config.list.get";
+
+const running: Simulator[] = [];
+
+async function start(options?: SimulatorOptions): Promise<Simulator> {
+  const simulator = await startSimulator(options);
+  running.push(simulator);
+  return simulator;
+}
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((simulator) => simulator.close()));
+});
+
+/** A clock the test moves by hand. */
+function manualClock(startMs = Date.UTC(2025, 0, 1)) {
+  const clock = { ms: startMs, now: () => clock.ms };
+  return clock;
+}
+
+interface Reply {
+  status: number;
+  contentType: string;
+  text: string;
+  json: unknown;
+}
+
+async function request(url: string, init?: RequestInit): Promise<Reply> {
+  const response = await fetch(url, init);
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, contentType: response.headers.get("content-type") ?? "", text, json };
+}
+
+function call(
+  simulator: Simulator,
+  method: string,
+  params: unknown = {},
+  webhook?: { userId: number; code: string },
+): Promise<Reply> {
+  return request(`${simulator.webhookUrl(webhook)}${method}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(params),
+  });
+}
+
+function errorBody(code: string) {
+  return { error: code, error_description: expect.any(String) };
+}
+
+const TIME_BLOCK = {
+  start: expect.any(Number),
+  finish: expect.any(Number),
+  duration: expect.any(Number),
+  processing: expect.any(Number),
+  date_start: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/),
+  date_finish: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/),
+  operating: 0,
+};
+
+interface BatchAnswer {
+  result: {
+    result: unknown;
+    result_error: unknown;
+    result_total: unknown;
+    result_next: unknown;
+    result_time: unknown;
+  };
+  time: unknown;
+}
+
+function batchOf(reply: Reply): BatchAnswer["result"] {
+  expect(reply.status).toBe(200);
+  return (reply.json as BatchAnswer).result;
+}
+
+describe("imopenlines.bot.session.transfer", () => {
+  it("transfers to an operator, answers result true with a time block and records it", async () => {
+    const sim = await start();
+    const reply = await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12, LEAVE: "N" });
+
+    expect(reply.status).toBe(200);
+    expect(reply.contentType).toContain("application/json");
+    expect(reply.json).toEqual({ result: true, time: expect.objectContaining(TIME_BLOCK) });
+    expect(sim.ledger).toEqual([
+      { chatId: 112, to: { userId: 12 }, leave: false, botId: 7, at: expect.any(Number) },
+    ]);
+    expect(sim.chat(112)).toEqual({ id: 112, lineId: 3, botIds: [7], operatorId: 12 });
+  });
+
+  it("with LEAVE=Y the bot leaves the chat, so it cannot transfer it again", async () => {
+    const sim = await start();
+    expect((await call(sim, TRANSFER, { CHAT_ID: 112, QUEUE_ID: 4, LEAVE: "Y" })).status).toBe(200);
+    expect(sim.chat(112)).toEqual({ id: 112, lineId: 4, botIds: [], operatorId: null });
+
+    const again = await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 });
+    expect(again.status).toBe(400);
+    expect(again.json).toEqual(errorBody("WRONG_CHAT"));
+    expect(sim.ledger).toHaveLength(1);
+    expect(sim.ledger[0]).toMatchObject({ chatId: 112, to: { queueId: 4 }, leave: true });
+  });
+
+  it("accepts numeric strings, lower-case names, .json, query strings, form and multipart bodies", async () => {
+    const sim = await start();
+    const base = sim.webhookUrl();
+
+    expect((await call(sim, `${TRANSFER}.json`, { chat_id: "113", user_id: "12" })).status).toBe(200);
+    expect((await request(`${base}${TRANSFER}?CHAT_ID=114&USER_ID=14`)).status).toBe(200);
+    const form = await request(`${base}${TRANSFER}`, {
+      method: "POST",
+      body: new URLSearchParams({ CHAT_ID: "115", TRANSFER_ID: "queue3", LEAVE: "Y" }),
+    });
+    expect(form.status).toBe(200);
+    const multipart = new FormData();
+    multipart.set("CHAT_ID", "116");
+    multipart.set("USER_ID", "12");
+    expect(
+      (await request(`${base}${TRANSFER.toUpperCase()}`, { method: "POST", body: multipart })).status,
+    ).toBe(200);
+
+    expect(sim.ledger.map(({ chatId, to, leave }) => ({ chatId, to, leave }))).toEqual([
+      { chatId: 113, to: { userId: 12 }, leave: false },
+      { chatId: 114, to: { userId: 14 }, leave: false },
+      { chatId: 115, to: { queueId: 3 }, leave: true },
+      { chatId: 116, to: { userId: 12 }, leave: false },
+    ]);
+  });
+
+  it.each([
+    [{ USER_ID: 12, QUEUE_ID: 4, TRANSFER_ID: "queue3" }, { userId: 12 }],
+    [{ QUEUE_ID: "4", TRANSFER_ID: "14" }, { queueId: 4 }],
+    [{ TRANSFER_ID: "queue4" }, { queueId: 4 }],
+    [{ TRANSFER_ID: 14 }, { userId: 14 }],
+  ])("destination priority USER_ID > QUEUE_ID > TRANSFER_ID: %j", async (destination, expected) => {
+    const sim = await start();
+    const reply = await call(sim, TRANSFER, { CHAT_ID: 112, ...destination });
+    expect(reply.status).toBe(200);
+    expect(sim.ledger.map((record) => record.to)).toEqual([expected]);
+  });
+
+  it.each([
+    ["CHAT_ID missing", { USER_ID: 12 }, "CHAT_ID_EMPTY"],
+    ["CHAT_ID 0", { CHAT_ID: 0, USER_ID: 12 }, "CHAT_ID_EMPTY"],
+    ["CHAT_ID not a number", { CHAT_ID: "abc", USER_ID: 12 }, "CHAT_ID_EMPTY"],
+    ["USER_ID empty, even with a QUEUE_ID", { CHAT_ID: 112, USER_ID: "", QUEUE_ID: 3 }, "USER_ID_EMPTY"],
+    ["USER_ID 0", { CHAT_ID: 112, USER_ID: 0 }, "USER_ID_EMPTY"],
+    ["QUEUE_ID negative", { CHAT_ID: 112, QUEUE_ID: -1 }, "QUEUE_ID_EMPTY"],
+    ["no destination", { CHAT_ID: 112 }, "TRANSFER_ID_EMPTY"],
+    ["TRANSFER_ID empty", { CHAT_ID: 112, TRANSFER_ID: "" }, "TRANSFER_ID_EMPTY"],
+    ["unknown BOT_ID", { CHAT_ID: 112, USER_ID: 12, BOT_ID: 999 }, "BOT_ID_ERROR"],
+    ["unknown CLIENT_ID", { CHAT_ID: 112, USER_ID: 12, CLIENT_ID: "nope" }, "BOT_ID_ERROR"],
+    [
+      "BOT_ID of another bot's CLIENT_ID",
+      { CHAT_ID: 112, USER_ID: 12, BOT_ID: 7, CLIENT_ID: "other-bot-client" },
+      "BOT_ID_ERROR",
+    ],
+    ["unknown user", { CHAT_ID: 112, USER_ID: 999 }, "OPERATOR_WRONG"],
+    ["inactive operator", { CHAT_ID: 112, USER_ID: 13 }, "OPERATOR_WRONG"],
+    ["unknown queue", { CHAT_ID: 112, QUEUE_ID: 99 }, "OPERATOR_WRONG"],
+    ["inactive open line", { CHAT_ID: 112, TRANSFER_ID: "queue5" }, "OPERATOR_WRONG"],
+    ["TRANSFER_ID that is neither", { CHAT_ID: 112, TRANSFER_ID: "somebody" }, "OPERATOR_WRONG"],
+    ["unknown chat", { CHAT_ID: 999, USER_ID: 12 }, "WRONG_CHAT"],
+    ["chat the bot is not in", { CHAT_ID: 121, USER_ID: 14 }, "WRONG_CHAT"],
+    ["acting bot not in the chat", { CHAT_ID: 112, USER_ID: 12, BOT_ID: 8 }, "WRONG_CHAT"],
+    ["target is a bot", { CHAT_ID: 112, USER_ID: 7 }, "WRONG_CHAT"],
+    ["target is an extranet user", { CHAT_ID: 112, USER_ID: 20 }, "WRONG_CHAT"],
+  ])("%s → 400 %s, nothing transferred", async (_name, params, code) => {
+    const sim = await start();
+    const reply = await call(sim, TRANSFER, params);
+    expect(reply.status).toBe(400);
+    expect(reply.json).toEqual(errorBody(code));
+    expect(sim.ledger).toEqual([]);
+    expect(sim.chat(112)).toEqual({ id: 112, lineId: 3, botIds: [7], operatorId: null });
+    expect(sim.hits).toEqual([{ method: TRANSFER, status: 400, error: code, at: expect.any(Number) }]);
+  });
+
+  it("onTransfer reports each transfer as it happens, until unsubscribed", async () => {
+    const sim = await start();
+    const seen: number[] = [];
+    const unsubscribe = sim.onTransfer((record) => seen.push(record.chatId));
+    sim.onTransfer(() => {
+      throw new Error("a broken listener must not break the portal");
+    });
+    await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 });
+    await call(sim, "batch", {
+      cmd: [`${TRANSFER}?CHAT_ID=113&USER_ID=12`, `${TRANSFER}?CHAT_ID=999&USER_ID=12`],
+    });
+    unsubscribe();
+    expect((await call(sim, TRANSFER, { CHAT_ID: 114, USER_ID: 12 })).status).toBe(200);
+    expect(seen).toEqual([112, 113]);
+    expect(sim.ledger).toHaveLength(3);
+  });
+
+  it("answers BOT_ID_ERROR when the portal has no chat bot", async () => {
+    const sim = await start({ portal: { ...demoPortal(), bots: [] } });
+    const reply = await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 });
+    expect(reply.status).toBe(400);
+    expect(reply.json).toEqual(errorBody("BOT_ID_ERROR"));
+  });
+
+  it("acts as the bot named by BOT_ID or CLIENT_ID", async () => {
+    const sim = await start();
+    expect((await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12, BOT_ID: "7" })).status).toBe(200);
+    expect(
+      (await call(sim, TRANSFER, { CHAT_ID: 113, USER_ID: 12, CLIENT_ID: "demo-bot-client" })).status,
+    ).toBe(200);
+    expect(sim.ledger.map((record) => record.botId)).toEqual([7, 7]);
+  });
+});
+
+describe("authentication and scopes", () => {
+  it("an unknown webhook code or a wrong user id → 401 INVALID_CREDENTIALS, nothing executed", async () => {
+    const sim = await start();
+    for (const webhook of [
+      { userId: 1, code: "wrong0code" },
+      { userId: 2, code: "demo0webhook0code" },
+    ]) {
+      const reply = await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 }, webhook);
+      expect(reply.status).toBe(401);
+      expect(reply.json).toEqual({
+        error: "INVALID_CREDENTIALS",
+        error_description: "Invalid request credentials",
+      });
+    }
+    expect(sim.ledger).toEqual([]);
+  });
+
+  it("a revoked webhook stops working at once; an added one works", async () => {
+    const sim = await start();
+    expect((await call(sim, "scope")).status).toBe(200);
+    sim.revokeWebhook("demo0webhook0code");
+    expect((await call(sim, "scope")).json).toEqual(errorBody("INVALID_CREDENTIALS"));
+
+    sim.addWebhook({ userId: 5, code: "second0code", scopes: ["imopenlines", "imbot"] });
+    const reply = await call(
+      sim,
+      TRANSFER,
+      { CHAT_ID: 112, USER_ID: 12 },
+      { userId: 5, code: "second0code" },
+    );
+    expect(reply.status).toBe(200);
+  });
+
+  it("no credentials → 401 NO_AUTH_FOUND; an OAuth token → 401 invalid_token", async () => {
+    const sim = await start();
+    const bare = await request(`${sim.url}/rest/scope.json`, { method: "POST" });
+    expect(bare.status).toBe(401);
+    expect(bare.json).toEqual(errorBody("NO_AUTH_FOUND"));
+
+    const token = await request(`${sim.url}/rest/${TRANSFER}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ CHAT_ID: 112, USER_ID: 12, auth: "some-token" }),
+    });
+    expect(token.status).toBe(401);
+    expect(token.json).toEqual(errorBody("invalid_token"));
+  });
+
+  it("a webhook without imopenlines or imbot → 401 insufficient_scope; scope still answers", async () => {
+    const sim = await start();
+    sim.addWebhook({ userId: 1, code: "im0only", scopes: ["im"] });
+    sim.addWebhook({ userId: 1, code: "no0imbot", scopes: ["imopenlines"] });
+    const imOnly = { userId: 1, code: "im0only" };
+
+    for (const [method, webhook] of [
+      [TRANSFER, imOnly],
+      [TRANSFER, { userId: 1, code: "no0imbot" }],
+      [CONFIG_LIST, imOnly],
+    ] as const) {
+      const reply = await call(sim, method, { CHAT_ID: 112, USER_ID: 12 }, webhook);
+      expect(reply.status).toBe(401);
+      expect(reply.json).toEqual(errorBody("insufficient_scope"));
+    }
+    expect(sim.ledger).toEqual([]);
+    expect((await call(sim, "scope", {}, imOnly)).json).toMatchObject({ result: ["im"] });
+  });
+
+  it("an unknown method → 404 ERROR_METHOD_NOT_FOUND; a path outside /rest → 404 page", async () => {
+    const sim = await start();
+    const reply = await call(sim, "imopenlines.bot.session.teleport");
+    expect(reply.status).toBe(404);
+    expect(reply.json).toEqual({ error: "ERROR_METHOD_NOT_FOUND", error_description: "Method not found!" });
+
+    const outside = await request(`${sim.url}/index.php`);
+    expect(outside.status).toBe(404);
+    expect(outside.contentType).toContain("text/html");
+  });
+});
+
+describe("scope and imopenlines.config.list.get", () => {
+  it("scope lists the webhook's scopes; full=true all of them", async () => {
+    const sim = await start();
+    expect((await call(sim, "scope")).json).toEqual({
+      result: ["imopenlines", "imbot", "im"],
+      time: expect.objectContaining(TIME_BLOCK),
+    });
+    const full = (await call(sim, "scope", { full: true })).json as { result: string[] };
+    expect(full.result).toEqual(expect.arrayContaining(["crm", "imopenlines", "imbot", "user"]));
+  });
+
+  it("lists open lines as strings, QUEUE only with OPTIONS.QUEUE=Y, with filter and order", async () => {
+    const sim = await start();
+    const plain = await call(sim, CONFIG_LIST);
+    expect(plain.json).toEqual({
+      result: [
+        { ID: "3", ACTIVE: "Y", LINE_NAME: "Support", QUEUE_TYPE: "all" },
+        { ID: "4", ACTIVE: "Y", LINE_NAME: "Sales", QUEUE_TYPE: "all" },
+        { ID: "5", ACTIVE: "N", LINE_NAME: "Archive", QUEUE_TYPE: "all" },
+      ],
+      total: 3,
+      time: expect.objectContaining(TIME_BLOCK),
+    });
+
+    const filtered = await call(sim, CONFIG_LIST, {
+      PARAMS: { select: ["ID", "QUEUE"], filter: { ACTIVE: "Y" }, order: { ID: "DESC" } },
+      OPTIONS: { QUEUE: "Y" },
+    });
+    expect(filtered.json).toMatchObject({
+      result: [
+        { ID: "4", QUEUE: ["12", "14"] },
+        { ID: "3", QUEUE: ["12"] },
+      ],
+      total: 2,
+    });
+  });
+});
+
+describe("rate limit (leaky bucket per webhook)", () => {
+  it("lets the burst through, refuses the next with 503 QUERY_LIMIT_EXCEEDED, drains over time", async () => {
+    const clock = manualClock();
+    const sim = await start({ rateLimit: { burst: 3, drainPerSecond: 1 }, now: clock.now });
+    const transfer = () => call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 });
+
+    for (let i = 0; i < 3; i++) expect((await transfer()).status).toBe(200);
+    const refused = await transfer();
+    expect(refused.status).toBe(503);
+    expect(refused.json).toEqual({ error: "QUERY_LIMIT_EXCEEDED", error_description: "Too many requests" });
+    expect(sim.ledger).toHaveLength(3);
+
+    clock.ms += 1000;
+    expect((await transfer()).status).toBe(200);
+    expect((await transfer()).status).toBe(503);
+    expect(sim.ledger).toHaveLength(4);
+    expect(sim.hits.map((hit) => hit.status)).toEqual([200, 200, 200, 503, 200, 503]);
+  });
+
+  it("a refused request adds nothing, so one drained slot is enough to get through", async () => {
+    const clock = manualClock();
+    const sim = await start({ rateLimit: { burst: 1, drainPerSecond: 1 }, now: clock.now });
+    expect((await call(sim, "scope")).status).toBe(200);
+    for (let i = 0; i < 5; i++) expect((await call(sim, "scope")).status).toBe(503);
+    clock.ms += 1000;
+    expect((await call(sim, "scope")).status).toBe(200);
+  });
+
+  it("keeps one bucket per webhook", async () => {
+    const clock = manualClock();
+    const sim = await start({ rateLimit: { burst: 1, drainPerSecond: 1 }, now: clock.now });
+    sim.addWebhook({ userId: 1, code: "other0code", scopes: ["imopenlines", "imbot"] });
+    expect((await call(sim, "scope")).status).toBe(200);
+    expect((await call(sim, "scope")).status).toBe(503);
+    expect((await call(sim, "scope", {}, { userId: 1, code: "other0code" })).status).toBe(200);
+  });
+
+  it("defaults to the cloud limit: 50 at once, the 51st refused", async () => {
+    const sim = await start({ now: manualClock().now });
+    for (let i = 0; i < 50; i++) expect((await call(sim, "scope")).status).toBe(200);
+    expect((await call(sim, "scope")).status).toBe(503);
+  });
+
+  it("rateLimit: false never refuses", async () => {
+    const sim = await start({ rateLimit: false, now: manualClock().now });
+    const statuses = await Promise.all(Array.from({ length: 60 }, () => call(sim, "scope")));
+    expect(statuses.every((reply) => reply.status === 200)).toBe(true);
+  });
+});
+
+describe("faults", () => {
+  it("latency delays, then answers normally", async () => {
+    const sim = await start();
+    sim.injectFault({ kind: "latency", ms: 120 });
+    const began = performance.now();
+    const reply = await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 });
+    expect(performance.now() - began).toBeGreaterThanOrEqual(110);
+    expect(reply.json).toMatchObject({ result: true });
+    expect(sim.ledger).toHaveLength(1);
+    expect(sim.hits[0]).toMatchObject({ status: 200, fault: "latency" });
+  });
+
+  it.each([
+    [503, "QUERY_LIMIT_EXCEEDED", "Too many requests"],
+    [429, "OPERATION_TIME_LIMIT", "Method is blocked due to operation time limit"],
+    [500, "ERROR_UNEXPECTED_ANSWER", undefined],
+  ])("error %i %s answers the envelope once, without executing", async (status, error, description) => {
+    const sim = await start();
+    sim.injectFault(
+      description === undefined
+        ? { kind: "error", status, error }
+        : { kind: "error", status, error, description },
+    );
+    const faulted = await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 });
+    expect(faulted.status).toBe(status);
+    expect(faulted.json).toEqual({ error, error_description: description ?? "" });
+    expect(sim.ledger).toEqual([]);
+
+    expect((await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 })).status).toBe(200);
+    expect(sim.hits.map((hit) => [hit.status, hit.error, hit.fault])).toEqual([
+      [status, error, "error"],
+      [200, undefined, undefined],
+    ]);
+  });
+
+  it("reset destroys the connection without an answer", async () => {
+    const sim = await start();
+    sim.injectFault({ kind: "reset" });
+    await expect(call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 })).rejects.toThrow();
+    expect(sim.ledger).toEqual([]);
+    expect(sim.hits).toEqual([{ method: TRANSFER, status: 0, fault: "reset", at: expect.any(Number) }]);
+    expect((await call(sim, "scope")).status).toBe(200);
+  });
+
+  it("hang never answers; close() ends hung connections", async () => {
+    const sim = await start();
+    sim.injectFault({ kind: "hang" }, { times: 2 });
+    await expect(
+      fetch(`${sim.webhookUrl()}scope`, { method: "POST", signal: AbortSignal.timeout(150) }),
+    ).rejects.toThrow();
+
+    const pending = fetch(`${sim.webhookUrl()}scope`, { method: "POST" });
+    const settled = pending.then(
+      () => "answered",
+      () => "failed",
+    );
+    while (sim.hits.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    await sim.close();
+    expect(await settled).toBe("failed");
+  });
+
+  it("malformed is a 200 with truncated JSON", async () => {
+    const sim = await start();
+    sim.injectFault({ kind: "malformed" });
+    const reply = await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 });
+    expect(reply.status).toBe(200);
+    expect(reply.text).toMatch(/^\{"result":/);
+    expect(reply.json).toBeUndefined();
+    expect(sim.ledger).toEqual([]);
+  });
+
+  it("html is a proxy's error page, 502 by default", async () => {
+    const sim = await start();
+    sim.injectFault({ kind: "html" });
+    sim.injectFault({ kind: "html", status: 504 });
+    const first = await call(sim, "scope");
+    expect(first.status).toBe(502);
+    expect(first.contentType).toContain("text/html");
+    expect(first.text).toContain("502 Bad Gateway");
+    const second = await call(sim, "scope");
+    expect(second.status).toBe(504);
+    expect(second.text).toContain("504 Gateway Timeout");
+  });
+
+  it("empty is a 200 with no body; result-false a 200 with result false", async () => {
+    const sim = await start();
+    sim.injectFault({ kind: "empty" });
+    sim.injectFault({ kind: "result-false" });
+    const empty = await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 });
+    expect([empty.status, empty.text]).toEqual([200, ""]);
+    const resultFalse = await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 });
+    expect(resultFalse.status).toBe(200);
+    expect(resultFalse.json).toEqual({ result: false, time: expect.objectContaining(TIME_BLOCK) });
+    expect(sim.ledger).toEqual([]);
+  });
+
+  it("times, method filters and clearFaults", async () => {
+    const sim = await start();
+    const busy: Fault = { kind: "error", status: 503, error: "QUERY_LIMIT_EXCEEDED" };
+    sim.injectFault(busy, { times: 2, method: "SCOPE.json" });
+    expect((await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 })).status).toBe(200);
+    expect((await call(sim, "scope")).status).toBe(503);
+    expect((await call(sim, "scope")).status).toBe(503);
+    expect((await call(sim, "scope")).status).toBe(200);
+
+    sim.injectFault(busy, { times: Number.POSITIVE_INFINITY });
+    for (let i = 0; i < 3; i++) expect((await call(sim, "scope")).status).toBe(503);
+    sim.clearFaults();
+    expect((await call(sim, "scope")).status).toBe(200);
+
+    expect(() => sim.injectFault(busy, { times: 0 })).toThrow(RangeError);
+    expect(() => sim.injectFault({ kind: "latency", ms: -1 })).toThrow(RangeError);
+  });
+});
+
+describe("batch", () => {
+  it("runs the commands in order against the same portal: one result and one ledger entry each", async () => {
+    const sim = await start();
+    const batch = batchOf(
+      await call(sim, "batch", {
+        halt: 0,
+        cmd: {
+          first: `${TRANSFER}?CHAT_ID=112&USER_ID=12`,
+          second: `${TRANSFER}?CHAT_ID=113&TRANSFER_ID=queue3&LEAVE=Y`,
+        },
+      }),
+    );
+    expect(batch).toEqual({
+      result: { first: true, second: true },
+      result_error: [],
+      result_total: [],
+      result_next: [],
+      result_time: {
+        first: expect.objectContaining({ start: expect.any(Number) }),
+        second: expect.any(Object),
+      },
+    });
+    expect(sim.ledger.map(({ chatId, to, leave }) => ({ chatId, to, leave }))).toEqual([
+      { chatId: 112, to: { userId: 12 }, leave: false },
+      { chatId: 113, to: { queueId: 3 }, leave: true },
+    ]);
+    expect(sim.hits).toEqual([{ method: "batch", status: 200, at: expect.any(Number) }]);
+  });
+
+  it("reports each failing command under its key and keeps going without halt", async () => {
+    const sim = await start();
+    const batch = batchOf(
+      await call(sim, "batch", {
+        cmd: {
+          ok: `${TRANSFER}?CHAT_ID=114&USER_ID=12`,
+          bad: `${TRANSFER}?CHAT_ID=999&USER_ID=12`,
+          nested: "batch?cmd[x]=scope",
+          unknown: "no.such.method",
+          also: "scope",
+        },
+      }),
+    );
+    expect(batch.result).toEqual({ ok: true, also: ["imopenlines", "imbot", "im"] });
+    expect(batch.result_error).toEqual({
+      bad: errorBody("WRONG_CHAT"),
+      nested: errorBody("ERROR_BATCH_METHOD_NOT_ALLOWED"),
+      unknown: errorBody("ERROR_METHOD_NOT_FOUND"),
+    });
+    expect(sim.ledger).toHaveLength(1);
+  });
+
+  it("numeric keys 0..n-1 make lists, other keys objects (PHP arrays)", async () => {
+    const sim = await start();
+    const batch = batchOf(
+      await call(sim, "batch", {
+        cmd: [`${TRANSFER}?CHAT_ID=112&USER_ID=12`, `${TRANSFER}?CHAT_ID=999&USER_ID=12`],
+      }),
+    );
+    expect(batch.result).toEqual([true]);
+    expect(batch.result_error).toEqual({ 1: errorBody("WRONG_CHAT") });
+    expect(Array.isArray(batch.result_time)).toBe(true);
+  });
+
+  it("halt: 1 stops at the first failing command", async () => {
+    const sim = await start();
+    const batch = batchOf(
+      await call(sim, "batch", {
+        halt: 1,
+        cmd: {
+          a: `${TRANSFER}?CHAT_ID=115&USER_ID=12`,
+          b: `${TRANSFER}?CHAT_ID=115&USER_ID=13`,
+          c: `${TRANSFER}?CHAT_ID=116&USER_ID=12`,
+        },
+      }),
+    );
+    expect(batch.result).toEqual({ a: true });
+    expect(batch.result_error).toEqual({ b: errorBody("OPERATOR_WRONG") });
+    expect(sim.ledger.map((record) => record.chatId)).toEqual([115]);
+    expect(sim.chat(116)?.operatorId).toBeNull();
+  });
+
+  it("runs 50 commands; each one past the 50th gets ERROR_BATCH_LENGTH_EXCEEDED", async () => {
+    const sim = await start();
+    const cmd = Object.fromEntries(
+      Array.from({ length: 52 }, (_, i) => [`c${i}`, `${TRANSFER}?CHAT_ID=112&USER_ID=12&LEAVE=N`]),
+    );
+    const batch = batchOf(await call(sim, "batch", { halt: 0, cmd }));
+    expect(Object.keys(batch.result as object)).toHaveLength(50);
+    expect(batch.result_error).toEqual({
+      c50: { error: "ERROR_BATCH_LENGTH_EXCEEDED", error_description: "Max batch length exceeded" },
+      c51: { error: "ERROR_BATCH_LENGTH_EXCEEDED", error_description: "Max batch length exceeded" },
+    });
+    expect(sim.ledger).toHaveLength(50);
+  });
+
+  it("counts as one hit against the rate limit, however many commands it holds", async () => {
+    const clock = manualClock();
+    const sim = await start({ rateLimit: { burst: 2, drainPerSecond: 1 }, now: clock.now });
+    const cmd = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`s${i}`, "scope"]));
+    batchOf(await call(sim, "batch", { cmd }));
+    expect((await call(sim, "scope")).status).toBe(200);
+    expect((await call(sim, "scope")).status).toBe(503);
+  });
+
+  it("takes form-encoded commands and $result references to earlier commands", async () => {
+    const sim = await start();
+    const reply = await request(`${sim.webhookUrl()}batch`, {
+      method: "POST",
+      body: new URLSearchParams({
+        halt: "1",
+        "cmd[lines]": `${CONFIG_LIST}?PARAMS[filter][ACTIVE]=Y&OPTIONS[QUEUE]=Y`,
+        "cmd[move]": `${TRANSFER}?CHAT_ID=117&USER_ID=$result[lines][1][QUEUE][1]`,
+      }),
+    });
+    const batch = batchOf(reply);
+    expect(batch.result_error).toEqual([]);
+    expect(batch.result_total).toEqual({ lines: 2 });
+    expect(sim.ledger).toMatchObject([{ chatId: 117, to: { userId: 14 } }]);
+  });
+
+  it("checks each command's scope: the batch answers 200 with insufficient_scope entries", async () => {
+    const sim = await start();
+    sim.addWebhook({ userId: 1, code: "im0only", scopes: ["im"] });
+    const batch = batchOf(
+      await call(
+        sim,
+        "batch",
+        { cmd: { t: `${TRANSFER}?CHAT_ID=112&USER_ID=12` } },
+        { userId: 1, code: "im0only" },
+      ),
+    );
+    expect(batch.result).toEqual([]);
+    expect(batch.result_error).toEqual({ t: errorBody("insufficient_scope") });
+    expect(sim.ledger).toEqual([]);
+  });
+});
+
+describe("robustness", () => {
+  it("an invalid JSON body → 400 ERROR_ARGUMENT, and the server keeps serving", async () => {
+    const sim = await start();
+    for (const body of ['{"CHAT_ID": 112,', '"just a string"']) {
+      const reply = await request(`${sim.webhookUrl()}${TRANSFER}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+      expect(reply.status).toBe(400);
+      expect(reply.json).toEqual(errorBody("ERROR_ARGUMENT"));
+    }
+    expect((await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 })).status).toBe(200);
+  });
+
+  it("a body over 1 MiB → 413, and the server keeps serving", async () => {
+    const sim = await start();
+    const reply = await request(`${sim.webhookUrl()}${TRANSFER}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ CHAT_ID: 112, USER_ID: 12, PAD: "x".repeat(1024 * 1024) }),
+    });
+    expect(reply.status).toBe(413);
+    expect(sim.ledger).toEqual([]);
+    expect((await call(sim, "scope")).status).toBe(200);
+  });
+
+  it("odd paths and hostile keys get Bitrix24 errors, never a crash", async () => {
+    const sim = await start();
+    expect((await request(`${sim.url}/rest/1/%E0%A4%A/scope`)).json).toEqual(
+      errorBody("INVALID_CREDENTIALS"),
+    );
+    expect((await request(`${sim.webhookUrl()}`)).json).toEqual(errorBody("ERROR_METHOD_NOT_FOUND"));
+    expect((await request(`${sim.url}/rest/1/a/b/c`)).status).toBe(404);
+
+    const hostile = await request(`${sim.webhookUrl()}${TRANSFER}?__proto__[polluted]=1&CHAT_ID[]=x`, {
+      method: "POST",
+      body: new URLSearchParams({ "constructor[prototype][polluted]": "1", USER_ID: "12" }),
+    });
+    expect(hostile.json).toEqual(errorBody("CHAT_ID_EMPTY"));
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect((await call(sim, "scope")).status).toBe(200);
+  });
+});
+
+describe("reset", () => {
+  it("clears ledger, hits, faults and buckets, and restores the chats; webhooks stay", async () => {
+    const clock = manualClock();
+    const sim = await start({ rateLimit: { burst: 1, drainPerSecond: 1 }, now: clock.now });
+    sim.addWebhook({ userId: 3, code: "kept0code", scopes: ["imopenlines", "imbot"] });
+    expect((await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12, LEAVE: "Y" })).status).toBe(200);
+    expect((await call(sim, "scope")).status).toBe(503);
+    sim.injectFault({ kind: "empty" });
+
+    sim.reset();
+    expect(sim.ledger).toEqual([]);
+    expect(sim.hits).toEqual([]);
+    expect(sim.chat(112)).toEqual({ id: 112, lineId: 3, botIds: [7], operatorId: null });
+    const reply = await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 });
+    expect(reply.json).toMatchObject({ result: true });
+    expect((await call(sim, "scope", {}, { userId: 3, code: "kept0code" })).status).toBe(200);
+  });
+});

@@ -24,6 +24,10 @@ export function bundleOptions(name: LambdaName, outdir?: string): BuildOptions {
     outdir: outdir ?? defaultOutdir,
     outExtension: { ".js": ".mjs" },
     bundle: true,
+    // Dynamic imports become their own chunks, loaded only by the invocations that need them
+    // (e.g. the SQS client, used only when asynchronous work fails).
+    splitting: true,
+    chunkNames: "chunks/[name]-[hash]",
     platform: "node",
     target: "node20",
     format: "esm",

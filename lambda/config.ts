@@ -12,6 +12,8 @@ export interface ServiceConfig {
   attemptTimeoutMs: number;
   /** Time kept back from the Lambda deadline so a timed-out call still gets a clean response. */
   safetyMarginMs: number;
+  /** SQS queue for asynchronous work that finally failed. */
+  failureQueueUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -34,6 +36,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     allowHttpLoopback: env.ALLOW_HTTP_LOOPBACK === "true",
     attemptTimeoutMs: seconds(env, "BITRIX24_ATTEMPT_TIMEOUT_SECONDS", 8) * 1000,
     safetyMarginMs: 1000,
+    failureQueueUrl: env.FAILURE_QUEUE_URL || undefined,
   };
 }
 

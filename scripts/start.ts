@@ -6,7 +6,7 @@
 import { pathToFileURL } from "node:url";
 import { bundleLambda, LAMBDA_ENTRIES, PROJECT_ROOT } from "../infra/bundling.ts";
 import { type LambdaHandler, startLocalApi } from "./local-api.ts";
-import { startLocalSecretsManager } from "./local-secrets-manager.ts";
+import { startLocalAws } from "./local-aws.ts";
 import { startSimulator } from "./simulator/index.ts";
 
 const port = Number(process.env.PORT ?? 3000);
@@ -16,7 +16,7 @@ const realWebhook = process.env.B24_WEBHOOK_URL || undefined;
 const outdir =
   process.env.SKIP_BUILD === "true" ? LAMBDA_ENTRIES.transfer.outdir : await bundleLambda("transfer");
 const simulator = realWebhook ? undefined : await startSimulator();
-const secrets = await startLocalSecretsManager();
+const secrets = await startLocalAws();
 const secretId = "b24-transfer/local";
 secrets.put(
   secretId,

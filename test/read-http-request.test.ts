@@ -21,11 +21,14 @@ const body = JSON.stringify({ chatId: 112, operatorId: 12 });
 
 describe("reading an HTTP transfer request", () => {
   it.each([false, true])("reads a JSON body (REST API: %s)", (rest) => {
-    expect(read({ body }, rest)).toEqual({ chatId: 112, target: { operatorId: 12 }, leave: false });
+    expect(read({ body }, rest)).toEqual({
+      kind: "single",
+      request: { chatId: 112, target: { operatorId: 12 }, leave: false },
+    });
   });
 
   it.each([false, true])("decodes a base64 body (REST API: %s)", (rest) => {
-    expect(read({ body, base64: true }, rest).chatId).toBe(112);
+    expect(read({ body, base64: true }, rest)).toMatchObject({ request: { chatId: 112 } });
   });
 
   it("accepts a charset parameter and +json media types", () => {

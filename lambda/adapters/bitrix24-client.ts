@@ -60,10 +60,7 @@ export async function callMethod(
     last.error.details.attempts = attempt;
     if (!outcome.retry || attempt === retry.maxAttempts) break;
 
-    // Full jitter spreads the retries of concurrent containers across the portal's leaky bucket.
-    const delay = random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
-    if (Date.now() + delay + MIN_ATTEMPT_MS > options.deadline) break;
-    await sleep(delay);
+    if (!(await backOff(attempt, retry, options.deadline, random))) break;
   }
 
   if (!last) {
@@ -180,4 +177,18 @@ function networkErrorCode(error: unknown): string {
   return "network error";
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/**
+ * Waits before attempt `attempt + 1`, or returns false when that attempt could not start before the
+ * deadline. Full jitter spreads the retries of concurrent containers across the portal's leaky bucket.
+ */
+export async function backOff(
+  attempt: number,
+  retry: RetryPolicy,
+  deadline: number,
+  random = Math.random,
+): Promise<boolean> {
+  const delay = random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
+  if (Date.now() + delay + MIN_ATTEMPT_MS > deadline) return false;
+  await new Promise<void>((resolve) => setTimeout(resolve, delay));
+  return true;
+}

@@ -5,6 +5,7 @@
 export const PROBLEMS = {
   INVALID_JSON: { status: 400, title: "The body is not valid JSON" },
   VALIDATION_FAILED: { status: 400, title: "The request does not match the schema" },
+  UNSUPPORTED_EVENT: { status: 400, title: "The function was invoked with an event it does not handle" },
   UNAUTHORIZED: { status: 401, title: "The caller is not authenticated" },
   NOT_FOUND: { status: 404, title: "No such resource" },
   METHOD_NOT_ALLOWED: { status: 405, title: "Method not allowed" },

@@ -77,19 +77,9 @@ export interface TransferRequest {
 
 export type ParseResult = { ok: true; request: TransferRequest } | { ok: false; errors: FieldError[] };
 
-export function parseTransferRequest(input: unknown): ParseResult {
-  const parsed = z.safeParse(transferRequestSchema, input);
-  if (!parsed.success) {
-    return {
-      ok: false,
-      errors: parsed.error.issues.flatMap((issue) =>
-        issue.code === "unrecognized_keys"
-          ? issue.keys.map((key) => ({ path: key, message: `unknown field ${key}` }))
-          : [{ path: issue.path.length > 0 ? issue.path.join(".") : "(body)", message: issue.message }],
-      ),
-    };
-  }
-  const { chatId, operatorId, queueId, leave, botId, portal } = parsed.data;
+type ParsedRequest = z.output<typeof transferRequestSchema>;
+
+function normalise({ chatId, operatorId, queueId, leave, botId, portal }: ParsedRequest): TransferRequest {
   const request: TransferRequest = {
     chatId,
     target: operatorId !== undefined ? { operatorId } : { queueId: queueId as number },
@@ -97,17 +87,82 @@ export function parseTransferRequest(input: unknown): ParseResult {
   };
   if (botId !== undefined) request.botId = botId;
   if (portal !== undefined) request.portal = portal;
-  return { ok: true, request };
+  return request;
+}
+
+function toFieldErrors(issues: readonly z.core.$ZodIssue[]): FieldError[] {
+  return issues.flatMap((issue) =>
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => ({ path: [...issue.path, key].join("."), message: `unknown field ${key}` }))
+      : [{ path: issue.path.length > 0 ? issue.path.join(".") : "(body)", message: issue.message }],
+  );
+}
+
+function validationProblem(errors: FieldError[]): TransferError {
+  return new TransferError("VALIDATION_FAILED", {
+    detail: errors.map((error) => `${error.path}: ${error.message}`).join("; "),
+    errors,
+  });
+}
+
+export function parseTransferRequest(input: unknown): ParseResult {
+  const parsed = z.safeParse(transferRequestSchema, input);
+  return parsed.success
+    ? { ok: true, request: normalise(parsed.data) }
+    : { ok: false, errors: toFieldErrors(parsed.error.issues) };
 }
 
 /** The request, or a VALIDATION_FAILED problem listing every field error. */
 export function requireTransferRequest(input: unknown): TransferRequest {
   const parsed = parseTransferRequest(input);
-  if (!parsed.ok) {
-    throw new TransferError("VALIDATION_FAILED", {
-      detail: parsed.errors.map((error) => `${error.path}: ${error.message}`).join("; "),
-      errors: parsed.errors,
-    });
-  }
+  if (!parsed.ok) throw validationProblem(parsed.errors);
   return parsed.request;
+}
+
+export const MAX_BATCH_ITEMS = 50;
+
+/** Many transfers in one Bitrix24 `batch` hit; 50 is Bitrix24's limit of commands per batch. */
+export const transferBatchSchema = z
+  .strictObject(
+    {
+      transfers: z
+        .array(transferRequestSchema, { error: "transfers must be a list of transfer requests" })
+        .check(
+          z.minLength(1, { error: "transfers must hold at least one request" }),
+          z.maxLength(MAX_BATCH_ITEMS, { error: `transfers must hold at most ${MAX_BATCH_ITEMS} requests` }),
+        ),
+    },
+    { error: "the request must be a JSON object" },
+  )
+  .check(
+    z.superRefine((value, ctx) => {
+      // Two commands for one chat in one batch would race on the portal: the caller surely meant one.
+      const seen = new Map<string, number>();
+      value.transfers.forEach((item, index) => {
+        const key = `${item.portal ?? ""}/${item.chatId}`;
+        const first = seen.get(key);
+        if (first === undefined) seen.set(key, index);
+        else
+          ctx.issues.push({
+            code: "custom",
+            input: item,
+            path: ["transfers", index, "chatId"],
+            message: `chat ${item.chatId} is already transferred by transfers.${first}`,
+          });
+      });
+    }),
+  );
+
+export type TransferInput =
+  | { kind: "single"; request: TransferRequest }
+  | { kind: "batch"; requests: TransferRequest[] };
+
+/** A single request or a batch; anything else is a VALIDATION_FAILED problem. */
+export function requireTransferInput(input: unknown): TransferInput {
+  if (typeof input !== "object" || input === null || !("transfers" in input)) {
+    return { kind: "single", request: requireTransferRequest(input) };
+  }
+  const parsed = z.safeParse(transferBatchSchema, input);
+  if (!parsed.success) throw validationProblem(toFieldErrors(parsed.error.issues));
+  return { kind: "batch", requests: parsed.data.transfers.map(normalise) };
 }

@@ -1,13 +1,13 @@
 import type { HttpRequest } from "../adapters/http-event.ts";
 import { TransferError } from "../domain/problems.ts";
-import { requireTransferRequest, type TransferRequest } from "../domain/transfer-request.ts";
+import { requireTransferInput, type TransferInput } from "../domain/transfer-request.ts";
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json$/;
 
-/** Turns an HTTP request into a validated transfer request, or the 4xx problem that explains why not. */
-export function readHttpTransferRequest(request: HttpRequest): TransferRequest {
+/** Turns an HTTP request into a validated transfer (or batch), or the 4xx problem that explains why not. */
+export function readHttpTransferRequest(request: HttpRequest): TransferInput {
   if (!/(^|\/)transfers\/?$/.test(request.path)) {
     throw new TransferError("NOT_FOUND", { detail: "the only resource is POST /transfers" });
   }
@@ -33,5 +33,5 @@ export function readHttpTransferRequest(request: HttpRequest): TransferRequest {
   } catch {
     throw new TransferError("INVALID_JSON", { detail: "the body is not valid UTF-8 JSON" });
   }
-  return requireTransferRequest(json);
+  return requireTransferInput(json);
 }

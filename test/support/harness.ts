@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, beforeEach } from "vitest";
-import { type LocalSecretsManager, startLocalSecretsManager } from "../../scripts/local-secrets-manager.ts";
+import { type LocalAws, startLocalAws } from "../../scripts/local-aws.ts";
 import { type Simulator, startSimulator } from "../../scripts/simulator/index.ts";
 import { type BundledHandler, loadBundle } from "./bundle.ts";
 
 /**
  * The deployable bundle wired to real parts on loopback: the Bitrix24 simulator and a Secrets Manager
- * endpoint that the bundled AWS SDK client really calls.
+ * and SQS endpoint that the bundled AWS SDK clients really call.
  */
 export interface Harness {
   sim: Simulator;
-  secrets: LocalSecretsManager;
+  secrets: LocalAws;
   /** A fresh handler (own caches) from the bundle. */
   newHandler(): BundledHandler;
 }
@@ -20,11 +20,12 @@ export function useBundleHarness(env: Record<string, string> = {}): Harness {
   const harness = {} as Harness;
   beforeAll(async () => {
     harness.sim = await startSimulator({ rateLimit: false });
-    harness.secrets = await startLocalSecretsManager();
+    harness.secrets = await startLocalAws();
     Object.assign(process.env, harness.secrets.env(), {
       PORTALS: JSON.stringify({ main: MAIN_SECRET, other: "b24-transfer/other" }),
       DEFAULT_PORTAL: "main",
       ALLOW_HTTP_LOOPBACK: "true",
+      FAILURE_QUEUE_URL: harness.secrets.queueUrl,
       ...env,
     });
     const bundle = await loadBundle();

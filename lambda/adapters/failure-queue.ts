@@ -1,0 +1,47 @@
+/**
+ * Sends asynchronous work that finally failed to the SQS failure queue, one message per item, so that
+ * nothing is silently dropped and items that succeeded are never retried with it. The SQS client is
+ * imported on first use: invocations that never fail never load it.
+ */
+export interface FailedItem {
+  /** The problem code, also set as a message attribute for filtering. */
+  code: string;
+  problem: Record<string, unknown>;
+  /** The request (or the raw payload when it could not be read), ready to be sent again. */
+  request: unknown;
+  index?: number;
+  origin: Record<string, unknown>;
+  requestId: string;
+  failedAt: string;
+}
+
+type SqsModule = typeof import("@aws-sdk/client-sqs");
+let sqs: Promise<{ module: SqsModule; client: InstanceType<SqsModule["SQSClient"]> }> | undefined;
+
+function sqsClient() {
+  sqs ??= import("@aws-sdk/client-sqs").then((module) => ({ module, client: new module.SQSClient({}) }));
+  return sqs;
+}
+
+/** SQS takes at most 10 messages per SendMessageBatch call. */
+const SQS_BATCH = 10;
+
+export async function sendToFailureQueue(queueUrl: string, items: readonly FailedItem[]): Promise<void> {
+  const { module, client } = await sqsClient();
+  for (let start = 0; start < items.length; start += SQS_BATCH) {
+    let entries = items.slice(start, start + SQS_BATCH).map((item, offset) => ({
+      Id: String(start + offset),
+      MessageBody: JSON.stringify(item),
+      MessageAttributes: { code: { DataType: "String", StringValue: item.code } },
+    }));
+    // SendMessageBatch can fail per entry; send those once more before giving up.
+    for (let round = 0; round < 2 && entries.length > 0; round++) {
+      const output = await client.send(
+        new module.SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }),
+      );
+      const failed = new Set((output.Failed ?? []).map((entry) => entry.Id));
+      entries = entries.filter((entry) => failed.has(entry.Id));
+    }
+    if (entries.length > 0) throw new Error(`the failure queue refused ${entries.length} message(s)`);
+  }
+}

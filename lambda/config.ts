@@ -14,6 +14,8 @@ export interface ServiceConfig {
   safetyMarginMs: number;
   /** SQS queue for asynchronous work that finally failed. */
   failureQueueUrl: string | undefined;
+  /** DynamoDB table for Idempotency-Key and event-id deduplication. */
+  idempotencyTable: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -37,6 +39,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     attemptTimeoutMs: seconds(env, "BITRIX24_ATTEMPT_TIMEOUT_SECONDS", 8) * 1000,
     safetyMarginMs: 1000,
     failureQueueUrl: env.FAILURE_QUEUE_URL || undefined,
+    idempotencyTable: env.IDEMPOTENCY_TABLE || undefined,
   };
 }
 

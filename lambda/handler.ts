@@ -1,12 +1,14 @@
 import type { Context } from "aws-lambda";
-import { classifyInvocation, type EventOrigin, type Invocation } from "./adapters/event-sources.ts";
+import { classifyInvocation, type EventOrigin } from "./adapters/event-sources.ts";
 import { type FailedItem, sendToFailureQueue } from "./adapters/failure-queue.ts";
 import { type HttpResult, jsonResult } from "./adapters/http-event.ts";
+import { createIdempotency, type Idempotency } from "./adapters/idempotency.ts";
 import { logger, redact } from "./adapters/logger.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { type ProblemCode, TransferError, toProblemDocument } from "./domain/problems.ts";
 import type { TransferResult } from "./domain/transfer.ts";
 import { requireTransferInput, type TransferInput } from "./domain/transfer-request.ts";
+import { idempotencyKey } from "./handlers/idempotency-key.ts";
 import { MAX_BODY_BYTES, readHttpTransferRequest } from "./handlers/read-http-request.ts";
 import {
   type BatchResponse,
@@ -41,6 +43,7 @@ interface InvocationLog {
   succeeded?: number;
   failed?: number;
   failureCodes?: string[];
+  replayed?: boolean;
   outcome: "TRANSFERRED" | "PARTIAL" | ProblemCode;
   status: number;
   attempts: number;
@@ -53,6 +56,7 @@ export interface Runtime {
   service: TransferService;
   failureQueueUrl: string | undefined;
   sendFailures: (queueUrl: string, items: readonly FailedItem[]) => Promise<void>;
+  idempotency?: Idempotency | undefined;
 }
 
 export interface HandlerOptions {
@@ -66,7 +70,14 @@ function defaultRuntime(): Runtime {
     service: createTransferService(config),
     failureQueueUrl: config.failureQueueUrl,
     sendFailures: sendToFailureQueue,
+    idempotency: config.idempotencyTable ? createIdempotency(config.idempotencyTable) : undefined,
   };
+}
+
+/** A finished answer: what HTTP callers get as status and body, and direct callers as the body. */
+interface Answer {
+  status: number;
+  body: TransferResponse | BatchResponse;
 }
 
 /**
@@ -95,69 +106,118 @@ export function createHandler(options: HandlerOptions = {}) {
       coldStart,
     };
     coldStart = false;
-    const finish = (failure?: TransferError) => {
-      log.durationMs = Date.now() - started;
-      writeLog(log, failure);
-    };
-
-    if (invocation.kind === "event")
-      return handleEvent(invocation.origin, invocation.payload, getRuntime, deadline, log, finish);
-
-    let outcome: InputOutcome | undefined;
     let failure: TransferError | undefined;
+
     try {
+      if (invocation.kind === "event") {
+        const summary = await handleEvent(
+          invocation.origin,
+          invocation.payload,
+          getRuntime,
+          context,
+          deadline,
+          log,
+        );
+        failure = summary.failure;
+        return summary.summary;
+      }
       if (invocation.kind === "unsupported")
         throw new TransferError("UNSUPPORTED_EVENT", { detail: invocation.detail });
-      if (invocation.kind === "http" && invocation.request.client) log.client = invocation.request.client;
+
+      const http = invocation.kind === "http" ? invocation.request : undefined;
+      if (http?.client) log.client = http.client;
       const input =
         invocation.kind === "http"
           ? readHttpTransferRequest(invocation.request)
           : requireTransferInput(invocation.payload);
+      const key = http ? idempotencyKey(http) : undefined;
       describeInput(log, input, getRuntime().service);
-      outcome = await runTransferInput(input, getRuntime().service, deadline);
-      failure = describeOutcome(log, outcome);
+
+      const execute = async (): Promise<Answer> => {
+        const outcome = await runTransferInput(input, getRuntime().service, deadline);
+        failure = describeOutcome(log, outcome);
+        return answerFor(outcome, log.requestId);
+      };
+      const { value: answer, replayed } = key
+        ? await idempotent(getRuntime(), key, input, context, execute)
+        : { value: await execute(), replayed: false };
+      if (replayed) log.replayed = true;
+
+      if (!http) return answer.body;
+      return jsonResult(
+        answer.status,
+        answer.body,
+        "application/json",
+        replayed ? { "idempotent-replayed": "true" } : {},
+      );
     } catch (error) {
       failure = asTransferError(error);
       describeFailure(log, failure);
+      if (invocation.kind === "http") return problemResult(failure, log.requestId);
+      // Direct invocations and events: thrown, so Lambda's retries and failure destinations see it.
+      throw failure;
+    } finally {
+      log.durationMs = Date.now() - started;
+      writeLog(log, failure);
     }
-    finish(failure);
-    return respond(invocation, outcome, failure, log.requestId);
   };
 }
 
-function respond(
-  invocation: Invocation,
-  outcome: InputOutcome | undefined,
-  failure: TransferError | undefined,
-  requestId: string,
-): HttpResult | TransferResponse | BatchResponse {
-  const body =
-    outcome?.kind === "single"
-      ? { ...outcome.result, requestId }
-      : outcome?.kind === "batch"
-        ? batchResponse(outcome.requests, outcome.outcome, requestId)
-        : undefined;
-  if (invocation.kind === "http") {
-    if (failure && (!outcome || outcome.kind === "single" || sharedFailure(outcome.outcome)))
-      return problemResult(failure, requestId);
-    const partial = body && "failed" in body && body.failed > 0;
-    return jsonResult(partial ? 207 : 200, body);
+/** Only answers worth replaying are stored: a thrown failure leaves the key free for a retry. */
+function answerFor(outcome: InputOutcome, requestId: string): Answer {
+  if (outcome.kind === "single") return { status: 200, body: { ...outcome.result, requestId } };
+  const shared = sharedFailure(outcome.outcome);
+  if (shared) throw shared;
+  const body = batchResponse(outcome.requests, outcome.outcome, requestId);
+  return { status: body.failed > 0 ? 207 : 200, body };
+}
+
+async function idempotent<T>(
+  runtime: Runtime,
+  key: string,
+  payload: unknown,
+  context: Context,
+  work: () => Promise<T>,
+): Promise<{ value: T; replayed: boolean }> {
+  if (!runtime.idempotency) {
+    throw new ConfigError("a request carries an idempotency key but IDEMPOTENCY_TABLE is not set");
   }
-  // Direct invocations: a failure of the whole request is thrown so Lambda's retries and destinations see it.
-  if (failure && (!outcome || outcome.kind === "single" || sharedFailure(outcome.outcome))) throw failure;
-  return body as TransferResponse | BatchResponse;
+  return runtime.idempotency.run(key, payload, context, work);
 }
 
 async function handleEvent(
   origin: EventOrigin,
   payload: unknown,
   getRuntime: () => Runtime,
+  context: Context,
   deadline: number,
   log: InvocationLog,
-  finish: (failure?: TransferError) => void,
-): Promise<EventSummary> {
+): Promise<{ summary: EventSummary; failure: TransferError | undefined }> {
   if (origin.eventId) log.eventId = origin.eventId;
   log.origin = origin.name;
+  const runtime = getRuntime();
+  let failure: TransferError | undefined;
+  const work = async (): Promise<EventSummary> => {
+    const result = await runEvent(origin, payload, runtime, deadline, log);
+    failure = result.failure;
+    return result.summary;
+  };
+  // EventBridge redelivers and Lambda retries: the event id makes each event run once.
+  const { value: summary, replayed } =
+    origin.eventId && runtime.idempotency
+      ? await runtime.idempotency.run(`event:${origin.eventId}`, payload, context, work)
+      : { value: await work(), replayed: false };
+  if (replayed) log.replayed = true;
+  return { summary, failure };
+}
+
+async function runEvent(
+  origin: EventOrigin,
+  payload: unknown,
+  runtime: Runtime,
+  deadline: number,
+  log: InvocationLog,
+): Promise<{ summary: EventSummary; failure: TransferError | undefined }> {
   const failed: FailedItem[] = [];
   const park = (error: TransferError, request: unknown, index?: number) =>
     failed.push({
@@ -170,45 +230,38 @@ async function handleEvent(
       failedAt: new Date().toISOString(),
     });
 
-  let runtime: Runtime;
   let total = 1;
   let failure: TransferError | undefined;
+  let input: TransferInput | undefined;
   try {
-    runtime = getRuntime();
-    const input = parkInvalid(payload, (error) => {
-      failure = error;
-      describeFailure(log, error);
-      park(error, payload);
-    });
-    if (input?.kind === "single") {
-      describeInput(log, input, runtime.service);
-      try {
-        log.attempts = (await runtime.service.transfer(input.request, deadline)).attempts;
-      } catch (error) {
-        failure = asTransferError(error);
-        describeFailure(log, failure);
-        park(failure, input.request);
-      }
-    } else if (input?.kind === "batch") {
-      describeInput(log, input, runtime.service);
-      total = input.requests.length;
-      const outcome = await runtime.service.transferBatch(input.requests, deadline);
-      failure = describeOutcome(log, { kind: "batch", requests: input.requests, outcome });
-      outcome.items.forEach((item, index) => {
-        if (!item.ok) park(item.error, input.requests[index], index);
-      });
-    }
+    input = requireTransferInput(payload);
   } catch (error) {
-    // Configuration or programming errors: let Lambda retry, then its on-failure destination keeps the event.
-    const unexpected = asTransferError(error);
-    describeFailure(log, unexpected);
-    finish(unexpected);
-    throw unexpected;
+    failure = asTransferError(error);
+    describeFailure(log, failure);
+    park(failure, payload);
+  }
+  if (input?.kind === "single") {
+    describeInput(log, input, runtime.service);
+    try {
+      log.attempts = (await runtime.service.transfer(input.request, deadline)).attempts;
+    } catch (error) {
+      failure = asTransferError(error);
+      describeFailure(log, failure);
+      park(failure, input.request);
+    }
+  } else if (input?.kind === "batch") {
+    const { requests } = input;
+    describeInput(log, input, runtime.service);
+    total = requests.length;
+    const outcome = await runtime.service.transferBatch(requests, deadline);
+    failure = describeOutcome(log, { kind: "batch", requests, outcome });
+    outcome.items.forEach((item, index) => {
+      if (!item.ok) park(item.error, requests[index], index);
+    });
   }
 
   if (failed.length > 0) {
     if (!runtime.failureQueueUrl) {
-      finish(failure);
       throw new TransferError((failure as TransferError).code, {
         detail: `${failed.length} item(s) failed and no FAILURE_QUEUE_URL is configured to keep them`,
       });
@@ -216,24 +269,13 @@ async function handleEvent(
     // If the queue cannot take them, throwing lets Lambda retry the event rather than lose the items.
     await runtime.sendFailures(runtime.failureQueueUrl, failed);
   }
-  finish(failure);
   const summary: EventSummary = {
     succeeded: total - failed.length,
     failed: failed.length,
     requestId: log.requestId,
   };
   if (origin.eventId) summary.eventId = origin.eventId;
-  return summary;
-}
-
-/** The payload as a transfer input, or undefined after handing its validation problem to `onInvalid`. */
-function parkInvalid(payload: unknown, onInvalid: (error: TransferError) => void): TransferInput | undefined {
-  try {
-    return requireTransferInput(payload);
-  } catch (error) {
-    onInvalid(asTransferError(error));
-    return undefined;
-  }
+  return { summary, failure };
 }
 
 function describeInput(log: InvocationLog, input: TransferInput, service: TransferService): void {
@@ -257,11 +299,7 @@ function describeOutcome(log: InvocationLog, outcome: InputOutcome): TransferErr
   if (failures.length === 0) return undefined;
   log.failureCodes = [...new Set(failures.map((error) => error.code))];
   const shared = sharedFailure(outcome.outcome);
-  if (shared) {
-    describeFailure(log, shared);
-    log.attempts = attempts;
-    return shared;
-  }
+  if (shared) return shared;
   Object.assign(log, { outcome: "PARTIAL", status: 207 });
   return failures[0];
 }

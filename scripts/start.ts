@@ -7,6 +7,7 @@ import { pathToFileURL } from "node:url";
 import { bundleLambda, LAMBDA_ENTRIES, PROJECT_ROOT } from "../infra/bundling.ts";
 import { type LambdaHandler, startLocalApi } from "./local-api.ts";
 import { startLocalAws } from "./local-aws.ts";
+import { startDynamo } from "./local-dynamodb.ts";
 import { startSimulator } from "./simulator/index.ts";
 
 const port = Number(process.env.PORT ?? 3000);
@@ -16,9 +17,9 @@ const realWebhook = process.env.B24_WEBHOOK_URL || undefined;
 const outdir =
   process.env.SKIP_BUILD === "true" ? LAMBDA_ENTRIES.transfer.outdir : await bundleLambda("transfer");
 const simulator = realWebhook ? undefined : await startSimulator();
-const secrets = await startLocalAws();
+const aws = await startLocalAws();
 const secretId = "b24-transfer/local";
-secrets.put(
+aws.put(
   secretId,
   JSON.stringify({
     webhookUrl: realWebhook ?? simulator?.webhookUrl(),
@@ -26,7 +27,12 @@ secrets.put(
     ...(process.env.B24_CLIENT_ID ? { clientId: process.env.B24_CLIENT_ID } : {}),
   }),
 );
-Object.assign(process.env, secrets.env(), {
+// Idempotency-Key works locally too: dynalite is a real DynamoDB implementation in this process.
+const dynamo = await startDynamo("b24-transfer-idempotency");
+Object.assign(process.env, aws.env(), {
+  AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
+  IDEMPOTENCY_TABLE: "b24-transfer-idempotency",
+  FAILURE_QUEUE_URL: aws.queueUrl,
   PORTALS: JSON.stringify({ local: secretId }),
   DEFAULT_PORTAL: "local",
   ALLOW_HTTP_LOOPBACK: simulator ? "true" : "false",
@@ -55,7 +61,7 @@ let stopping = false;
 const stop = async () => {
   if (stopping) return;
   stopping = true;
-  await Promise.all([api.close(), secrets.close(), simulator?.close()]);
+  await Promise.all([api.close(), aws.close(), dynamo.close(), simulator?.close()]);
   console.log("stopped");
   process.exit(0);
 };

@@ -62,6 +62,17 @@ describe("npm start", () => {
     expect(bad.status).toBe(400);
     expect(bad.headers.get("content-type")).toBe("application/problem+json");
 
+    const keyed = () =>
+      fetch(url as string, {
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": "local-run-1" },
+        body: JSON.stringify({ chatId: 113, queueId: 3 }),
+      });
+    expect((await keyed()).status).toBe(200);
+    const replay = await keyed();
+    expect(replay.status).toBe(200);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+
     child.kill("SIGINT");
     const [code] = await once(child, "exit");
     expect(code).toBe(0);

@@ -1,0 +1,20 @@
+import type { HttpRequest } from "../adapters/http-event.ts";
+import { TransferError } from "../domain/problems.ts";
+
+const KEY = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * The caller's Idempotency-Key, scoped to the authenticated client so two clients can never collide,
+ * or undefined when the request has none.
+ */
+export function idempotencyKey(request: HttpRequest): string | undefined {
+  const key = request.headers["idempotency-key"];
+  if (key === undefined) return undefined;
+  if (!KEY.test(key)) {
+    throw new TransferError("VALIDATION_FAILED", {
+      detail: "Idempotency-Key must be 1-255 visible ASCII characters",
+      errors: [{ path: "headers.Idempotency-Key", message: "must be 1-255 visible ASCII characters" }],
+    });
+  }
+  return `http:${request.client ?? "-"}:${key}`;
+}

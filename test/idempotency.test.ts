@@ -1,0 +1,140 @@
+import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { lambdaContext } from "../scripts/local-api.ts";
+import { startDynamo } from "../scripts/local-dynamodb.ts";
+import { transferRequestedEvent } from "./support/eventbridge.ts";
+import { httpApiEvent } from "./support/events.ts";
+import { useBundleHarness } from "./support/harness.ts";
+
+const TABLE = "b24-transfer-idempotency";
+const h = useBundleHarness({ IDEMPOTENCY_TABLE: TABLE });
+let dynamo: Awaited<ReturnType<typeof startDynamo>>;
+
+beforeAll(async () => {
+  dynamo = await startDynamo(TABLE);
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.url;
+});
+afterAll(() => dynamo.close());
+
+let keys = 0;
+const newKey = () => `key-${Date.now()}-${keys++}`;
+const body = (chatId = 112, operatorId = 12) => JSON.stringify({ chatId, operatorId });
+
+async function post(
+  handler: ReturnType<typeof h.newHandler>,
+  key: string | undefined,
+  payload: string,
+  client?: string,
+) {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (key !== undefined) headers["idempotency-key"] = key;
+  const result = (await handler(
+    httpApiEvent({ body: payload, headers, ...(client ? { client } : {}) }),
+    lambdaContext(28_000),
+  )) as APIGatewayProxyStructuredResultV2;
+  return {
+    status: result.statusCode,
+    headers: result.headers ?? {},
+    body: JSON.parse(result.body ?? "null"),
+  };
+}
+
+describe("Idempotency-Key over HTTP (DynamoDB on dynalite)", () => {
+  it("replays the original response without calling Bitrix24 again", async () => {
+    const handler = h.newHandler();
+    const key = newKey();
+    const first = await post(handler, key, body());
+    const second = await post(h.newHandler(), key, body());
+    expect(first.status).toBe(200);
+    expect(second).toMatchObject({
+      status: 200,
+      body: first.body,
+      headers: { "idempotent-replayed": "true" },
+    });
+    expect(first.headers["idempotent-replayed"]).toBeUndefined();
+    expect(h.sim.ledger).toHaveLength(1);
+  });
+
+  it("treats a digit string and a number as the same request", async () => {
+    const key = newKey();
+    await post(h.newHandler(), key, body());
+    const again = await post(h.newHandler(), key, JSON.stringify({ chatId: "112", operatorId: 12 }));
+    expect(again.status).toBe(200);
+    expect(h.sim.ledger).toHaveLength(1);
+  });
+
+  it("refuses the same key with a different body", async () => {
+    const key = newKey();
+    await post(h.newHandler(), key, body(112));
+    const reused = await post(h.newHandler(), key, body(113));
+    expect([reused.status, reused.body.code]).toEqual([422, "IDEMPOTENCY_KEY_REUSED"]);
+    expect(h.sim.ledger.map((r) => r.chatId)).toEqual([112]);
+  });
+
+  it("makes exactly one Bitrix24 call for concurrent duplicates", async () => {
+    h.sim.injectFault({ kind: "latency", ms: 300 });
+    const key = newKey();
+    const responses = await Promise.all(Array.from({ length: 5 }, () => post(h.newHandler(), key, body())));
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(4);
+    expect(responses.find((r) => r.status === 409)?.headers["retry-after"]).toBe("1");
+    expect(h.sim.hits.filter((hit) => hit.method === "imopenlines.bot.session.transfer")).toHaveLength(1);
+    // Once the first finished, a retry gets its answer.
+    expect((await post(h.newHandler(), key, body())).status).toBe(200);
+    expect(h.sim.ledger).toHaveLength(1);
+  });
+
+  it("does not store a failure, so the same key can be retried", async () => {
+    h.sim.injectFault({ kind: "error", status: 429, error: "OPERATION_TIME_LIMIT" });
+    const key = newKey();
+    expect((await post(h.newHandler(), key, body())).status).toBe(503);
+    expect((await post(h.newHandler(), key, body())).status).toBe(200);
+    expect(h.sim.ledger).toHaveLength(1);
+  });
+
+  it("keeps keys of different clients apart", async () => {
+    const key = newKey();
+    await post(h.newHandler(), key, body(112), "crm");
+    const other = await post(h.newHandler(), key, body(113), "telephony");
+    expect(other.status).toBe(200);
+    expect(h.sim.ledger.map((r) => r.chatId)).toEqual([112, 113]);
+  });
+
+  it("refuses a malformed key before doing anything", async () => {
+    const response = await post(h.newHandler(), "has space", body());
+    expect([response.status, response.body.code]).toEqual([400, "VALIDATION_FAILED"]);
+    expect(h.sim.hits).toHaveLength(0);
+  });
+
+  it("needs the table only for requests that carry a key", async () => {
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = "http://127.0.0.1:1";
+    try {
+      expect((await post(h.newHandler(), undefined, body(112))).status).toBe(200);
+      const keyed = await post(h.newHandler(), newKey(), body(113));
+      expect([keyed.status, keyed.body.code]).toEqual([503, "IDEMPOTENCY_UNAVAILABLE"]);
+      expect(h.sim.ledger.map((r) => r.chatId)).toEqual([112]);
+    } finally {
+      process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.url;
+    }
+  });
+});
+
+describe("EventBridge redelivery", () => {
+  it("runs an event once however often it is delivered", async () => {
+    const event = transferRequestedEvent(
+      {
+        transfers: [
+          { chatId: 112, operatorId: 12 },
+          { chatId: 113, operatorId: 13 },
+        ],
+      },
+      newKey(),
+    );
+    const first = await h.newHandler()(event, lambdaContext(28_000));
+    const second = await h.newHandler()(event, lambdaContext(28_000));
+    expect(second).toEqual(first);
+    expect(h.sim.ledger).toHaveLength(1);
+    expect(h.secrets.messages.get(h.secrets.queueUrl)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,77 @@
+import { Duration } from "aws-cdk-lib";
+import type { IHttpApi } from "aws-cdk-lib/aws-apigatewayv2";
+import { Alarm, ComparisonOperator, type Metric, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
+import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
+import type { IFunction } from "aws-cdk-lib/aws-lambda";
+import { Topic } from "aws-cdk-lib/aws-sns";
+import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
+import type { IQueue } from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+
+export interface AlarmsProps {
+  alarmEmail?: string;
+  transferFunction: IFunction;
+  authorizerFunction?: IFunction;
+  api: IHttpApi;
+  failureQueue: IQueue;
+}
+
+const PERIOD = Duration.minutes(5);
+
+/**
+ * Any occurrence of these is worth a look: this service handles few requests and each one is a
+ * customer waiting for an operator. Alarms go to one SNS topic, optionally e-mailed.
+ */
+export class Alarms extends Construct {
+  readonly topic: Topic;
+  readonly alarms: Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: AlarmsProps) {
+    super(scope, id);
+    // No KMS key: CloudWatch cannot publish to a topic under the AWS-managed SNS key, and alarm
+    // messages (names and metric values) are not worth a customer-managed key.
+    this.topic = new Topic(this, "Topic", { displayName: "b24-transfer alarms", enforceSSL: true });
+    if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
+
+    const { transferFunction, authorizerFunction, api, failureQueue } = props;
+    this.add(
+      "TransferErrors",
+      "The transfer function failed (threw or timed out)",
+      transferFunction.metricErrors(),
+    );
+    this.add("TransferThrottles", "Transfer invocations were throttled", transferFunction.metricThrottles());
+    this.add(
+      "Api5xx",
+      "The API answered 5xx (function failure, Bitrix24 failure or timeout)",
+      api.metricServerError(),
+    );
+    if (authorizerFunction) {
+      this.add(
+        "AuthorizerErrors",
+        "The authorizer failed: callers get 500 (often the client-token secret is unreadable or not JSON)",
+        authorizerFunction.metricErrors(),
+      );
+    }
+    this.add(
+      "FailedInvocations",
+      "A scheduled or event-driven transfer failed for good: read its message in the failure queue",
+      failureQueue.metricApproximateNumberOfMessagesVisible({ statistic: "Maximum" }),
+    );
+  }
+
+  private add(id: string, description: string, metric: Metric): void {
+    const alarm = new Alarm(this, id, {
+      alarmDescription: description,
+      metric: metric.with({ period: PERIOD }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      // No data means no requests, which is not a failure.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    // OK notifications too, so whoever got the alarm also learns it cleared.
+    alarm.addAlarmAction(new SnsAction(this.topic));
+    alarm.addOkAction(new SnsAction(this.topic));
+    this.alarms.push(alarm);
+  }
+}

@@ -1,0 +1,82 @@
+import { Arn, ArnFormat, RemovalPolicy, SecretValue, Validations } from "aws-cdk-lib";
+import { type IGrantable, PolicyStatement } from "aws-cdk-lib/aws-iam";
+import { type ISecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
+import { Construct } from "constructs";
+import type { PortalSource } from "./config.ts";
+
+/**
+ * The value a created portal secret starts with: not a URL, so the function reports the portal as not
+ * configured until someone puts the real webhook URL in.
+ * Keep it stable: CloudFormation rewrites the secret whenever this template value changes, which would
+ * wipe every real webhook URL on the next deploy.
+ */
+export const PORTAL_SECRET_PLACEHOLDER = JSON.stringify({ webhookUrl: "REPLACE_ME" });
+
+export interface PortalSecret {
+  portal: string;
+  secret: ISecret;
+  /** What the function passes to GetSecretValue: the ARN, or the name of a secret imported by name. */
+  secretId: string;
+  created: boolean;
+  /** The customer-managed key an imported secret is encrypted with, if any. */
+  kmsKeyArn?: string;
+}
+
+/** One Secrets Manager secret per portal, created with a placeholder or imported by name or ARN. */
+export class PortalSecrets extends Construct {
+  readonly portals: readonly PortalSecret[];
+
+  constructor(scope: Construct, id: string, props: { portals: Record<string, PortalSource> }) {
+    super(scope, id);
+    this.portals = Object.entries(props.portals).map(([portal, source]) => this.portalSecret(portal, source));
+  }
+
+  /** Read access to exactly these secrets. */
+  grantRead(grantee: IGrantable): void {
+    for (const { secret, kmsKeyArn } of this.portals) {
+      secret.grantRead(grantee);
+      if (kmsKeyArn) grantee.grantPrincipal.addToPrincipalPolicy(decryptThroughSecretsManager(kmsKeyArn));
+    }
+  }
+
+  /** The function's PORTALS map: portal name to secret id. */
+  secretIds(): Record<string, string> {
+    return Object.fromEntries(this.portals.map(({ portal, secretId }) => [portal, secretId]));
+  }
+
+  private portalSecret(portal: string, source: PortalSource): PortalSecret {
+    const id = `Portal-${portal}`;
+    if (source.source === "import") {
+      const secret = source.secret.startsWith("arn:")
+        ? Secret.fromSecretCompleteArn(this, id, source.secret)
+        : // Without the random suffix, grants cover "<name>-??????", which matches exactly this secret.
+          Secret.fromSecretNameV2(this, id, source.secret);
+      return { portal, secret, secretId: source.secret, created: false, kmsKeyArn: source.kmsKeyArn };
+    }
+    const secret = new Secret(this, id, {
+      description: `Bitrix24 inbound webhook for portal "${portal}" (JSON: webhookUrl, optional botId and clientId)`,
+      secretStringValue: SecretValue.unsafePlainText(PORTAL_SECRET_PLACEHOLDER),
+      // The webhook URL is entered by hand and cannot be recreated from anything in this stack.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(secret).acknowledge({
+      id: "AwsSolutions-SMG4",
+      reason:
+        "Holds a Bitrix24 inbound webhook URL that is issued in the Bitrix24 portal; a rotation Lambda cannot create a new webhook, so it is replaced by hand (put-secret-value) when it is regenerated.",
+    });
+    return { portal, secret, secretId: secret.secretArn, created: true };
+  }
+}
+
+/**
+ * CDK's own grant for an imported key lands in the key policy, which an imported key cannot change, so
+ * the role gets the permission instead, usable only through Secrets Manager in the key's region.
+ */
+function decryptThroughSecretsManager(kmsKeyArn: string): PolicyStatement {
+  const { region } = Arn.split(kmsKeyArn, ArnFormat.SLASH_RESOURCE_NAME);
+  return new PolicyStatement({
+    actions: ["kms:Decrypt"],
+    resources: [kmsKeyArn],
+    conditions: { StringEquals: { "kms:ViaService": `secretsmanager.${region}.amazonaws.com` } },
+  });
+}

@@ -1,0 +1,125 @@
+import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
+import { HttpIamAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
+import type { RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { Construct } from "constructs";
+import { Alarms } from "./alarms-construct.ts";
+import { ClientTokenAuthorizer } from "./client-token-authorizer-construct.ts";
+import { portalOutputSuffix, type TransferConfig } from "./config.ts";
+import { FailedInvocations } from "./failed-invocations-construct.ts";
+import { IdempotencyTable } from "./idempotency-table-construct.ts";
+import { PortalSecrets } from "./portal-secrets-construct.ts";
+import { Schedules } from "./schedules-construct.ts";
+import { TransferApi } from "./transfer-api-construct.ts";
+import { TransferEvents } from "./transfer-events-construct.ts";
+import { TransferFunction } from "./transfer-function-construct.ts";
+
+export interface TransferStackProps extends StackProps {
+  config: TransferConfig;
+}
+
+/**
+ * Everything b24-transfer needs in one account and region. Environment-agnostic (no lookups), so it
+ * synthesizes offline without credentials.
+ */
+export class TransferStack extends Stack {
+  readonly portalSecrets: PortalSecrets;
+  readonly transfer: TransferFunction;
+  readonly api: TransferApi;
+  readonly clientTokens: ClientTokenAuthorizer | undefined;
+  readonly failedInvocations: FailedInvocations;
+  readonly idempotency: IdempotencyTable;
+  readonly schedules: Schedules;
+  readonly transferEvents: TransferEvents | undefined;
+  readonly alarms: Alarms;
+
+  constructor(scope: Construct, id: string, props: TransferStackProps) {
+    super(scope, id, {
+      description: "b24-transfer: hand Bitrix24 Open Lines chats to an operator or queue over HTTP",
+      ...props,
+    });
+    const { config } = props;
+    const logRetention = config.logRetentionDays as RetentionDays;
+
+    this.failedInvocations = new FailedInvocations(this, "FailedInvocations");
+    this.idempotency = new IdempotencyTable(this, "Idempotency");
+    this.portalSecrets = new PortalSecrets(this, "PortalSecrets", { portals: config.portals });
+    this.transfer = new TransferFunction(this, "TransferFunction", {
+      portalSecrets: this.portalSecrets,
+      defaultPortal: config.defaultPortal,
+      secretCacheTtlSeconds: config.secretCacheTtlSeconds,
+      logRetention,
+      logLevel: config.logLevel,
+      reservedConcurrency: config.reservedConcurrency,
+      failureQueue: this.failedInvocations.queue,
+      idempotencyTable: this.idempotency,
+    });
+    const transferFunction = this.transfer.handler.function;
+
+    this.clientTokens =
+      config.authorization === "token"
+        ? new ClientTokenAuthorizer(this, "ClientTokenAuth", {
+            clients: config.clients,
+            resultCacheTtl: Duration.seconds(config.authorizerCacheTtlSeconds),
+            secretCacheTtlSeconds: config.secretCacheTtlSeconds,
+            logRetention,
+            logLevel: config.logLevel,
+          })
+        : undefined;
+
+    this.api = new TransferApi(this, "TransferApi", {
+      handler: transferFunction,
+      authorizer: this.clientTokens?.authorizer ?? new HttpIamAuthorizer(),
+      throttling: config.throttling,
+      logRetention,
+    });
+
+    this.schedules = new Schedules(this, "Schedules", {
+      schedules: config.schedules,
+      target: transferFunction,
+      deadLetterQueue: this.failedInvocations.queue,
+    });
+
+    this.transferEvents =
+      config.eventSources.length > 0
+        ? new TransferEvents(this, "TransferEvents", {
+            sources: config.eventSources,
+            target: transferFunction,
+            deadLetterQueue: this.failedInvocations.queue,
+          })
+        : undefined;
+
+    this.alarms = new Alarms(this, "Alarms", {
+      alarmEmail: config.alarmEmail,
+      transferFunction,
+      authorizerFunction: this.clientTokens?.handler.function,
+      api: this.api.api,
+      failureQueue: this.failedInvocations.queue,
+    });
+
+    this.addOutputs();
+  }
+
+  private addOutputs(): void {
+    new CfnOutput(this, "TransfersUrl", {
+      value: this.api.transfersUrl,
+      description: "POST transfer requests to this URL",
+    });
+    for (const { portal, secretId } of this.portalSecrets.portals) {
+      new CfnOutput(this, `PortalSecret${portalOutputSuffix(portal)}`, {
+        value: secretId,
+        description: `Secret holding the webhook of portal "${portal}" (use as --secret-id)`,
+      });
+    }
+    if (this.clientTokens) {
+      new CfnOutput(this, "ClientTokensSecretName", {
+        value: this.clientTokens.secret.secretName,
+        description: "Secret holding the API clients' token hashes (use as --secret-id)",
+      });
+    }
+    new CfnOutput(this, "FailedInvocationsQueueUrl", {
+      value: this.failedInvocations.queue.queueUrl,
+      description: "Scheduled and event-driven transfers that failed for good",
+    });
+    new CfnOutput(this, "AlarmTopicArn", { value: this.alarms.topic.topicArn });
+  }
+}

@@ -1,0 +1,280 @@
+import { App } from "aws-cdk-lib";
+import { describe, expect, it } from "vitest";
+import {
+  CONFIG_CONTEXT_KEY,
+  ConfigError,
+  configFromContext,
+  parseConfig,
+  type TransferConfigInput,
+} from "../../infra/config.ts";
+import { BASE_CONFIG, CDK_JSON_CONTEXT } from "./synth.ts";
+
+/** The error's line for one key, e.g. `  - throttling.rateLimit: is required`. */
+function problems(input: unknown): string[] {
+  try {
+    parseConfig(input);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message.split("\n").slice(1);
+  }
+  throw new Error("expected the configuration to be rejected");
+}
+
+const withSchedule = (schedule: Record<string, unknown>): unknown => ({
+  ...BASE_CONFIG,
+  schedules: [
+    {
+      name: "nightly",
+      schedule: "cron(0 22 ? * MON-FRI *)",
+      request: { chatId: 1, queueId: 2 },
+      ...schedule,
+    },
+  ],
+});
+
+describe("the settings in cdk.json", () => {
+  it("are valid and describe the documented default deployment", () => {
+    const config = parseConfig(CDK_JSON_CONTEXT[CONFIG_CONTEXT_KEY]);
+    expect(config).toEqual({
+      stackName: "B24Transfer",
+      portals: { main: { source: "create" } },
+      defaultPortal: "main",
+      authorization: "token",
+      clients: ["example-crm"],
+      authorizerCacheTtlSeconds: 300,
+      throttling: { rateLimit: 10, burstLimit: 20 },
+      logRetentionDays: 30,
+      logLevel: "INFO",
+      secretCacheTtlSeconds: 300,
+      schedules: [],
+      eventSources: [],
+    });
+  });
+});
+
+describe("parseConfig", () => {
+  it("fills in defaults for optional settings", () => {
+    expect(parseConfig(BASE_CONFIG)).toMatchObject({
+      stackName: "B24Transfer",
+      authorization: "token",
+      authorizerCacheTtlSeconds: 300,
+      logRetentionDays: 30,
+      logLevel: "INFO",
+      secretCacheTtlSeconds: 300,
+      schedules: [],
+    });
+  });
+
+  it("names every missing required key", () => {
+    expect(problems({})).toEqual([
+      "  - portals: is required",
+      "  - defaultPortal: is required",
+      "  - throttling: is required",
+    ]);
+  });
+
+  it("rejects misspelt keys at any depth instead of ignoring them", () => {
+    expect(problems({ ...BASE_CONFIG, alarmEmial: "ops@example.com" })).toEqual([
+      "  - alarmEmial: unknown setting",
+    ]);
+    expect(problems({ ...BASE_CONFIG, throttling: { rateLimit: 10, burst: 20 } })).toEqual([
+      "  - throttling.burstLimit: is required",
+      "  - throttling.burst: unknown setting",
+    ]);
+  });
+
+  it("checks the default portal against the configured portals", () => {
+    expect(problems({ ...BASE_CONFIG, defaultPortal: "shop" })).toEqual([
+      '  - defaultPortal: "shop" is not one of the configured portals (main)',
+    ]);
+  });
+
+  it("validates portal names with the function's own rule", () => {
+    expect(
+      problems({ ...BASE_CONFIG, portals: { Main: { source: "create" }, main: { source: "create" } } }),
+    ).toEqual([
+      "  - portals.Main: invalid name: portal must be 1-63 lowercase letters, digits or hyphens, starting with a letter or digit",
+    ]);
+  });
+
+  it("accepts an imported secret by name or complete ARN only", () => {
+    const portals = (secret: string) => ({ ...BASE_CONFIG, portals: { main: { source: "import", secret } } });
+    expect(() => parseConfig(portals("prod/b24/main"))).not.toThrow();
+    expect(() =>
+      parseConfig(portals("arn:aws:secretsmanager:eu-central-1:123456789012:secret:prod/b24/main-a1B2c3")),
+    ).not.toThrow();
+    // A partial ARN cannot be told apart from a name ending in six characters, so it is refused.
+    expect(
+      problems(portals("arn:aws:secretsmanager:eu-central-1:123456789012:secret:prod/b24/main")),
+    ).toEqual([
+      "  - portals.main.secret: secret must be a secret name or a complete secret ARN (with its 6-character suffix)",
+    ]);
+    expect(problems({ ...BASE_CONFIG, portals: { main: { source: "copy" } } })).toEqual([
+      '  - portals.main.source: source must be "create" or "import"',
+    ]);
+    expect(
+      problems({
+        ...BASE_CONFIG,
+        portals: { main: { source: "import", secret: "x", kmsKeyArn: "alias/mine" } },
+      }),
+    ).toEqual(["  - portals.main.kmsKeyArn: kmsKeyArn must be a KMS key ARN"]);
+  });
+
+  it("refuses portal names that would share an output name", () => {
+    expect(
+      problems({
+        ...BASE_CONFIG,
+        portals: { "a-1": { source: "create" }, a1: { source: "create" }, main: { source: "create" } },
+      }),
+    ).toEqual(["  - portals: portal names a-1 and a1 differ only by hyphens"]);
+  });
+
+  it("requires clients for token authorization, but not for IAM", () => {
+    expect(problems({ ...BASE_CONFIG, clients: [] })).toEqual([
+      '  - clients: token authorization needs at least one client name (or set authorization to "iam")',
+    ]);
+    expect(parseConfig({ ...BASE_CONFIG, authorization: "iam", clients: [] }).authorization).toBe("iam");
+    expect(problems({ ...BASE_CONFIG, clients: ["crm", "crm", "bad name"] })).toEqual([
+      "  - clients[2]: client names are 1-64 letters, digits, dots, underscores or hyphens, starting with a letter or digit",
+      '  - clients: client "crm" is listed twice',
+    ]);
+  });
+
+  it("checks numbers, e-mail and retention", () => {
+    expect(
+      problems({
+        ...BASE_CONFIG,
+        throttling: { rateLimit: 0, burstLimit: 2.5 },
+        alarmEmail: "ops",
+        logRetentionDays: 31,
+        reservedConcurrency: 0,
+        authorizerCacheTtlSeconds: 600,
+      }),
+    ).toEqual([
+      "  - authorizerCacheTtlSeconds: authorizerCacheTtlSeconds must be a whole number of seconds from 0 to 300",
+      "  - throttling.rateLimit: rateLimit must be > 0",
+      "  - throttling.burstLimit: burstLimit must be an integer",
+      "  - alarmEmail: alarmEmail must be an e-mail address",
+      expect.stringMatching(
+        /^ {2}- logRetentionDays: logRetentionDays must be one of 1, 3, 5, 7, 14, 30, .*9999/,
+      ),
+      "  - reservedConcurrency: reservedConcurrency must be > 0",
+    ]);
+  });
+});
+
+describe("schedules", () => {
+  it("accept rate and six-field cron expressions", () => {
+    for (const schedule of [
+      "rate(1 minute)",
+      "rate(15 minutes)",
+      "rate(2 days)",
+      "cron(0 9 * * ? *)",
+      "cron(0 22 ? * MON-FRI *)",
+    ]) {
+      expect(() => parseConfig(withSchedule({ schedule })), schedule).not.toThrow();
+    }
+  });
+
+  it("reject expressions EventBridge would refuse at deploy time", () => {
+    expect(problems(withSchedule({ schedule: "rate(1 minutes)" }))).toEqual([
+      '  - schedules[0].schedule: "rate(1 minutes)" is neither rate(<n> <unit>) nor a six-field cron(...) expression',
+    ]);
+    expect(problems(withSchedule({ schedule: "cron(0 9 * * *)" }))).toHaveLength(1);
+    expect(problems(withSchedule({ schedule: "cron(0 9 * * MON *)" }))).toEqual([
+      '  - schedules[0].schedule: "cron(0 9 * * MON *)": exactly one of day-of-month (3rd field) and day-of-week (5th field) must be "?"',
+    ]);
+  });
+
+  it("validate each request with the function's parser, so a typo fails synth", () => {
+    expect(problems(withSchedule({ request: { chatId: 1, operator: 5 } }))).toEqual([
+      "  - schedules[0].request.operator: unknown field operator",
+      "  - schedules[0].request.operatorId: exactly one of operatorId or queueId is required",
+    ]);
+    expect(problems(withSchedule({ request: { chatId: -1, queueId: 2 } }))).toEqual([
+      "  - schedules[0].request.chatId: chatId must be a positive integer",
+    ]);
+    expect(problems(withSchedule({ request: "chat 1 to queue 2" }))).toEqual([
+      "  - schedules[0].request: the request must be a JSON object",
+    ]);
+  });
+
+  it("may be batches, each item checked like a single request", () => {
+    const batch = (transfers: unknown[]) => withSchedule({ request: { transfers } });
+    expect(() =>
+      parseConfig(
+        batch([
+          { chatId: 1, queueId: 2 },
+          { chatId: 2, operatorId: 3 },
+        ]),
+      ),
+    ).not.toThrow();
+    expect(
+      problems(
+        batch([
+          { chatId: 1, queueId: 2 },
+          { chatId: 1, operatorId: 3 },
+        ]),
+      ),
+    ).toEqual(["  - schedules[0].request.transfers[1].chatId: chat 1 is already transferred by transfers.0"]);
+    expect(
+      problems(
+        batch([
+          { chatId: 1, queueId: 2 },
+          { chatId: 2, operatorId: 3, portal: "shop" },
+        ]),
+      ),
+    ).toEqual([
+      '  - schedules[0].request.transfers[1].portal: "shop" is not one of the configured portals (main)',
+    ]);
+    expect(problems(batch([]))).toEqual([
+      "  - schedules[0].request.transfers: transfers must hold at least one request",
+    ]);
+  });
+
+  it("refer only to configured portals and have unique names", () => {
+    expect(problems(withSchedule({ request: { chatId: 1, queueId: 2, portal: "shop" } }))).toEqual([
+      '  - schedules[0].request.portal: "shop" is not one of the configured portals (main)',
+    ]);
+    const twice = withSchedule({}) as { schedules: unknown[] };
+    expect(problems({ ...twice, schedules: [...twice.schedules, ...twice.schedules] })).toEqual([
+      '  - schedules: schedule name "nightly" is used twice',
+    ]);
+  });
+});
+
+describe("eventSources", () => {
+  it("lists the sources whose Transfer Requested events reach the function", () => {
+    expect(parseConfig({ ...BASE_CONFIG, eventSources: ["com.example.crm"] }).eventSources).toEqual([
+      "com.example.crm",
+    ]);
+    expect(problems({ ...BASE_CONFIG, eventSources: ["aws.events", "with space"] })).toEqual([
+      '  - eventSources[0]: event sources are 1-256 characters without spaces and may not start with "aws."',
+      '  - eventSources[1]: event sources are 1-256 characters without spaces and may not start with "aws."',
+    ]);
+  });
+});
+
+describe("configFromContext", () => {
+  const appWith = (value: unknown) =>
+    new App({ context: value === undefined ? {} : { [CONFIG_CONTEXT_KEY]: value } });
+
+  it("reads the settings object from the b24-transfer context key", () => {
+    expect(configFromContext(appWith(BASE_CONFIG).node).defaultPortal).toBe("main");
+  });
+
+  it("accepts the object as JSON text, as `cdk synth -c b24-transfer='{…}'` passes it", () => {
+    const config: TransferConfigInput = { ...BASE_CONFIG, alarmEmail: "ops@example.com" };
+    expect(configFromContext(appWith(JSON.stringify(config)).node).alarmEmail).toBe("ops@example.com");
+    expect(() => configFromContext(appWith("{not json").node)).toThrow(/must be a JSON object/);
+  });
+
+  it("says which context key is missing or wrong", () => {
+    expect(() => configFromContext(appWith(undefined).node)).toThrow(
+      /Missing cdk.json context "b24-transfer"/,
+    );
+    expect(() => configFromContext(appWith(withSchedule({ request: { chatId: 1 } })).node)).toThrow(
+      /^Invalid cdk.json context "b24-transfer":\n {2}- schedules\[0\]\.request\.operatorId: exactly one of operatorId or queueId is required$/,
+    );
+  });
+});

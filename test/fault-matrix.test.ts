@@ -24,30 +24,130 @@ interface Row {
 }
 
 const always = (fault: Fault) => (x: Harness) => x.sim.injectFault(fault, { times: Infinity });
-const once = (fault: Fault, times = 1) => (x: Harness) => x.sim.injectFault(fault, { times });
+const once =
+  (fault: Fault, times = 1) =>
+  (x: Harness) =>
+    x.sim.injectFault(fault, { times });
 
 const rows: Row[] = [
-  { fault: "503 QUERY_LIMIT_EXCEEDED burst that passes", arrange: once({ kind: "error", status: 503, error: "QUERY_LIMIT_EXCEEDED" }, 2), status: 200, code: "TRANSFERRED", transferred: true },
-  { fault: "503 QUERY_LIMIT_EXCEEDED that lasts", arrange: always({ kind: "error", status: 503, error: "QUERY_LIMIT_EXCEEDED" }), status: 503, code: "RATE_LIMITED", transferred: false, retryAfter: "1" },
-  { fault: "429 OPERATION_TIME_LIMIT", arrange: always({ kind: "error", status: 429, error: "OPERATION_TIME_LIMIT" }), status: 503, code: "RATE_LIMITED", transferred: false, retryAfter: "600" },
-  { fault: "500 INTERNAL_SERVER_ERROR once", arrange: once({ kind: "error", status: 500, error: "INTERNAL_SERVER_ERROR" }), status: 200, code: "TRANSFERRED", transferred: true },
-  { fault: "500 ERROR_UNEXPECTED_ANSWER that lasts", arrange: always({ kind: "error", status: 500, error: "ERROR_UNEXPECTED_ANSWER" }), status: 502, code: "UPSTREAM_ERROR", transferred: false },
-  { fault: "connection reset once", arrange: once({ kind: "reset" }), status: 200, code: "TRANSFERRED", transferred: true },
-  { fault: "connection reset that lasts", arrange: always({ kind: "reset" }), status: 502, code: "UPSTREAM_ERROR", transferred: false },
-  { fault: "hang past the deadline", arrange: always({ kind: "hang" }), status: 504, code: "UPSTREAM_TIMEOUT", transferred: false },
-  { fault: "malformed JSON with 200", arrange: once({ kind: "malformed" }), status: 502, code: "UPSTREAM_ERROR", transferred: false },
-  { fault: "HTML error page that lasts", arrange: always({ kind: "html", status: 502 }), status: 502, code: "UPSTREAM_ERROR", transferred: false },
-  { fault: "empty 200", arrange: once({ kind: "empty" }), status: 502, code: "UPSTREAM_ERROR", transferred: false },
-  { fault: "result: false", arrange: once({ kind: "result-false" }), status: 502, code: "UPSTREAM_ERROR", transferred: false },
-  { fault: "Secrets Manager throttled", arrange: (x) => x.secrets.failNext("ThrottlingException", 10), status: 503, code: "CREDENTIALS_UNAVAILABLE", transferred: false, retryAfter: "2" },
-  { fault: "Secrets Manager unavailable", arrange: (x) => x.secrets.failNext("InternalServiceError", 10, 500), status: 503, code: "CREDENTIALS_UNAVAILABLE", transferred: false, retryAfter: "2" },
-  { fault: "malformed secret", arrange: (x) => x.secrets.put(MAIN_SECRET, '{"webhookUrl": 42}'), status: 502, code: "PORTAL_MISCONFIGURED", transferred: false },
+  {
+    fault: "503 QUERY_LIMIT_EXCEEDED burst that passes",
+    arrange: once({ kind: "error", status: 503, error: "QUERY_LIMIT_EXCEEDED" }, 2),
+    status: 200,
+    code: "TRANSFERRED",
+    transferred: true,
+  },
+  {
+    fault: "503 QUERY_LIMIT_EXCEEDED that lasts",
+    arrange: always({ kind: "error", status: 503, error: "QUERY_LIMIT_EXCEEDED" }),
+    status: 503,
+    code: "RATE_LIMITED",
+    transferred: false,
+    retryAfter: "1",
+  },
+  {
+    fault: "429 OPERATION_TIME_LIMIT",
+    arrange: always({ kind: "error", status: 429, error: "OPERATION_TIME_LIMIT" }),
+    status: 503,
+    code: "RATE_LIMITED",
+    transferred: false,
+    retryAfter: "600",
+  },
+  {
+    fault: "500 INTERNAL_SERVER_ERROR once",
+    arrange: once({ kind: "error", status: 500, error: "INTERNAL_SERVER_ERROR" }),
+    status: 200,
+    code: "TRANSFERRED",
+    transferred: true,
+  },
+  {
+    fault: "500 ERROR_UNEXPECTED_ANSWER that lasts",
+    arrange: always({ kind: "error", status: 500, error: "ERROR_UNEXPECTED_ANSWER" }),
+    status: 502,
+    code: "UPSTREAM_ERROR",
+    transferred: false,
+  },
+  {
+    fault: "connection reset once",
+    arrange: once({ kind: "reset" }),
+    status: 200,
+    code: "TRANSFERRED",
+    transferred: true,
+  },
+  {
+    fault: "connection reset that lasts",
+    arrange: always({ kind: "reset" }),
+    status: 502,
+    code: "UPSTREAM_ERROR",
+    transferred: false,
+  },
+  {
+    fault: "hang past the deadline",
+    arrange: always({ kind: "hang" }),
+    status: 504,
+    code: "UPSTREAM_TIMEOUT",
+    transferred: false,
+  },
+  {
+    fault: "malformed JSON with 200",
+    arrange: once({ kind: "malformed" }),
+    status: 502,
+    code: "UPSTREAM_ERROR",
+    transferred: false,
+  },
+  {
+    fault: "HTML error page that lasts",
+    arrange: always({ kind: "html", status: 502 }),
+    status: 502,
+    code: "UPSTREAM_ERROR",
+    transferred: false,
+  },
+  {
+    fault: "empty 200",
+    arrange: once({ kind: "empty" }),
+    status: 502,
+    code: "UPSTREAM_ERROR",
+    transferred: false,
+  },
+  {
+    fault: "result: false",
+    arrange: once({ kind: "result-false" }),
+    status: 502,
+    code: "UPSTREAM_ERROR",
+    transferred: false,
+  },
+  {
+    fault: "Secrets Manager throttled",
+    arrange: (x) => x.secrets.failNext("ThrottlingException", 10),
+    status: 503,
+    code: "CREDENTIALS_UNAVAILABLE",
+    transferred: false,
+    retryAfter: "2",
+  },
+  {
+    fault: "Secrets Manager unavailable",
+    arrange: (x) => x.secrets.failNext("InternalServiceError", 10, 500),
+    status: 503,
+    code: "CREDENTIALS_UNAVAILABLE",
+    transferred: false,
+    retryAfter: "2",
+  },
+  {
+    fault: "malformed secret",
+    arrange: (x) => x.secrets.put(MAIN_SECRET, '{"webhookUrl": 42}'),
+    status: 502,
+    code: "PORTAL_MISCONFIGURED",
+    transferred: false,
+  },
   {
     fault: "webhook revoked",
     arrange: (x) => {
       x.sim.addWebhook({ userId: 1, code: "revokedsoon", scopes: ["imopenlines", "imbot"] });
       x.sim.revokeWebhook("revokedsoon");
-      x.secrets.put(MAIN_SECRET, JSON.stringify({ webhookUrl: x.sim.webhookUrl({ userId: 1, code: "revokedsoon" }) }));
+      x.secrets.put(
+        MAIN_SECRET,
+        JSON.stringify({ webhookUrl: x.sim.webhookUrl({ userId: 1, code: "revokedsoon" }) }),
+      );
     },
     status: 502,
     code: "PORTAL_MISCONFIGURED",
@@ -62,7 +162,12 @@ async function invoke(handler = h.newHandler()) {
     lambdaContext(TIMEOUT_MS),
   )) as APIGatewayProxyStructuredResultV2;
   const body = JSON.parse(result.body ?? "null");
-  return { status: result.statusCode, code: body.code ?? (body.transferred ? "TRANSFERRED" : "?"), headers: result.headers ?? {}, ms: Date.now() - started };
+  return {
+    status: result.statusCode,
+    code: body.code ?? (body.transferred ? "TRANSFERRED" : "?"),
+    headers: result.headers ?? {},
+    ms: Date.now() - started,
+  };
 }
 
 describe("fault matrix", () => {
@@ -79,13 +184,19 @@ describe("fault matrix", () => {
 
   it("recovers when a revoked webhook is rotated in Secrets Manager, without a redeploy", async () => {
     h.sim.addWebhook({ userId: 1, code: "oldwebhook", scopes: ["imopenlines", "imbot"] });
-    h.secrets.put(MAIN_SECRET, JSON.stringify({ webhookUrl: h.sim.webhookUrl({ userId: 1, code: "oldwebhook" }) }));
+    h.secrets.put(
+      MAIN_SECRET,
+      JSON.stringify({ webhookUrl: h.sim.webhookUrl({ userId: 1, code: "oldwebhook" }) }),
+    );
     const handler = h.newHandler();
     expect((await invoke(handler)).status).toBe(200);
 
     h.sim.revokeWebhook("oldwebhook");
     h.sim.addWebhook({ userId: 1, code: "newwebhook", scopes: ["imopenlines", "imbot"] });
-    h.secrets.put(MAIN_SECRET, JSON.stringify({ webhookUrl: h.sim.webhookUrl({ userId: 1, code: "newwebhook" }) }));
+    h.secrets.put(
+      MAIN_SECRET,
+      JSON.stringify({ webhookUrl: h.sim.webhookUrl({ userId: 1, code: "newwebhook" }) }),
+    );
     h.sim.reset();
     // The cached (revoked) webhook fails once; the function re-reads the secret and succeeds.
     const outcome = await invoke(handler);

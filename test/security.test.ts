@@ -1,42 +1,61 @@
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { lambdaContext } from "../scripts/local-api.ts";
 import { httpApiEvent } from "./support/events.ts";
 import { useBundleHarness } from "./support/harness.ts";
 
 /** Controls from docs/security.md that are about what a caller can steer. */
 const h = useBundleHarness({ POWERTOOLS_LOG_LEVEL: "INFO" });
+let lines: string[] = [];
+beforeEach(() => {
+  lines = [];
+  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+    lines.push(String(chunk));
+    return true;
+  });
+});
 afterEach(() => vi.restoreAllMocks());
 
 async function post(body: unknown, headers: Record<string, string> = {}, client?: string) {
-  const event = httpApiEvent({ body: JSON.stringify(body), headers: { "content-type": "application/json", ...headers }, ...(client ? { client } : {}) });
+  const event = httpApiEvent({
+    body: JSON.stringify(body),
+    headers: { "content-type": "application/json", ...headers },
+    ...(client ? { client } : {}),
+  });
   const result = (await h.newHandler()(event, lambdaContext(28_000))) as APIGatewayProxyStructuredResultV2;
   return { status: result.statusCode, body: JSON.parse(result.body ?? "null") };
 }
 
 describe("a caller cannot steer where the function calls", () => {
-  it.each([["webhookUrl"], ["host"], ["domain"], ["restBase"], ["url"]])("refuses a %s field in the request", async (field) => {
-    const response = await post({ chatId: 112, operatorId: 12, [field]: "https://evil.example/rest/1/x/" });
-    expect([response.status, response.body.code]).toEqual([400, "VALIDATION_FAILED"]);
-    expect(h.sim.hits).toHaveLength(0);
-  });
+  it.each([["webhookUrl"], ["host"], ["domain"], ["restBase"], ["url"]])(
+    "refuses a %s field in the request",
+    async (field) => {
+      const response = await post({ chatId: 112, operatorId: 12, [field]: "https://evil.example/rest/1/x/" });
+      expect([response.status, response.body.code]).toEqual([400, "VALIDATION_FAILED"]);
+      expect(h.sim.hits).toHaveLength(0);
+    },
+  );
 
   it("ignores Host and forwarding headers: the portal host comes only from the secret", async () => {
     const response = await post(
       { chatId: 112, operatorId: 12 },
-      { host: "evil.example", "x-forwarded-host": "evil.example", "x-forwarded-proto": "http", forwarded: "host=evil.example" },
+      {
+        host: "evil.example",
+        "x-forwarded-host": "evil.example",
+        "x-forwarded-proto": "http",
+        forwarded: "host=evil.example",
+      },
     );
     expect(response.status).toBe(200);
     expect(h.sim.ledger).toHaveLength(1);
   });
 
   it("takes the caller's identity from the authorizer only, whatever the headers claim", async () => {
-    const lines: string[] = [];
-    vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-      lines.push(String(chunk));
-      return true;
-    });
-    await post({ chatId: 113, operatorId: 12 }, { "x-client": "admin", client: "admin", "x-amzn-oidc-identity": "admin" }, "crm");
+    await post(
+      { chatId: 113, operatorId: 12 },
+      { "x-client": "admin", client: "admin", "x-amzn-oidc-identity": "admin" },
+      "crm",
+    );
     const log = JSON.parse(lines.find((line) => line.includes('"message":"transfer"')) ?? "{}");
     expect(log.client).toBe("crm");
   });

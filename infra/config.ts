@@ -78,6 +78,13 @@ const schedule = z.strictObject({
   schedule: scheduleExpression,
   description: z.string().max(512).optional(),
   enabled: z.boolean().default(true),
+  /** IANA time zone for cron expressions; EventBridge Scheduler only (rules run in UTC). */
+  timezone: z
+    .string()
+    .regex(/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+){0,2}$/, {
+      error: "timezone must be an IANA name such as Europe/Berlin",
+    })
+    .optional(),
   // A single request or a batch, checked below with the function's own parser.
   request: z.unknown(),
 });
@@ -138,6 +145,14 @@ export const configSchema = z
     reservedConcurrency: positiveInt("reservedConcurrency").optional(),
     secretCacheTtlSeconds: secondsBetween("secretCacheTtlSeconds", 0, 3600).default(300),
     schedules: z.array(schedule).default([]),
+    /** EventBridge Scheduler (AWS's successor to scheduled rules, with time zones) or scheduled rules. */
+    scheduleService: z
+      .enum(["rules", "scheduler"], { error: 'scheduleService must be "rules" or "scheduler"' })
+      .default("rules"),
+    eventBusName: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,256}$/, { error: "eventBusName must be an event bus name" })
+      .default("default"),
     eventSources: z
       .array(
         z.string().regex(EVENT_SOURCE, {
@@ -177,6 +192,13 @@ export const configSchema = z
       });
     });
     config.schedules.forEach((entry, index) => {
+      if (entry.timezone && config.scheduleService !== "scheduler") {
+        ctx.addIssue({
+          code: "custom",
+          path: ["schedules", index, "timezone"],
+          message: 'timezone needs scheduleService "scheduler" (scheduled rules run in UTC)',
+        });
+      }
       for (const issue of requestIssues(entry.request, portals)) {
         ctx.addIssue({
           code: "custom",

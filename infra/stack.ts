@@ -75,6 +75,7 @@ export class TransferStack extends Stack {
 
     this.schedules = new Schedules(this, "Schedules", {
       schedules: config.schedules,
+      service: config.scheduleService,
       target: transferFunction,
       deadLetterQueue: this.failedInvocations.queue,
     });
@@ -83,6 +84,7 @@ export class TransferStack extends Stack {
       config.eventSources.length > 0
         ? new TransferEvents(this, "TransferEvents", {
             sources: config.eventSources,
+            eventBusName: config.eventBusName,
             target: transferFunction,
             deadLetterQueue: this.failedInvocations.queue,
           })

@@ -1,4 +1,4 @@
-import { Rule } from "aws-cdk-lib/aws-events";
+import { EventBus, Rule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
@@ -9,12 +9,14 @@ import { MAX_EVENT_AGE } from "./transfer-function-construct.ts";
 export interface TransferEventsProps {
   /** The `source` values allowed to request transfers; only events from these reach the function. */
   sources: readonly string[];
+  /** The bus the events are put on; "default" for the account's default bus. */
+  eventBusName: string;
   target: IFunction;
   deadLetterQueue: IQueue;
 }
 
 /**
- * Routes `Transfer Requested` events on the account's default event bus to the function, which takes
+ * Routes `Transfer Requested` events on the configured event bus to the function, which takes
  * the request (single or batch) from `detail`.
  */
 export class TransferEvents extends Construct {
@@ -23,6 +25,7 @@ export class TransferEvents extends Construct {
   constructor(scope: Construct, id: string, props: TransferEventsProps) {
     super(scope, id);
     this.rule = new Rule(this, "Rule", {
+      eventBus: EventBus.fromEventBusName(this, "Bus", props.eventBusName),
       description: `b24-transfer: "${TRANSFER_DETAIL_TYPE}" events from ${props.sources.join(", ")}`,
       eventPattern: { detailType: [TRANSFER_DETAIL_TYPE], source: [...props.sources] },
       targets: [

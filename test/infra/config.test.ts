@@ -47,7 +47,9 @@ describe("the settings in cdk.json", () => {
       logLevel: "INFO",
       secretCacheTtlSeconds: 300,
       schedules: [],
+      scheduleService: "rules",
       eventSources: [],
+      eventBusName: "default",
     });
   });
 });
@@ -276,5 +278,32 @@ describe("configFromContext", () => {
     expect(() => configFromContext(appWith(withSchedule({ request: { chatId: 1 } })).node)).toThrow(
       /^Invalid cdk.json context "b24-transfer":\n {2}- schedules\[0\]\.request\.operatorId: exactly one of operatorId or queueId is required$/,
     );
+  });
+});
+
+describe("scheduling service and event bus", () => {
+  it("allows a time zone only with EventBridge Scheduler", () => {
+    expect(problems(withSchedule({ timezone: "Europe/Berlin" }))).toEqual([
+      '  - schedules[0].timezone: timezone needs scheduleService "scheduler" (scheduled rules run in UTC)',
+    ]);
+    const scheduler = {
+      ...(withSchedule({ timezone: "Europe/Berlin" }) as object),
+      scheduleService: "scheduler",
+    };
+    expect(parseConfig(scheduler).schedules[0]?.timezone).toBe("Europe/Berlin");
+  });
+
+  it("names a bad scheduling service and bus", () => {
+    expect(problems({ ...BASE_CONFIG, scheduleService: "cron" })).toEqual([
+      '  - scheduleService: scheduleService must be "rules" or "scheduler"',
+    ]);
+    expect(problems({ ...BASE_CONFIG, eventBusName: "my bus" })).toEqual([
+      "  - eventBusName: eventBusName must be an event bus name",
+    ]);
+  });
+
+  it("defaults to scheduled rules on the default bus", () => {
+    const config = parseConfig(BASE_CONFIG);
+    expect([config.scheduleService, config.eventBusName]).toEqual(["rules", "default"]);
   });
 });

@@ -532,3 +532,61 @@ describe("IAM authorization", () => {
     expect(template.toJSON().Outputs.ClientTokensSecretName).toBeUndefined();
   });
 });
+
+describe("EventBridge Scheduler and a custom event bus", () => {
+  let template: Template;
+  beforeAll(() => {
+    template = synthTemplate({
+      ...BASE_CONFIG,
+      scheduleService: "scheduler",
+      eventBusName: "crm-bus",
+      eventSources: ["com.example.crm"],
+      schedules: [
+        {
+          name: "night-queue",
+          schedule: "cron(0 22 ? * MON-FRI *)",
+          timezone: "Europe/Berlin",
+          request: { transfers: [{ chatId: 1, queueId: 2 }] },
+        },
+      ],
+    });
+  });
+
+  it("creates a Scheduler schedule instead of a rule, with the same payload and the execution id", () => {
+    const [transferId] = transferFunction(template);
+    const [queueId] = onlyResource(template, "AWS::SQS::Queue");
+    const [, schedule] = onlyResource(template, "AWS::Scheduler::Schedule");
+    expect(schedule.Properties).toMatchObject({
+      ScheduleExpression: "cron(0 22 ? * MON-FRI *)",
+      ScheduleExpressionTimezone: "Europe/Berlin",
+      State: "ENABLED",
+      Target: {
+        Arn: { "Fn::GetAtt": [transferId, "Arn"] },
+        DeadLetterConfig: { Arn: { "Fn::GetAtt": [queueId, "Arn"] } },
+        RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 900 },
+      },
+    });
+    // Scheduler fills its context attributes in the input; with them in place the function sees a schedule.
+    const input = JSON.parse(
+      (schedule.Properties.Target as { Input: string }).Input.replace(
+        "<aws.scheduler.execution-id>",
+        "exec-1",
+      ).replace("<aws.scheduler.scheduled-time>", "2026-11-25T21:00:00Z"),
+    );
+    expect(classifyInvocation(input, 256 * 1024)).toEqual({
+      kind: "event",
+      origin: { type: "schedule", name: "night-queue", eventId: "exec-1", time: "2026-11-25T21:00:00Z" },
+      payload: { transfers: [{ chatId: 1, queueId: 2 }] },
+    });
+    expect(
+      Object.values(resourcesOf(template, "AWS::Events::Rule")).filter(
+        (r) => r.Properties.ScheduleExpression,
+      ),
+    ).toHaveLength(0);
+  });
+
+  it("listens for Transfer Requested events on the configured bus", () => {
+    const [, rule] = onlyResource(template, "AWS::Events::Rule", { EventPattern: Match.anyValue() });
+    expect(rule.Properties.EventBusName).toBe("crm-bus");
+  });
+});

@@ -4,10 +4,11 @@ import { type FailedItem, sendToFailureQueue } from "./adapters/failure-queue.ts
 import { type HttpResult, jsonResult } from "./adapters/http-event.ts";
 import { createIdempotency, type Idempotency } from "./adapters/idempotency.ts";
 import { logger, redact } from "./adapters/logger.ts";
+import { type InvocationMetrics, publishMetrics } from "./adapters/metrics.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { type ProblemCode, TransferError, toProblemDocument } from "./domain/problems.ts";
 import type { TransferResult } from "./domain/transfer.ts";
-import { requireTransferInput, type TransferInput } from "./domain/transfer-request.ts";
+import { requireTransferInput, type TransferInput, type TransferRequest } from "./domain/transfer-request.ts";
 import { idempotencyKey } from "./handlers/idempotency-key.ts";
 import { MAX_BODY_BYTES, readHttpTransferRequest } from "./handlers/read-http-request.ts";
 import {
@@ -42,7 +43,7 @@ interface InvocationLog {
   items?: number;
   succeeded?: number;
   failed?: number;
-  failureCodes?: string[];
+  failuresByCode?: Record<string, number>;
   replayed?: boolean;
   outcome: "TRANSFERRED" | "PARTIAL" | ProblemCode;
   status: number;
@@ -159,6 +160,7 @@ export function createHandler(options: HandlerOptions = {}) {
     } finally {
       log.durationMs = Date.now() - started;
       writeLog(log, failure);
+      publishMetrics(metricsOf(log));
     }
   };
 }
@@ -278,12 +280,47 @@ async function runEvent(
   return { summary, failure };
 }
 
+/** A replay transferred nothing now; validation and other whole-request failures count once by code. */
+function metricsOf(log: InvocationLog): InvocationMetrics {
+  const replayed = log.replayed === true;
+  let succeeded = 0;
+  let failed: Record<string, number> = {};
+  if (!replayed) {
+    if (log.failuresByCode) failed = log.failuresByCode;
+    else if (log.outcome !== "TRANSFERRED" && log.outcome !== "PARTIAL") failed = { [log.outcome]: 1 };
+    if (log.items !== undefined) succeeded = log.succeeded ?? 0;
+    else if (log.outcome === "TRANSFERRED") succeeded = 1;
+  }
+  return {
+    source: log.source,
+    portal: log.portal,
+    coldStart: log.coldStart,
+    succeeded,
+    failed,
+    retries: Math.max(0, log.attempts - 1),
+    durationMs: log.durationMs,
+    replayed,
+  };
+}
+
 function describeInput(log: InvocationLog, input: TransferInput, service: TransferService): void {
   if (input.kind === "single") {
     Object.assign(log, { chatId: input.request.chatId, target: input.request.target });
-    log.portal = service.portalFor(input.request);
+    log.portal = portalOrUndefined(service, input.request);
   } else {
     log.items = input.requests.length;
+    // One portal for the whole batch is the usual case, and lets metrics and logs name it.
+    const portals = new Set(input.requests.map((request) => request.portal ?? "default"));
+    if (portals.size === 1) log.portal = portalOrUndefined(service, input.requests[0] as TransferRequest);
+  }
+}
+
+/** Describing must not fail: an unknown portal is reported by the transfer itself, where it belongs. */
+function portalOrUndefined(service: TransferService, request: TransferRequest): string | undefined {
+  try {
+    return service.portalFor(request);
+  } catch {
+    return undefined;
   }
 }
 
@@ -297,7 +334,8 @@ function describeOutcome(log: InvocationLog, outcome: InputOutcome): TransferErr
   const failures = items.flatMap((item) => (item.ok ? [] : [item.error]));
   Object.assign(log, { attempts, succeeded: items.length - failures.length, failed: failures.length });
   if (failures.length === 0) return undefined;
-  log.failureCodes = [...new Set(failures.map((error) => error.code))];
+  log.failuresByCode = {};
+  for (const error of failures) log.failuresByCode[error.code] = (log.failuresByCode[error.code] ?? 0) + 1;
   const shared = sharedFailure(outcome.outcome);
   if (shared) return shared;
   Object.assign(log, { outcome: "PARTIAL", status: 207 });

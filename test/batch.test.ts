@@ -191,3 +191,14 @@ describe("EventBridge events: nothing lost, nothing twice", () => {
     expect(h.sim.hits).toHaveLength(0);
   });
 });
+
+describe("events naming an unknown portal", () => {
+  it("parks the items instead of failing the invocation", async () => {
+    const summary = await h.newHandler()(
+      transferRequestedEvent({ chatId: 112, operatorId: 12, portal: "nope" }),
+      context(),
+    );
+    expect(summary).toMatchObject({ succeeded: 0, failed: 1 });
+    expect(queued()).toMatchObject([{ code: "UNKNOWN_PORTAL" }]);
+  });
+});

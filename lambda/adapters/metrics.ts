@@ -1,0 +1,46 @@
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+
+/**
+ * CloudWatch metrics in Embedded Metric Format: one EMF line per invocation, which CloudWatch turns into
+ * metrics without any API call. A Metrics instance per invocation, because Powertools keeps stored
+ * metrics in the instance and one environment may serve concurrent invocations.
+ */
+export const METRICS_NAMESPACE = process.env.POWERTOOLS_METRICS_NAMESPACE ?? "B24Transfer";
+
+export interface InvocationMetrics {
+  source: string;
+  portal: string | undefined;
+  coldStart: boolean;
+  succeeded: number;
+  /** Failed transfers by problem code. */
+  failed: Record<string, number>;
+  /** Bitrix24 calls beyond the first. */
+  retries: number;
+  durationMs: number;
+  replayed: boolean;
+}
+
+export function publishMetrics(invocation: InvocationMetrics): void {
+  const metrics = new Metrics({
+    namespace: METRICS_NAMESPACE,
+    serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? "b24-transfer",
+  });
+  metrics.addDimensions({ portal: invocation.portal ?? "none", source: invocation.source });
+  if (invocation.succeeded > 0)
+    metrics.addMetric("TransfersSucceeded", MetricUnit.Count, invocation.succeeded);
+  if (invocation.retries > 0) metrics.addMetric("Bitrix24Retries", MetricUnit.Count, invocation.retries);
+  if (invocation.replayed) metrics.addMetric("IdempotentReplays", MetricUnit.Count, 1);
+  if (invocation.coldStart) metrics.addMetric("ColdStart", MetricUnit.Count, 1);
+  metrics.addMetric("InvocationDuration", MetricUnit.Milliseconds, invocation.durationMs);
+  metrics.publishStoredMetrics();
+  // Failures get the code as a dimension of their own, so alarms and the dashboard can split by it.
+  for (const [code, count] of Object.entries(invocation.failed)) {
+    const failure = new Metrics({
+      namespace: METRICS_NAMESPACE,
+      serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? "b24-transfer",
+    });
+    failure.addDimensions({ portal: invocation.portal ?? "none", code });
+    failure.addMetric("TransfersFailed", MetricUnit.Count, count);
+    failure.publishStoredMetrics();
+  }
+}

@@ -1,0 +1,65 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { lambdaContext } from "../scripts/local-api.ts";
+import { httpApiEvent } from "./support/events.ts";
+import { useBundleHarness } from "./support/harness.ts";
+
+/** CloudWatch Embedded Metric Format documents the bundle writes, read back from stdout. */
+const h = useBundleHarness();
+let emf: Record<string, unknown>[];
+beforeEach(() => {
+  emf = [];
+  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+    for (const line of String(chunk).trim().split("\n")) {
+      const doc = JSON.parse(line);
+      if ("_aws" in doc) emf.push(doc);
+    }
+    return true;
+  });
+});
+afterEach(() => vi.restoreAllMocks());
+
+const post = (body: unknown) =>
+  h.newHandler()(httpApiEvent({ body: JSON.stringify(body) }), lambdaContext(28_000));
+
+/** Sum of a metric over the documents whose dimensions match. */
+function total(name: string, dimensions: Record<string, string> = {}): number {
+  return emf
+    .filter((doc) => name in doc && Object.entries(dimensions).every(([key, value]) => doc[key] === value))
+    .reduce((sum, doc) => sum + (doc[name] as number), 0);
+}
+
+describe("metrics", () => {
+  it("counts a transfer by portal, in the B24Transfer namespace", async () => {
+    await post({ chatId: 112, operatorId: 12 });
+    expect(total("TransfersSucceeded", { portal: "main", service: "b24-transfer" })).toBe(1);
+    expect(total("TransfersFailed")).toBe(0);
+    const aws = emf[0]?._aws as { CloudWatchMetrics: { Namespace: string; Dimensions: string[][] }[] };
+    expect(aws.CloudWatchMetrics[0]?.Namespace).toBe("B24Transfer");
+    expect(aws.CloudWatchMetrics[0]?.Dimensions[0]).toEqual(
+      expect.arrayContaining(["service", "portal", "source"]),
+    );
+  });
+
+  it("counts failures by code, and retries", async () => {
+    h.sim.injectFault({ kind: "error", status: 503, error: "QUERY_LIMIT_EXCEEDED" });
+    await post({ chatId: 112, operatorId: 12 });
+    await post({ chatId: 113, operatorId: 13 });
+    await post({ chatId: 0 });
+    expect(total("Bitrix24Retries", { portal: "main" })).toBe(1);
+    expect(total("TransfersFailed", { code: "TRANSFER_REJECTED", portal: "main" })).toBe(1);
+    expect(total("TransfersFailed", { code: "VALIDATION_FAILED" })).toBe(1);
+    expect(total("TransfersSucceeded")).toBe(1);
+  });
+
+  it("counts each item of a partly failed batch", async () => {
+    await post({
+      transfers: [
+        { chatId: 112, operatorId: 12 },
+        { chatId: 113, operatorId: 13 },
+        { chatId: 114, queueId: 3 },
+      ],
+    });
+    expect(total("TransfersSucceeded", { portal: "main" })).toBe(2);
+    expect(total("TransfersFailed", { code: "TRANSFER_REJECTED", portal: "main" })).toBe(1);
+  });
+});

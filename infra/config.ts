@@ -143,6 +143,7 @@ export const configSchema = z
       .default(30),
     logLevel: z.enum(["DEBUG", "INFO", "WARN", "ERROR"]).default("INFO"),
     reservedConcurrency: positiveInt("reservedConcurrency").optional(),
+    tracing: z.boolean({ error: "tracing must be true or false" }).default(false),
     secretCacheTtlSeconds: secondsBetween("secretCacheTtlSeconds", 0, 3600).default(300),
     schedules: z.array(schedule).default([]),
     /** EventBridge Scheduler (AWS's successor to scheduled rules, with time zones) or scheduled rules. */

@@ -1,6 +1,6 @@
-import { type Duration, RemovalPolicy } from "aws-cdk-lib";
+import { type Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
-import { Architecture, Function as LambdaFunction, Runtime } from "aws-cdk-lib/aws-lambda";
+import { Architecture, Function as LambdaFunction, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { bundledCode } from "./bundled-code.ts";
@@ -20,6 +20,8 @@ export interface NodeFunctionProps {
   logRetention: RetentionDays;
   environment: Record<string, string>;
   reservedConcurrentExecutions?: number;
+  /** X-Ray active tracing: Lambda's own segments, no SDK in the bundle. */
+  tracing?: boolean;
 }
 
 /**
@@ -57,11 +59,20 @@ export class NodeFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      tracing: props.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
       environment: {
         // The bundle ships a source map; without this flag stack traces point into minified code.
         NODE_OPTIONS: "--enable-source-maps",
         ...props.environment,
       },
     });
+    const policy = this.role.node.tryFindChild("DefaultPolicy");
+    if (props.tracing && policy) {
+      Validations.of(policy).acknowledge({
+        id: "AwsSolutions-IAM5[Resource::*]",
+        reason:
+          'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so AWS documents Resource "*" for them; CDK adds exactly these two actions.',
+      });
+    }
   }
 }

@@ -5,6 +5,7 @@ import type { Construct } from "constructs";
 import { Alarms } from "./alarms-construct.ts";
 import { ClientTokenAuthorizer } from "./client-token-authorizer-construct.ts";
 import { portalOutputSuffix, type TransferConfig } from "./config.ts";
+import { Dashboard } from "./dashboard-construct.ts";
 import { FailedInvocations } from "./failed-invocations-construct.ts";
 import { IdempotencyTable } from "./idempotency-table-construct.ts";
 import { PortalSecrets } from "./portal-secrets-construct.ts";
@@ -31,6 +32,7 @@ export class TransferStack extends Stack {
   readonly schedules: Schedules;
   readonly transferEvents: TransferEvents | undefined;
   readonly alarms: Alarms;
+  readonly dashboard: Dashboard;
 
   constructor(scope: Construct, id: string, props: TransferStackProps) {
     super(scope, id, {
@@ -52,6 +54,7 @@ export class TransferStack extends Stack {
       reservedConcurrency: config.reservedConcurrency,
       failureQueue: this.failedInvocations.queue,
       idempotencyTable: this.idempotency,
+      tracing: config.tracing,
     });
     const transferFunction = this.transfer.handler.function;
 
@@ -92,6 +95,13 @@ export class TransferStack extends Stack {
 
     this.alarms = new Alarms(this, "Alarms", {
       alarmEmail: config.alarmEmail,
+      transferFunction,
+      authorizerFunction: this.clientTokens?.handler.function,
+      api: this.api.api,
+      failureQueue: this.failedInvocations.queue,
+    });
+
+    this.dashboard = new Dashboard(this, "Dashboard", {
       transferFunction,
       authorizerFunction: this.clientTokens?.handler.function,
       api: this.api.api,

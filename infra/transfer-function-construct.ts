@@ -29,6 +29,7 @@ export interface TransferFunctionProps {
   reservedConcurrency?: number;
   failureQueue: IQueue;
   idempotencyTable: IdempotencyTable;
+  tracing: boolean;
 }
 
 /**
@@ -48,6 +49,7 @@ export class TransferFunction extends Construct {
       timeout: TRANSFER_TIMEOUT,
       logRetention: props.logRetention,
       reservedConcurrentExecutions: props.reservedConcurrency,
+      tracing: props.tracing,
       environment: {
         PORTALS: Stack.of(this).toJsonString(props.portalSecrets.secretIds()),
         DEFAULT_PORTAL: props.defaultPortal,

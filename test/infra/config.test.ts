@@ -46,6 +46,7 @@ describe("the settings in cdk.json", () => {
       logRetentionDays: 30,
       logLevel: "INFO",
       secretCacheTtlSeconds: 300,
+      tracing: false,
       schedules: [],
       scheduleService: "rules",
       eventSources: [],

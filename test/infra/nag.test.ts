@@ -56,6 +56,10 @@ describe("cdk-nag AwsSolutions", () => {
     ["the default settings", BASE_CONFIG],
     ["every option", FULL_CONFIG],
     ["IAM authorization", { ...BASE_CONFIG, authorization: "iam" as const, clients: [] }],
+    [
+      "X-Ray tracing and EventBridge Scheduler",
+      { ...FULL_CONFIG, tracing: true, scheduleService: "scheduler" as const },
+    ],
   ])("finds nothing unacknowledged with %s", (_name, config) => {
     expect(findings(nagApp(config).app)).toEqual([]);
   });

@@ -590,3 +590,29 @@ describe("EventBridge Scheduler and a custom event bus", () => {
     expect(rule.Properties.EventBusName).toBe("crm-bus");
   });
 });
+
+describe("observability", () => {
+  it("has a dashboard with the function's EMF metrics, errors, API and failure queue", () => {
+    const template = synthTemplate(BASE_CONFIG);
+    const [, dashboard] = onlyResource(template, "AWS::CloudWatch::Dashboard");
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const needle of [
+      "TransfersSucceeded",
+      "TransfersFailed",
+      "Bitrix24Retries",
+      "ColdStart",
+      "ApproximateNumberOfMessagesVisible",
+      "5xx",
+    ]) {
+      expect(body, needle).toContain(needle);
+    }
+    expect(body).toContain("B24Transfer");
+  });
+
+  it("turns on X-Ray active tracing only when configured", () => {
+    const [, plain] = transferFunction(synthTemplate(BASE_CONFIG));
+    expect(plain.Properties.TracingConfig).toBeUndefined();
+    const [, traced] = transferFunction(synthTemplate({ ...BASE_CONFIG, tracing: true }));
+    expect(traced.Properties.TracingConfig).toEqual({ Mode: "Active" });
+  });
+});

@@ -32,21 +32,17 @@ export class Dashboard extends Construct {
     super(scope, id);
     const { transferFunction, authorizerFunction, api, failureQueue } = props;
     const region = Stack.of(this).region;
-    // SEARCH finds every portal/code combination the function has reported, without listing them here.
-    const search = (metric: string, dimensions: string, label: string) =>
-      new MathExpression({
-        expression: `SUM(SEARCH('{${METRICS_NAMESPACE},${dimensions}} MetricName="${metric}"', 'Sum', ${PERIOD.toSeconds()}))`,
-        label,
+    // SEARCH finds every portal/code combination the function has reported, without listing them here;
+    // `total` sums them into one line, otherwise each combination is a line of its own.
+    const search = (metric: string, dimensions: string, total?: string) => {
+      const found = `SEARCH('{${METRICS_NAMESPACE},${dimensions}} MetricName="${metric}"', 'Sum', ${PERIOD.toSeconds()})`;
+      return new MathExpression({
+        expression: total ? `SUM(${found})` : found,
+        label: total ?? "",
         period: PERIOD,
         searchRegion: region,
       });
-    const byDimension = (metric: string, dimensions: string) =>
-      new MathExpression({
-        expression: `SEARCH('{${METRICS_NAMESPACE},${dimensions}} MetricName="${metric}"', 'Sum', ${PERIOD.toSeconds()})`,
-        label: "",
-        period: PERIOD,
-        searchRegion: region,
-      });
+    };
 
     this.dashboard = new CwDashboard(this, "Dashboard", {
       defaultInterval: Duration.hours(24),
@@ -71,7 +67,7 @@ export class Dashboard extends Construct {
           new GraphWidget({
             title: "Failed transfers by problem code and portal",
             width: 12,
-            left: [byDimension("TransfersFailed", "code,portal,service")],
+            left: [search("TransfersFailed", "code,portal,service")],
           }),
         ],
         [

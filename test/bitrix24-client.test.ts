@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type CallOptions, callMethod } from "../lambda/adapters/bitrix24-client.ts";
-import { TransferError } from "../lambda/domain/problems.ts";
 import { isCredentialsError, TRANSFER_METHOD } from "../lambda/domain/transfer.ts";
 import { DEMO_WEBHOOK, type Simulator, startSimulator } from "../scripts/simulator/index.ts";
+import { failure } from "./support/failure.ts";
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -24,16 +24,6 @@ const transfer = (
   overrides?: Partial<CallOptions>,
   base = sim.webhookUrl(),
 ) => callMethod(base, TRANSFER_METHOD, params, options(overrides));
-
-async function failure(promise: Promise<unknown>): Promise<TransferError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TransferError) return error;
-    throw error;
-  }
-  throw new Error("expected the call to fail");
-}
 
 const transferHits = () => sim.hits.filter((hit) => hit.method === TRANSFER_METHOD).length;
 

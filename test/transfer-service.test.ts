@@ -2,10 +2,10 @@ import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-sec
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../lambda/config.ts";
-import { TransferError } from "../lambda/domain/problems.ts";
 import type { TransferRequest } from "../lambda/domain/transfer-request.ts";
 import { createTransferService } from "../lambda/transfer-service.ts";
 import { type Simulator, startSimulator } from "../scripts/simulator/index.ts";
+import { failure } from "./support/failure.ts";
 
 const secretsManager = mockClient(SecretsManagerClient);
 let sim: Simulator;
@@ -38,16 +38,6 @@ function service(env: Record<string, string> = {}) {
       ...env,
     }),
   );
-}
-
-async function failure(promise: Promise<unknown>): Promise<TransferError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TransferError) return error;
-    throw error;
-  }
-  throw new Error("expected a failure");
 }
 
 describe("transfer service", () => {

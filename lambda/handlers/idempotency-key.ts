@@ -1,7 +1,8 @@
 import type { HttpRequest } from "../adapters/http-event.ts";
 import { TransferError } from "../domain/problems.ts";
 
-const KEY = /^[\x21-\x7e]{1,255}$/;
+/** 1-255 visible ASCII characters; exported for the OpenAPI document. */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 /**
  * The caller's Idempotency-Key, scoped to the authenticated client so two clients can never collide,
@@ -10,7 +11,7 @@ const KEY = /^[\x21-\x7e]{1,255}$/;
 export function idempotencyKey(request: HttpRequest): string | undefined {
   const key = request.headers["idempotency-key"];
   if (key === undefined) return undefined;
-  if (!KEY.test(key)) {
+  if (!IDEMPOTENCY_KEY_PATTERN.test(key)) {
     throw new TransferError("VALIDATION_FAILED", {
       detail: "Idempotency-Key must be 1-255 visible ASCII characters",
       errors: [{ path: "headers.Idempotency-Key", message: "must be 1-255 visible ASCII characters" }],

@@ -1,0 +1,147 @@
+import { callRest, type RestOutcome } from "./rest-call.ts";
+import type { Webhook } from "./webhook-source.ts";
+
+/**
+ * The doctor's checks, all read-only: `scope` proves the webhook is accepted and lists its scopes;
+ * `imopenlines.config.list.get` lists the open lines whose ids a request's `queueId` takes.
+ */
+
+export type Level = "ok" | "warn" | "FAIL";
+
+export interface Finding {
+  level: Level;
+  subject: string;
+  text: string;
+  /** Further lines, such as one per open line. */
+  lines?: string[];
+}
+
+/** What imopenlines.bot.session.transfer needs (contract.md). */
+export const REQUIRED_SCOPES = ["imopenlines", "imbot"] as const;
+
+/** Errors by which Bitrix24 says the webhook itself is not accepted. */
+const CREDENTIAL_ERRORS = new Set(["INVALID_CREDENTIALS", "NO_AUTH_FOUND", "invalid_token", "expired_token"]);
+
+const MAX_PAGES = 20;
+
+export interface OpenLine {
+  id: string;
+  name: string;
+  active: boolean;
+  operators: string[];
+}
+
+export async function runChecks(webhook: Webhook): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const { restBase } = webhook.credentials;
+
+  if (webhook.origin.startsWith("http:")) {
+    findings.push({
+      level: "warn",
+      subject: "webhook",
+      text: "plain http on loopback: fine for the simulator; the deployed function accepts only https",
+    });
+  }
+
+  const scope = await callRest(restBase, "scope", {});
+  if (!scope.ok) {
+    findings.push({ level: "FAIL", subject: "credentials", text: explainFailure(scope, webhook) });
+    return findings;
+  }
+  const scopes = Array.isArray(scope.result) ? scope.result.map(String) : [];
+  findings.push({
+    level: "ok",
+    subject: "credentials",
+    text: "Bitrix24 accepted the webhook (method scope)",
+  });
+
+  const missing = REQUIRED_SCOPES.filter((name) => !scopes.includes(name));
+  findings.push(
+    missing.length === 0
+      ? {
+          level: "ok",
+          subject: "scopes",
+          text: `${REQUIRED_SCOPES.join(", ")} granted (all: ${scopes.join(", ")})`,
+        }
+      : {
+          level: "FAIL",
+          subject: "scopes",
+          text: `missing ${missing.join(", ")} (granted: ${scopes.join(", ") || "none"}); edit the webhook in Bitrix24 (Developer resources → Other → Incoming webhook) and tick ${missing.join(" and ")}`,
+        },
+  );
+
+  if (!scopes.includes("imopenlines")) {
+    findings.push({
+      level: "warn",
+      subject: "open lines",
+      text: "not listed: that needs the imopenlines scope",
+    });
+    return findings;
+  }
+  const lines = await listOpenLines(restBase);
+  if (!Array.isArray(lines)) {
+    findings.push({ level: "FAIL", subject: "open lines", text: explainFailure(lines, webhook) });
+  } else if (lines.length === 0) {
+    findings.push({
+      level: "warn",
+      subject: "open lines",
+      text: "none: transfers to a queue have nowhere to go",
+    });
+  } else {
+    findings.push({
+      level: "ok",
+      subject: "open lines",
+      text: `${lines.length}; a request's queueId is the ID:`,
+      lines: lines.map(
+        (line) =>
+          `ID ${line.id.padEnd(4)} ${line.active ? "active  " : "inactive"}  ${line.name}  (operators: ${line.operators.join(", ") || "none"})`,
+      ),
+    });
+  }
+  return findings;
+}
+
+/** Every open line, following Bitrix24's `next` paging; OPTIONS.QUEUE adds each line's operators. */
+export async function listOpenLines(
+  restBase: string,
+): Promise<OpenLine[] | Exclude<RestOutcome, { ok: true }>> {
+  const lines: OpenLine[] = [];
+  let start: number | undefined = 0;
+  for (let page = 0; page < MAX_PAGES && start !== undefined; page++) {
+    const answer = await callRest(restBase, "imopenlines.config.list.get", {
+      PARAMS: { order: { ID: "ASC" } },
+      OPTIONS: { QUEUE: "Y" },
+      start,
+    });
+    if (!answer.ok) return answer;
+    for (const row of Array.isArray(answer.result) ? answer.result : []) lines.push(toOpenLine(row));
+    start = answer.next;
+  }
+  return lines;
+}
+
+function toOpenLine(row: unknown): OpenLine {
+  const record = (typeof row === "object" && row !== null ? row : {}) as Record<string, unknown>;
+  return {
+    id: String(record.ID ?? "?"),
+    name: String(record.LINE_NAME ?? ""),
+    active: record.ACTIVE === "Y",
+    operators: Array.isArray(record.QUEUE) ? record.QUEUE.map(String) : [],
+  };
+}
+
+export function explainFailure(outcome: Exclude<RestOutcome, { ok: true }>, webhook: Webhook): string {
+  switch (outcome.kind) {
+    case "unreachable":
+      return `${webhook.origin} is unreachable (${outcome.reason})`;
+    case "not-bitrix24":
+      return `${webhook.origin} answered HTTP ${outcome.status} without a Bitrix24 answer: is this a Bitrix24 portal's REST URL?`;
+    case "bitrix24-error": {
+      const said = `${outcome.error}${outcome.description ? `: ${outcome.description}` : ""}`;
+      if (CREDENTIAL_ERRORS.has(outcome.error)) {
+        return `Bitrix24 refused the webhook (${said}); the code is wrong, the webhook was deleted, or it belongs to another user than ${webhook.userId}`;
+      }
+      return `Bitrix24 answered HTTP ${outcome.status} ${said}`;
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import { pathToFileURL } from "node:url";
+import type { Context } from "aws-lambda";
+import { bundleLambda, LAMBDA_ENTRIES, PROJECT_ROOT } from "../infra/bundling.ts";
+import { type LocalAws, startLocalAws } from "./local-aws.ts";
+import { startDynamo } from "./local-dynamodb.ts";
+import { type Simulator, startSimulator } from "./simulator/index.ts";
+
+/**
+ * The real Lambda bundle wired to loopback stand-ins, as `npm start` and `npm run invoke` run it:
+ * Bitrix24 is the built-in simulator unless B24_WEBHOOK_URL names a real portal; Secrets Manager and
+ * SQS are scripts/local-aws.ts, DynamoDB is dynalite. No AWS account or credentials are needed.
+ */
+
+export type BundleHandler = (event: unknown, context: Context) => Promise<unknown>;
+
+export interface LocalEnvironment {
+  handler: BundleHandler;
+  /** Undefined when B24_WEBHOOK_URL names a real portal. */
+  simulator: Simulator | undefined;
+  aws: LocalAws;
+  /** What the transfers run against, without the webhook code: safe to print. */
+  portalDescription: string;
+  close(): Promise<void>;
+}
+
+export const LOCAL_PORTAL = "local";
+const SECRET_ID = "b24-transfer/local";
+const IDEMPOTENCY_TABLE = "b24-transfer-idempotency";
+
+/** Reads B24_WEBHOOK_URL, B24_BOT_ID, B24_CLIENT_ID and SKIP_BUILD from `env`; sets the function's variables. */
+export async function startLocalEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<LocalEnvironment> {
+  const realWebhook = env.B24_WEBHOOK_URL || undefined;
+  // The test suite builds once up front and sets SKIP_BUILD, so no test reads a half-written bundle.
+  const outdir = env.SKIP_BUILD === "true" ? LAMBDA_ENTRIES.transfer.outdir : await bundleLambda("transfer");
+  const simulator = realWebhook ? undefined : await startSimulator();
+  const aws = await startLocalAws();
+  aws.put(
+    SECRET_ID,
+    JSON.stringify({
+      webhookUrl: realWebhook ?? simulator?.webhookUrl(),
+      ...(env.B24_BOT_ID ? { botId: Number(env.B24_BOT_ID) } : {}),
+      ...(env.B24_CLIENT_ID ? { clientId: env.B24_CLIENT_ID } : {}),
+    }),
+  );
+  // Idempotency-Key works locally too: dynalite is a real DynamoDB implementation in this process.
+  const dynamo = await startDynamo(IDEMPOTENCY_TABLE);
+  Object.assign(process.env, aws.env(), {
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
+    IDEMPOTENCY_TABLE,
+    FAILURE_QUEUE_URL: aws.queueUrl,
+    PORTALS: JSON.stringify({ [LOCAL_PORTAL]: SECRET_ID }),
+    DEFAULT_PORTAL: LOCAL_PORTAL,
+    ALLOW_HTTP_LOOPBACK: simulator ? "true" : "false",
+  });
+
+  const { handler } = (await import(pathToFileURL(`${PROJECT_ROOT}/${outdir}/index.mjs`).href)) as {
+    handler: BundleHandler;
+  };
+  return {
+    handler,
+    simulator,
+    aws,
+    portalDescription: simulator
+      ? `the built-in Bitrix24 simulator (${simulator.url})`
+      : `the portal at ${describeHost(realWebhook as string)}`,
+    close: async () => {
+      await Promise.all([aws.close(), dynamo.close(), simulator?.close()]);
+    },
+  };
+}
+
+/** The host only: the URL's path holds the webhook code. */
+function describeHost(webhookUrl: string): string {
+  try {
+    return new URL(webhookUrl).host;
+  } catch {
+    return "B24_WEBHOOK_URL (not a URL)";
+  }
+}

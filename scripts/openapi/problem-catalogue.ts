@@ -1,0 +1,200 @@
+import { classifyInvocation } from "../../lambda/adapters/event-sources.ts";
+import {
+  PROBLEMS,
+  type ProblemCode,
+  type ProblemDetails,
+  type ProblemDocument,
+  TransferError,
+  toProblemDocument,
+} from "../../lambda/domain/problems.ts";
+import { requireTransferInput } from "../../lambda/domain/transfer-request.ts";
+
+/**
+ * What the document says about each problem code. Typed as a record over every code, so a code added
+ * to PROBLEMS does not compile until it is documented here.
+ */
+
+/**
+ * Where a code can be answered: on `POST /transfers`; only where the function also receives other
+ * paths and methods (`npm start`, a catch-all route); or never over HTTP (direct invocations and events).
+ */
+export type Reach = "operation" | "other-routes" | "not-http";
+
+interface ProblemEntry {
+  when: string;
+  retry: string;
+  reach: Reach;
+  /** A realistic case, turned into the example document by the domain's own toProblemDocument. */
+  example: ProblemDetails;
+}
+
+export const EXAMPLE_REQUEST_ID = "ZhNHJhhLjoEEPiw=";
+
+/** The real messages, from the real validation code. */
+function thrownBy(work: () => unknown): ProblemDetails {
+  try {
+    work();
+  } catch (error) {
+    if (error instanceof TransferError) return error.details;
+  }
+  throw new Error("expected a TransferError");
+}
+
+const unsupportedEvent = classifyInvocation(
+  {
+    version: "0",
+    id: "890abcde-f123-4567-890a-bcdef1234567",
+    "detail-type": "Scheduled Event",
+    source: "aws.events",
+    resources: ["arn:aws:events:eu-central-1:123456789012:rule/end-of-shift"],
+    detail: {},
+  },
+  0,
+);
+
+export const PROBLEM_CATALOGUE: Record<ProblemCode, ProblemEntry> = {
+  INVALID_JSON: {
+    when: "the body is not UTF-8 JSON",
+    retry: "no: fix the request",
+    reach: "operation",
+    example: { detail: "the body is not valid UTF-8 JSON" },
+  },
+  VALIDATION_FAILED: {
+    when: "the body (or the Idempotency-Key header) does not match the schema; `errors` lists every field",
+    retry: "no: fix the request",
+    reach: "operation",
+    example: thrownBy(() => requireTransferInput({ chatId: 112, operatorID: 12 })),
+  },
+  UNSUPPORTED_EVENT: {
+    when: "the function was invoked with an event it does not handle (a scheduled rule without input, SQS records, another EventBridge event); never an HTTP answer",
+    retry: "no: fix the caller",
+    reach: "not-http",
+    example: {
+      detail: unsupportedEvent.kind === "unsupported" ? unsupportedEvent.detail : "unsupported event",
+    },
+  },
+  NOT_FOUND: {
+    when: "a path other than /transfers, where the function serves every path (`npm start`, a catch-all route); the deployed HTTP API routes only POST /transfers and answers other requests itself",
+    retry: "no",
+    reach: "other-routes",
+    example: { detail: "the only resource is POST /transfers" },
+  },
+  METHOD_NOT_ALLOWED: {
+    when: "not POST, where the function serves every method; sent with `Allow: POST`",
+    retry: "no",
+    reach: "other-routes",
+    example: { detail: "GET is not allowed; use POST" },
+  },
+  UNKNOWN_PORTAL: {
+    when: "the `portal` is not configured, or none is named and there is no default",
+    retry: "no: fix the request or the configuration",
+    reach: "operation",
+    example: { detail: 'portal "branch-7" is not configured' },
+  },
+  REQUEST_IN_PROGRESS: {
+    when: "a request with the same Idempotency-Key is still running",
+    retry: "yes, after Retry-After: the replay then returns its answer",
+    reach: "operation",
+    example: {
+      detail: "a request with this Idempotency-Key is still running; retry shortly to get its answer",
+      retryAfter: 1,
+    },
+  },
+  PAYLOAD_TOO_LARGE: {
+    when: "the body is over 16 KiB",
+    retry: "no",
+    reach: "operation",
+    example: { detail: "the body must be at most 16384 bytes" },
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    when: "the body is not sent as application/json",
+    retry: "no",
+    reach: "operation",
+    example: { detail: "content type text/plain is not supported; send application/json" },
+  },
+  IDEMPOTENCY_KEY_REUSED: {
+    when: "the Idempotency-Key was used with a different request in the last 24 hours",
+    retry: "no: use a new key",
+    reach: "operation",
+    example: {
+      detail: "this Idempotency-Key was used with a different request in the last 24 hours; use a new key",
+    },
+  },
+  TRANSFER_REJECTED: {
+    when: "Bitrix24 refused this transfer: CHAT_ID_EMPTY, USER_ID_EMPTY, QUEUE_ID_EMPTY, TRANSFER_ID_EMPTY, OPERATOR_WRONG, WRONG_CHAT",
+    retry: "no: the chat, operator or queue is wrong",
+    reach: "operation",
+    example: {
+      detail: "Bitrix24 rejected the transfer with OPERATOR_WRONG",
+      bitrix24: { error: "OPERATOR_WRONG", description: "Transfer to this operator is not allowed" },
+    },
+  },
+  INTERNAL_ERROR: {
+    when: "the function is misconfigured or failed unexpectedly (logged)",
+    retry: "later",
+    reach: "operation",
+    example: { detail: "the service is misconfigured; its operators have been told" },
+  },
+  PORTAL_MISCONFIGURED: {
+    when: "the portal's secret is missing, malformed or still the placeholder, or Bitrix24 refused the credentials or bot (BOT_ID_ERROR, INVALID_CREDENTIALS, NO_AUTH_FOUND, insufficient_scope, ACCESS_DENIED, WRONG_AUTH_TYPE, user_access_error, PORTAL_DELETED, …)",
+    retry: "no: an admin must fix the portal or its secret (`npm run doctor` tells what)",
+    reach: "operation",
+    example: {
+      detail:
+        "Bitrix24 refused the portal's credentials or chat bot with insufficient_scope; check the webhook, its scopes (imopenlines, imbot) and the bot id",
+      bitrix24: {
+        error: "insufficient_scope",
+        description: "The request requires higher privileges than provided by the webhook token",
+      },
+    },
+  },
+  UPSTREAM_ERROR: {
+    when: "Bitrix24 failed (5xx, HTML page, unreadable or unconfirmed answer, OVERLOAD_LIMIT) after retries",
+    retry: "yes, with care: `detail` says when the outcome is unknown",
+    reach: "operation",
+    example: { detail: "Bitrix24 answered HTTP 200 with an unreadable body; the outcome is unknown" },
+  },
+  RATE_LIMITED: {
+    when: "still QUERY_LIMIT_EXCEEDED after retries (Retry-After: 1), or OPERATION_TIME_LIMIT (Retry-After: 600)",
+    retry: "yes, after Retry-After",
+    reach: "operation",
+    example: {
+      detail: "Bitrix24 is limiting requests for this portal (QUERY_LIMIT_EXCEEDED); try again later",
+      bitrix24: { error: "QUERY_LIMIT_EXCEEDED", description: "Too many requests" },
+      retryAfter: 1,
+    },
+  },
+  IDEMPOTENCY_UNAVAILABLE: {
+    when: "the idempotency store (DynamoDB) could not be reached, so nothing was done",
+    retry: "yes, after Retry-After",
+    reach: "operation",
+    example: {
+      detail: "the idempotency store could not be reached, so nothing was done; try again shortly",
+      retryAfter: 2,
+    },
+  },
+  CREDENTIALS_UNAVAILABLE: {
+    when: "Secrets Manager throttled or failed",
+    retry: "yes, after Retry-After",
+    reach: "operation",
+    example: { detail: "Secrets Manager failed (ThrottlingException); try again shortly", retryAfter: 2 },
+  },
+  UPSTREAM_TIMEOUT: {
+    when: "Bitrix24 did not answer before the deadline",
+    retry: "yes",
+    reach: "operation",
+    example: { detail: "Bitrix24 did not answer within 8000 ms" },
+  },
+};
+
+export const PROBLEM_CODES = Object.keys(PROBLEMS) as ProblemCode[];
+
+export function exampleProblem(code: ProblemCode): ProblemDocument {
+  return toProblemDocument(new TransferError(code, PROBLEM_CATALOGUE[code].example), EXAMPLE_REQUEST_ID);
+}
+
+export const codesReached = (reach: Reach, status?: number): ProblemCode[] =>
+  PROBLEM_CODES.filter(
+    (code) =>
+      PROBLEM_CATALOGUE[code].reach === reach && (status === undefined || PROBLEMS[code].status === status),
+  );

@@ -1,0 +1,116 @@
+import * as z from "zod";
+import { PROBLEM_TYPE_BASE, PROBLEMS, type ProblemCode } from "../../lambda/domain/problems.ts";
+import { MAX_BATCH_ITEMS } from "../../lambda/domain/transfer-request.ts";
+
+/**
+ * What the function answers, as zod schemas. They generate the OpenAPI document's response schemas and
+ * validate real answers of the bundle in test/openapi.test.ts, so the document cannot drift from what
+ * the function does. Objects are strict: a field the function starts sending must be documented first.
+ */
+
+const id = z.int().positive();
+
+const PROBLEM_CODES = Object.keys(PROBLEMS) as [ProblemCode, ...ProblemCode[]];
+
+export const transferTarget = z
+  .union([
+    z.strictObject({ operatorId: id.describe("the employee who received the chat (Bitrix24 USER_ID)") }),
+    z.strictObject({ queueId: id.describe("the open line (queue) that received it (Bitrix24 QUEUE_ID)") }),
+  ])
+  .describe("Where the chat went: exactly one of operatorId or queueId");
+
+export const transferResult = z
+  .strictObject({
+    transferred: z.literal(true).describe("Bitrix24 confirmed the transfer (result === true)"),
+    chatId: id,
+    target: transferTarget,
+    leave: z.boolean().describe("whether the bot left the chat at once (LEAVE=Y)"),
+    portal: z.string().describe("the configured portal that performed it"),
+  })
+  .describe("One transfer Bitrix24 confirmed");
+
+export const transferResponse = transferResult
+  .extend({ requestId: z.string().describe("quote it to operators: it is in the function's log line") })
+  .describe("200 for a single request: Bitrix24 confirmed the transfer");
+
+export const fieldError = z.strictObject({
+  path: z.string().describe('the field, dotted ("transfers.1.chatId"), or "(body)"'),
+  message: z.string(),
+});
+
+export const bitrix24Error = z
+  .strictObject({
+    error: z.string().describe("Bitrix24's error code, e.g. OPERATOR_WRONG"),
+    description: z.string().optional().describe("Bitrix24's error_description, not meant for end users"),
+  })
+  .describe("What Bitrix24 said, for upstream errors");
+
+const problemShape = {
+  type: z
+    .string()
+    .regex(new RegExp(`^${PROBLEM_TYPE_BASE}[A-Z_]+$`))
+    .describe(`${PROBLEM_TYPE_BASE}<code>`),
+  title: z.string().describe("the code's fixed title"),
+  status: z.int().min(400).max(599),
+  detail: z.string().describe("what happened in this case; safe to log and show"),
+  code: z.enum(PROBLEM_CODES).describe("the stable, machine-readable code to branch on"),
+  requestId: z.string(),
+  errors: z.array(fieldError).min(1).optional().describe("every field error, for VALIDATION_FAILED"),
+  bitrix24: bitrix24Error.optional(),
+};
+
+export const problem = z
+  .strictObject(problemShape)
+  .describe("An RFC 9457 problem (application/problem+json)");
+
+const { requestId: _itemsShareTheBatchRequestId, ...itemProblemShape } = problemShape;
+export const batchItemProblem = z
+  .strictObject(itemProblemShape)
+  .describe("Why one item of a batch failed: a problem without its own requestId");
+
+export const batchItemFailure = z
+  .strictObject({
+    transferred: z.literal(false),
+    chatId: id,
+    target: transferTarget,
+    problem: batchItemProblem,
+  })
+  .describe("One item of a batch that was not transferred");
+
+export const batchResponse = z
+  .strictObject({
+    succeeded: z.int().min(0),
+    failed: z.int().min(0),
+    results: z
+      .array(z.discriminatedUnion("transferred", [transferResult, batchItemFailure]))
+      .min(1)
+      .max(MAX_BATCH_ITEMS)
+      .describe("one entry per requested transfer, in the request's order"),
+    requestId: z.string(),
+  })
+  .describe("The outcome of a batch: 200 when every item was transferred, 207 otherwise");
+
+export const gatewayMessage = z
+  .strictObject({ message: z.string() })
+  .describe("API Gateway's own answer, given before the function runs; it cannot be reshaped");
+
+export const codesWithStatus = (status: number): ProblemCode[] =>
+  PROBLEM_CODES.filter((code) => PROBLEMS[code].status === status);
+
+/** A problem with one of the given codes, all of one status. */
+export function problemWith(codes: readonly ProblemCode[]) {
+  const statuses = [...new Set(codes.map((code) => PROBLEMS[code].status))];
+  const [status] = statuses;
+  if (status === undefined || statuses.length > 1) throw new Error("problemWith needs codes of one status");
+  // Loose on purpose: the strict `problem` beside it in allOf already refuses unknown fields.
+  return z.intersection(
+    problem,
+    z.looseObject({ status: z.literal(status), code: z.enum(codes as [ProblemCode, ...ProblemCode[]]) }),
+  );
+}
+
+/** Response headers the function sets beside content-type and cache-control. */
+export const retryAfterHeader = z.int().min(0);
+export const replayedHeader = z.literal("true");
+export const allowHeader = z.literal("POST");
+export const cacheControlHeader = z.literal("no-store");

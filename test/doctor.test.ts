@@ -1,0 +1,209 @@
+import { spawn } from "node:child_process";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { PROJECT_ROOT } from "../infra/bundling.ts";
+import { runDoctor } from "../scripts/doctor.ts";
+import { type LocalAws, startLocalAws } from "../scripts/local-aws.ts";
+import { DEMO_WEBHOOK, type Simulator, startSimulator } from "../scripts/simulator/index.ts";
+
+/**
+ * The doctor against the simulator (a real HTTP portal on loopback) and the loopback Secrets Manager,
+ * which the real AWS SDK client reads. Every run's output is checked for the webhook codes it used.
+ */
+let sim: Simulator;
+let aws: LocalAws;
+const CODES = {
+  good: "g00dW3bh00kC0d3f0rD0ct0r",
+  noImbot: "n01mb0tW3bh00kC0d3",
+  noScopes: "n0Sc0p3sW3bh00kC0d3",
+  revoked: "r3v0k3dW3bh00kC0d3",
+  unknown: "unkn0wnW3bh00kC0d3",
+};
+const ALL_CODES = [DEMO_WEBHOOK.code, ...Object.values(CODES)];
+
+beforeAll(async () => {
+  sim = await startSimulator({ rateLimit: false });
+  sim.addWebhook({ userId: 5, code: CODES.good, scopes: ["imopenlines", "imbot", "im"] });
+  sim.addWebhook({ userId: 5, code: CODES.noImbot, scopes: ["imopenlines"] });
+  sim.addWebhook({ userId: 5, code: CODES.noScopes, scopes: [] });
+  sim.addWebhook({ userId: 5, code: CODES.revoked, scopes: ["imopenlines", "imbot"] });
+  sim.revokeWebhook(CODES.revoked);
+  aws = await startLocalAws();
+  // The doctor's Secrets Manager client follows the default chain, endpoint included.
+  Object.assign(process.env, aws.env());
+});
+afterAll(async () => {
+  await sim?.close();
+  await aws?.close();
+});
+beforeEach(() => sim.reset());
+
+const webhook = (code: string, userId = 5) => sim.webhookUrl({ userId, code });
+
+async function doctor(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const lines: string[] = [];
+  const code = await runDoctor(args, env, (line) => lines.push(line));
+  const output = lines.join("\n");
+  for (const secret of ALL_CODES) expect(output, "a webhook code was printed").not.toContain(secret);
+  return { code, output };
+}
+
+const onlyReadOnlyCalls = () =>
+  expect(sim.hits.map((hit) => hit.method)).not.toContain("imopenlines.bot.session.transfer");
+
+describe("npm run doctor with a healthy webhook", () => {
+  it("reports the host, user, scopes and every open line with its queue id, and exits 0", async () => {
+    const { code, output } = await doctor([], { B24_WEBHOOK_URL: webhook(CODES.good) });
+    expect(code, output).toBe(0);
+    expect(output).toContain(`webhook: ${sim.url}, user 5`);
+    expect(output).toMatch(/ok +credentials: Bitrix24 accepted the webhook/);
+    expect(output).toMatch(/ok +scopes: imopenlines, imbot granted/);
+    expect(output).toMatch(/ID 3 +active +Support +\(operators: 12\)/);
+    expect(output).toMatch(/ID 4 +active +Sales +\(operators: 12, 14\)/);
+    expect(output).toMatch(/ID 5 +inactive +Archive/);
+    expect(output).toContain("doctor: no problem found");
+    expect(sim.hits.map((hit) => hit.method)).toEqual(["scope", "imopenlines.config.list.get"]);
+    expect(sim.ledger).toHaveLength(0);
+  });
+
+  it("reads a deployed portal's secret with the AWS SDK (--secret-id)", async () => {
+    aws.put("b24-transfer/main", JSON.stringify({ webhookUrl: webhook(CODES.good), botId: 7 }));
+    const { code, output } = await doctor(["--secret-id", "b24-transfer/main"]);
+    expect(code, output).toBe(0);
+    expect(output).toContain("the webhook in Secrets Manager secret b24-transfer/main");
+    expect(output).toContain("user 5 (its code is never printed); bot 7");
+    expect(aws.calls.get("b24-transfer/main")).toBe(1);
+  });
+
+  it("finds a portal's secret in PORTALS, as the function does (--portal)", async () => {
+    aws.put("b24-transfer/branch", JSON.stringify({ webhookUrl: webhook(CODES.good) }));
+    const env = { PORTALS: JSON.stringify({ main: "b24-transfer/main", branch: "b24-transfer/branch" }) };
+    const { code, output } = await doctor(["--portal", "branch"], env);
+    expect(code, output).toBe(0);
+    expect(output).toContain('portal "branch": the webhook in Secrets Manager secret b24-transfer/branch');
+  });
+});
+
+describe("npm run doctor finds what is wrong and exits 1", () => {
+  it("a wrong code: INVALID_CREDENTIALS", async () => {
+    const { code, output } = await doctor([], { B24_WEBHOOK_URL: webhook(CODES.unknown) });
+    expect(code).toBe(1);
+    expect(output).toMatch(/FAIL +credentials: Bitrix24 refused the webhook \(INVALID_CREDENTIALS/);
+    expect(output).toContain("doctor: 1 problem found");
+  });
+
+  it("a revoked webhook, or a code used with another user id: INVALID_CREDENTIALS", async () => {
+    for (const url of [webhook(CODES.revoked), webhook(CODES.good, 6)]) {
+      const { code, output } = await doctor([], { B24_WEBHOOK_URL: url });
+      expect(code).toBe(1);
+      expect(output).toContain("INVALID_CREDENTIALS");
+    }
+  });
+
+  it("a missing scope, named, while the open lines are still listed", async () => {
+    const { code, output } = await doctor([], { B24_WEBHOOK_URL: webhook(CODES.noImbot) });
+    expect(code).toBe(1);
+    expect(output).toMatch(/FAIL +scopes: missing imbot \(granted: imopenlines\)/);
+    expect(output).toMatch(/ID 3 +active +Support/);
+  });
+
+  it("no scope at all: both named, and the open lines cannot be listed", async () => {
+    const { code, output } = await doctor([], { B24_WEBHOOK_URL: webhook(CODES.noScopes) });
+    expect(code).toBe(1);
+    expect(output).toMatch(/FAIL +scopes: missing imopenlines, imbot \(granted: none\)/);
+    expect(output).toMatch(/warn +open lines: not listed: that needs the imopenlines scope/);
+    expect(sim.hits.map((hit) => hit.method)).toEqual(["scope"]);
+  });
+
+  it("the placeholder the stack puts in a new secret", async () => {
+    const { PORTAL_SECRET_PLACEHOLDER } = await import("../infra/portal-secrets-construct.ts");
+    aws.put("b24-transfer/new", PORTAL_SECRET_PLACEHOLDER);
+    const { code, output } = await doctor(["--secret-id", "b24-transfer/new"]);
+    expect(code).toBe(1);
+    expect(output).toMatch(/FAIL +secret: the secret still holds the placeholder/);
+    expect(sim.hits).toHaveLength(0);
+  });
+
+  it("a plain-http URL that is not on loopback, refused before any call", async () => {
+    const { code, output } = await doctor([], {
+      B24_WEBHOOK_URL: "http://example.bitrix24.com/rest/1/abcdef0123/",
+    });
+    expect(code).toBe(1);
+    expect(output).toMatch(/FAIL +secret: the portal's webhookUrl must use https/);
+    expect(output).not.toContain("abcdef0123");
+  });
+
+  it("a URL that is not a webhook", async () => {
+    const { code, output } = await doctor([], { B24_WEBHOOK_URL: "https://example.bitrix24.com/" });
+    expect(code).toBe(1);
+    expect(output).toMatch(/FAIL +secret: the portal's webhookUrl must look like/);
+  });
+
+  it("an unreachable portal", async () => {
+    const gone = await startSimulator();
+    const url = gone.webhookUrl();
+    await gone.close();
+    const { code, output } = await doctor([], { B24_WEBHOOK_URL: url });
+    expect(code).toBe(1);
+    expect(output).toMatch(/FAIL +credentials: http:\/\/127\.0\.0\.1:\d+ is unreachable \(ECONNREFUSED\)/);
+  });
+
+  it("something that is not Bitrix24 answering", async () => {
+    sim.injectFault({ kind: "html", status: 502 });
+    const { code, output } = await doctor([], { B24_WEBHOOK_URL: webhook(CODES.good) });
+    expect(code).toBe(1);
+    expect(output).toContain("answered HTTP 502 without a Bitrix24 answer");
+  });
+
+  it("a secret that does not exist", async () => {
+    const { code, output } = await doctor(["--secret-id", "b24-transfer/nowhere"]);
+    expect(code).toBe(1);
+    expect(output).toMatch(
+      /FAIL +secret: Secrets Manager could not read b24-transfer\/nowhere: ResourceNotFoundException/,
+    );
+  });
+
+  it("a secret holding an OAuth application, which it does not check", async () => {
+    aws.put("b24-transfer/oauth", JSON.stringify({ oauth: { clientId: "app", refreshToken: "x" } }));
+    const { code, output } = await doctor(["--secret-id", "b24-transfer/oauth"]);
+    expect(code).toBe(1);
+    expect(output).toContain("checks incoming webhooks only");
+  });
+
+  it("nothing to check: usage, exit 2", async () => {
+    expect((await doctor([])).code).toBe(2);
+    const unknownPortal = await doctor(["--portal", "nope"], { PORTALS: JSON.stringify({ main: "x" }) });
+    expect(unknownPortal.code).toBe(2);
+    expect(unknownPortal.output).toContain('portal "nope" is not in PORTALS (main)');
+    expect((await doctor(["--verbose"], { B24_WEBHOOK_URL: webhook(CODES.good) })).code).toBe(2);
+    onlyReadOnlyCalls();
+  });
+});
+
+describe("npm run doctor as a process", () => {
+  async function run(args: string[], env: Record<string, string>) {
+    const child = spawn(process.execPath, ["--import", "tsx", "scripts/doctor.ts", ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    return { code, stdout, stderr };
+  }
+
+  it("never writes the webhook code to stdout or stderr, whether the check passes or fails", async () => {
+    aws.put("b24-transfer/main", JSON.stringify({ webhookUrl: webhook(CODES.good) }));
+    const passing = await run(["--secret-id", "b24-transfer/main"], {});
+    const failing = await run([], { B24_WEBHOOK_URL: webhook(CODES.revoked) });
+    expect(passing.code, passing.stdout + passing.stderr).toBe(0);
+    expect(failing.code).toBe(1);
+    expect(passing.stdout).toContain("doctor: no problem found");
+    expect(failing.stdout).toContain("INVALID_CREDENTIALS");
+    for (const { stdout, stderr } of [passing, failing]) {
+      for (const secret of ALL_CODES) expect(stdout + stderr).not.toContain(secret);
+    }
+  });
+});

@@ -10,6 +10,11 @@ export default defineConfig({
     outputFile: { json: ".test-results/vitest.json" },
     testTimeout: 20_000,
     hookTimeout: 30_000,
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", POWERTOOLS_LOG_LEVEL: "SILENT" },
+    env: {
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      POWERTOOLS_LOG_LEVEL: "SILENT",
+      // EMF documents on stdout drown the report; test/metrics.test.ts turns them back on.
+      POWERTOOLS_METRICS_DISABLED: "true",
+    },
   },
 });

@@ -4,7 +4,7 @@ import { httpApiEvent } from "./support/events.ts";
 import { useBundleHarness } from "./support/harness.ts";
 
 /** CloudWatch Embedded Metric Format documents the bundle writes, read back from stdout. */
-const h = useBundleHarness();
+const h = useBundleHarness({ POWERTOOLS_METRICS_DISABLED: "false" });
 let emf: Record<string, unknown>[];
 beforeEach(() => {
   emf = [];

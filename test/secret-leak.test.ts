@@ -5,7 +5,7 @@ import { httpApiEvent } from "./support/events.ts";
 import { MAIN_SECRET, useBundleHarness } from "./support/harness.ts";
 
 // Log everything, so a leak at any level would show.
-const h = useBundleHarness({ POWERTOOLS_LOG_LEVEL: "DEBUG" });
+const h = useBundleHarness({ POWERTOOLS_LOG_LEVEL: "DEBUG", POWERTOOLS_METRICS_DISABLED: "false" });
 const ROTATED_CODE = "r0tat3dW3bh00kC0d3";
 const REVOKED_CODE = "r3v0k3dW3bh00kC0d3";
 const SECRETS = [DEMO_WEBHOOK.code, ROTATED_CODE, REVOKED_CODE];

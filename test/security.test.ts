@@ -9,10 +9,13 @@ const h = useBundleHarness({ POWERTOOLS_LOG_LEVEL: "INFO" });
 let lines: string[] = [];
 beforeEach(() => {
   lines = [];
-  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+  const capture = (chunk: unknown) => {
     lines.push(String(chunk));
     return true;
-  });
+  };
+  // Powertools writes WARN and ERROR through console.warn/error, that is to stderr.
+  vi.spyOn(process.stdout, "write").mockImplementation(capture);
+  vi.spyOn(process.stderr, "write").mockImplementation(capture);
 });
 afterEach(() => vi.restoreAllMocks());
 

@@ -1,3 +1,4 @@
+import { usesAllowedScheme } from "./domain/endpoint-url.ts";
 import { PORTAL_NAME_PATTERN } from "./domain/transfer-request.ts";
 
 /** Settings the function reads from its environment; the CDK stack sets them from validated config. */
@@ -16,6 +17,10 @@ export interface ServiceConfig {
   failureQueueUrl: string | undefined;
   /** DynamoDB table for Idempotency-Key and event-id deduplication. */
   idempotencyTable: string | undefined;
+  /** Portals whose secret may hold OAuth tokens: the function may rewrite only these secrets. */
+  oauthPortals: ReadonlySet<string>;
+  /** Bitrix24's OAuth token endpoint. */
+  oauthTokenUrl: string;
 }
 
 export class ConfigError extends Error {
@@ -40,7 +45,41 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     safetyMarginMs: 1000,
     failureQueueUrl: env.FAILURE_QUEUE_URL || undefined,
     idempotencyTable: env.IDEMPOTENCY_TABLE || undefined,
+    oauthPortals: parseOAuthPortals(env.OAUTH_PORTALS, portals),
+    oauthTokenUrl: parseTokenUrl(env.B24_OAUTH_TOKEN_URL, env.ALLOW_HTTP_LOOPBACK === "true"),
   };
+}
+
+/** OAUTH_PORTALS: a JSON list of portal names, e.g. ["main"]. */
+function parseOAuthPortals(raw: string | undefined, portals: ReadonlyMap<string, string>): Set<string> {
+  if (!raw) return new Set();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError("OAUTH_PORTALS is not valid JSON");
+  }
+  if (!Array.isArray(parsed) || !parsed.every((name) => typeof name === "string" && portals.has(name))) {
+    throw new ConfigError('OAUTH_PORTALS must be a JSON list of keys of PORTALS, such as ["main"]');
+  }
+  return new Set(parsed as string[]);
+}
+
+const DEFAULT_TOKEN_URL = "https://oauth.bitrix.info/oauth/token/";
+
+function parseTokenUrl(raw: string | undefined, allowHttpLoopback: boolean): string {
+  if (!raw) return DEFAULT_TOKEN_URL;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError("B24_OAUTH_TOKEN_URL is not a URL");
+  }
+  // The application's client secret and refresh token travel in this URL's query.
+  if (!usesAllowedScheme(url, allowHttpLoopback) || url.search || url.hash || url.username || url.password) {
+    throw new ConfigError("B24_OAUTH_TOKEN_URL must be an https URL without query or credentials");
+  }
+  return url.href;
 }
 
 function parsePortals(raw: string | undefined): Map<string, string> {

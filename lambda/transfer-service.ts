@@ -1,13 +1,12 @@
-import { backOff, type CallResult, callMethod, DEFAULT_RETRY } from "./adapters/bitrix24-client.ts";
-import { parseWebhookSecret, type WebhookCredentials } from "./adapters/portal-credentials.ts";
-import { createSecretCache } from "./adapters/secret-cache.ts";
-import { readSecret, SecretFormatError } from "./adapters/secrets-manager.ts";
+import { backOff, type CallResult, DEFAULT_RETRY } from "./adapters/bitrix24-client.ts";
+import { callEndpoint, createPortalConnections } from "./adapters/portal-connection.ts";
 import type { ServiceConfig } from "./config.ts";
 import { batchCommands, commandKey, readBatchAnswer } from "./domain/batch.ts";
 import { TransferError } from "./domain/problems.ts";
 import {
   confirmTransfer,
   isCredentialsError,
+  type PortalAccess,
   TRANSFER_METHOD,
   type TransferResult,
   transferParams,
@@ -39,13 +38,16 @@ export interface TransferService {
 const BATCH_ROUNDS = 3;
 
 /**
- * Orchestrates transfers: portal → credentials (cached) → Bitrix24 → confirmation. A credentials
- * error re-reads the secret once, so a webhook rotated in Secrets Manager recovers without a redeploy.
+ * Orchestrates transfers: portal → connection (webhook or OAuth application) → Bitrix24 → confirmation.
  */
 export function createTransferService(config: ServiceConfig): TransferService {
-  const credentials = createSecretCache<WebhookCredentials>({
-    ttlMs: config.secretCacheTtlMs,
-    load: (secretId) => loadCredentials(secretId, config.allowHttpLoopback),
+  const connections = createPortalConnections({
+    portals: config.portals,
+    oauthPortals: config.oauthPortals,
+    secretCacheTtlMs: config.secretCacheTtlMs,
+    allowHttpLoopback: config.allowHttpLoopback,
+    oauthTokenUrl: config.oauthTokenUrl,
+    attemptTimeoutMs: config.attemptTimeoutMs,
   });
 
   const portalFor = (request: TransferRequest): string => {
@@ -61,26 +63,32 @@ export function createTransferService(config: ServiceConfig): TransferService {
     return portal;
   };
 
-  /** Calls the portal; on a credentials error reads the secret again and, if it changed, calls once more. */
+  const callOptions = (deadline: number) => ({ deadline, attemptTimeoutMs: config.attemptTimeoutMs });
+
+  /**
+   * Calls the portal as its connection says; on a credentials error the connection recovers (re-reads a
+   * rotated webhook, or renews an application's token) and the call runs once more.
+   */
   const callPortal = async (
     portal: string,
-    call: (creds: WebhookCredentials) => Promise<CallResult>,
+    method: string,
+    params: (access: PortalAccess) => Record<string, unknown>,
+    deadline: number,
   ): Promise<CallResult> => {
-    const secretId = config.portals.get(portal) as string;
-    const cached = await credentials.get(secretId);
+    const connection = await connections.get(portal);
+    const used = await connection.endpoint(deadline);
     try {
-      return await call(cached.value);
+      return await callEndpoint(used, method, params(used.access), callOptions(deadline));
     } catch (error) {
       if (!isCredentialsError(error)) throw error;
-      const fresh = await credentials.refresh(secretId, cached);
-      // Unchanged credentials would fail the same way: report the first error, not a second call.
-      if (fresh.value.restBase === cached.value.restBase) throw error;
-      const outcome = await call(fresh.value);
-      return { ...outcome, attempts: outcome.attempts + ((error as TransferError).details.attempts ?? 1) };
+      const failure = error as TransferError;
+      const next = await connection.recover(used, failure, deadline);
+      // Credentials that would fail the same way: report the first error, not a second call.
+      if (!next) throw error;
+      const outcome = await callEndpoint(next, method, params(next.access), callOptions(deadline));
+      return { ...outcome, attempts: outcome.attempts + (failure.details.attempts ?? 1) };
     }
   };
-
-  const callOptions = (deadline: number) => ({ deadline, attemptTimeoutMs: config.attemptTimeoutMs });
 
   const runPortalBatch = async (
     portal: string,
@@ -94,13 +102,11 @@ export function createTransferService(config: ServiceConfig): TransferService {
       let answer: unknown;
       try {
         const commands = pending;
-        const outcome = await callPortal(portal, (creds) =>
-          callMethod(
-            creds.restBase,
-            "batch",
-            { halt: 0, cmd: batchCommands(commands, creds) },
-            callOptions(deadline),
-          ),
+        const outcome = await callPortal(
+          portal,
+          "batch",
+          (access) => ({ halt: 0, cmd: batchCommands(commands, access) }),
+          deadline,
         );
         attempts += outcome.attempts;
         answer = outcome.result;
@@ -137,8 +143,11 @@ export function createTransferService(config: ServiceConfig): TransferService {
 
     async transfer(request, deadline) {
       const portal = portalFor(request);
-      const outcome = await callPortal(portal, (creds) =>
-        callMethod(creds.restBase, TRANSFER_METHOD, transferParams(request, creds), callOptions(deadline)),
+      const outcome = await callPortal(
+        portal,
+        TRANSFER_METHOD,
+        (access) => transferParams(request, access),
+        deadline,
       );
       return { result: confirmTransfer(outcome.result, request, portal), attempts: outcome.attempts };
     },
@@ -166,41 +175,4 @@ export function createTransferService(config: ServiceConfig): TransferService {
       return { items: outcomes, attempts: attempts.reduce((sum, n) => sum + n, 0) };
     },
   };
-}
-
-/** Secrets Manager failures become problems: a missing or unreadable secret is a configuration error, the rest is transient. */
-async function loadCredentials(secretId: string, allowHttpLoopback: boolean): Promise<WebhookCredentials> {
-  let raw: string;
-  try {
-    raw = (await readSecret(secretId)).value;
-  } catch (error) {
-    throw secretsManagerProblem(error);
-  }
-  return parseWebhookSecret(raw, { allowHttpLoopback });
-}
-
-const CONFIGURATION_FAILURES = new Set([
-  "ResourceNotFoundException",
-  "AccessDeniedException",
-  "DecryptionFailure",
-  "InvalidRequestException",
-  "InvalidParameterException",
-]);
-
-function secretsManagerProblem(error: unknown): TransferError {
-  if (error instanceof SecretFormatError) {
-    return new TransferError("PORTAL_MISCONFIGURED", {
-      detail: `the portal's secret is unusable: ${error.message}`,
-    });
-  }
-  const name = error instanceof Error ? error.name : "UnknownError";
-  if (CONFIGURATION_FAILURES.has(name)) {
-    return new TransferError("PORTAL_MISCONFIGURED", {
-      detail: `the portal's secret could not be read (${name}); check that it exists and the function may read it`,
-    });
-  }
-  return new TransferError("CREDENTIALS_UNAVAILABLE", {
-    detail: `Secrets Manager failed (${/^[A-Za-z]+$/.test(name) ? name : "error"}); try again shortly`,
-    retryAfter: 2,
-  });
 }

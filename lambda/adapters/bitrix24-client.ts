@@ -143,7 +143,7 @@ function parseEnvelope(text: string): Record<string, unknown> | undefined {
   }
 }
 
-async function readBounded(response: Response): Promise<string> {
+export async function readBounded(response: Response): Promise<string> {
   const declared = Number(response.headers.get("content-length") ?? 0);
   if (declared > MAX_RESPONSE_BYTES) {
     await response.body?.cancel();
@@ -158,7 +158,7 @@ function describeUpstreamError(code: ProblemCode, error: string): string {
     case "TRANSFER_REJECTED":
       return `Bitrix24 rejected the transfer with ${error}`;
     case "PORTAL_MISCONFIGURED":
-      return `Bitrix24 refused the portal's credentials or chat bot with ${error}; check the webhook, its scopes (imopenlines, imbot) and the bot id`;
+      return `Bitrix24 refused the portal's credentials or chat bot with ${error}; check the webhook or application, its scopes (imopenlines, imbot) and the bot id`;
     case "RATE_LIMITED":
       return `Bitrix24 is limiting requests for this portal (${error}); try again later`;
     default:
@@ -167,7 +167,7 @@ function describeUpstreamError(code: ProblemCode, error: string): string {
 }
 
 /** Only the error's code (ECONNRESET, UND_ERR_SOCKET…): messages can quote the URL. */
-function networkErrorCode(error: unknown): string {
+export function networkErrorCode(error: unknown): string {
   let current: unknown = error;
   for (let depth = 0; depth < 4 && current && typeof current === "object"; depth++) {
     const code = (current as { code?: unknown }).code;

@@ -1,5 +1,7 @@
 import * as z from "zod/mini";
+import { usesAllowedScheme } from "../domain/endpoint-url.ts";
 import { TransferError } from "../domain/problems.ts";
+import { type OAuthSecret, parseOAuthDocument } from "./oauth-secret.ts";
 
 /** What a webhook portal's secret holds, parsed and checked. */
 export interface WebhookCredentials {
@@ -9,6 +11,15 @@ export interface WebhookCredentials {
   clientId?: string;
 }
 
+/** A portal's secret: an incoming webhook, or an OAuth application's tokens. */
+export type PortalSecret =
+  | { kind: "webhook"; credentials: WebhookCredentials }
+  | { kind: "oauth"; oauth: OAuthSecret };
+
+export interface SecretParseOptions {
+  allowHttpLoopback: boolean;
+}
+
 const secretSchema = z.looseObject({
   webhookUrl: z.string(),
   botId: z.optional(z.number().check(z.int(), z.positive())),
@@ -16,23 +27,41 @@ const secretSchema = z.looseObject({
 });
 
 const WEBHOOK_PATH = /^\/rest\/[1-9][0-9]*\/[A-Za-z0-9_]+\/?$/;
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 const misconfigured = (detail: string) => new TransferError("PORTAL_MISCONFIGURED", { detail });
 
 /**
- * Parses a portal secret. Errors name what is wrong but never echo the value: a malformed secret may
- * still contain a live webhook code.
+ * Parses a portal secret of either kind. Errors name what is wrong but never echo the value: a
+ * malformed secret may still contain a live webhook code or token.
  */
-export function parseWebhookSecret(raw: string, options: { allowHttpLoopback: boolean }): WebhookCredentials {
-  let json: unknown;
+export function parsePortalSecret(
+  raw: string,
+  versionId: string | undefined,
+  options: SecretParseOptions,
+): PortalSecret {
+  const json = parseJson(raw);
+  if (typeof json === "object" && json !== null && !Array.isArray(json) && "oauth" in json) {
+    return { kind: "oauth", oauth: parseOAuthDocument(json as Record<string, unknown>, versionId, options) };
+  }
+  return { kind: "webhook", credentials: webhookFrom(json, options) };
+}
+
+/** Parses a webhook portal's secret. */
+export function parseWebhookSecret(raw: string, options: SecretParseOptions): WebhookCredentials {
+  return webhookFrom(parseJson(raw), options);
+}
+
+function parseJson(raw: string): unknown {
   try {
-    json = JSON.parse(raw);
+    return JSON.parse(raw);
   } catch {
     throw misconfigured(
-      'the portal\'s secret is not JSON; it must be {"webhookUrl": "https://…/rest/<user>/<code>/"}',
+      'the portal\'s secret is not JSON; it must be {"webhookUrl": "https://…/rest/<user>/<code>/"} or {"oauth": {…}}',
     );
   }
+}
+
+function webhookFrom(json: unknown, options: SecretParseOptions): WebhookCredentials {
   const parsed = z.safeParse(secretSchema, json);
   if (!parsed.success) {
     const fields = [...new Set(parsed.error.issues.map((issue) => issue.path.join(".") || "(value)"))];
@@ -46,9 +75,7 @@ export function parseWebhookSecret(raw: string, options: { allowHttpLoopback: bo
   } catch {
     throw misconfigured("the portal's webhookUrl is not a URL (is the secret still the placeholder?)");
   }
-  const loopbackHttp =
-    url.protocol === "http:" && options.allowHttpLoopback && LOOPBACK_HOSTS.has(url.hostname);
-  if (url.protocol !== "https:" && !loopbackHttp) {
+  if (!usesAllowedScheme(url, options.allowHttpLoopback)) {
     throw misconfigured("the portal's webhookUrl must use https");
   }
   if (url.username || url.password || url.search || url.hash || !WEBHOOK_PATH.test(url.pathname)) {

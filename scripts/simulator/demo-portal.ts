@@ -2,10 +2,16 @@ import type { ChatSeed, PortalSeed } from "./portal-state.ts";
 
 export const DEMO_WEBHOOK = { userId: 1, code: "demo0webhook0code" } as const;
 export const DEMO_BOT = { id: 7, clientId: "demo-bot-client" } as const;
+/** A local application installed on the demo portal; its tokens come from `installApp()`. */
+export const DEMO_APP = {
+  clientId: "local.d3m0app0000000.00000000",
+  clientSecret: "d3m0AppCl13ntS3cr3tD3m0AppCl13ntS3cr3t00",
+} as const;
 
 /**
  * The default portal, built around the docs' example (CHAT_ID 112, USER_ID 12):
  * - webhook 1/demo0webhook0code with scopes imopenlines, imbot, im
+ * - a local application (DEMO_APP) with the same scopes
  * - chat bot 7 (client id "demo-bot-client"); bot 8 is a second, unrelated bot
  * - users: 1 admin, 12 and 14 active operators, 13 an inactive operator, 20 an extranet user
  * - open lines: 3 "Support" (queue [12]), 4 "Sales" (queue [12, 14]), 5 "Archive" (inactive)
@@ -18,6 +24,7 @@ export function demoPortal(): PortalSeed {
   }
   return {
     webhooks: [{ ...DEMO_WEBHOOK, scopes: ["imopenlines", "imbot", "im"] }],
+    apps: [{ ...DEMO_APP, scopes: ["imopenlines", "imbot", "im"] }],
     users: [
       { id: 1, name: "Portal Admin", kind: "employee", active: true },
       { id: 7, name: "Demo Bot", kind: "bot", active: true },

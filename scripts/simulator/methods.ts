@@ -1,14 +1,15 @@
 import { configListMethod } from "./config-list-method.ts";
 import type { Params } from "./php-values.ts";
 import { phpTruthy } from "./php-values.ts";
-import type { PortalState, WebhookSeed } from "./portal-state.ts";
+import type { PortalState } from "./portal-state.ts";
 import { systemErrors } from "./rest-errors.ts";
 import { type TransferRecord, transferMethod } from "./transfer-method.ts";
 
 /** What a method may use and change while it runs. */
 export interface MethodContext {
   portal: PortalState;
-  webhook: WebhookSeed;
+  /** Who calls: a webhook, or an application by its access token; both carry the scopes granted. */
+  caller: { scopes: readonly string[] };
   now: () => number;
   recordTransfer(record: TransferRecord): void;
 }
@@ -21,7 +22,7 @@ export interface MethodResult {
 }
 
 export interface RestMethod {
-  /** Scopes the webhook must have (all of them). */
+  /** Scopes the caller must have (all of them). */
   scopes: readonly string[];
   /** Throws RestError for Bitrix24 errors. */
   run(params: Params, context: MethodContext): MethodResult;
@@ -52,7 +53,7 @@ const ALL_SCOPES = [
 const scopeMethod: RestMethod = {
   scopes: [],
   run: (params, context) => ({
-    result: phpTruthy(params.full) ? [...ALL_SCOPES] : [...context.webhook.scopes],
+    result: phpTruthy(params.full) ? [...ALL_SCOPES] : [...context.caller.scopes],
   }),
 };
 
@@ -71,11 +72,11 @@ export function normalizeMethodName(name: string): string {
     .replace(/\.json$/, "");
 }
 
-/** Looks the method up, checks the webhook's scopes and runs it. Throws RestError. */
+/** Looks the method up, checks the caller's scopes and runs it. Throws RestError. */
 export function invokeMethod(name: string, params: Params, context: MethodContext): MethodResult {
   const method = METHODS.get(name);
   if (!method) throw systemErrors.methodNotFound();
-  if (!method.scopes.every((scope) => context.webhook.scopes.includes(scope))) {
+  if (!method.scopes.every((scope) => context.caller.scopes.includes(scope))) {
     throw systemErrors.insufficientScope();
   }
   return method.run(params, context);

@@ -1,3 +1,5 @@
+import type { AppSeed } from "./oauth-server.ts";
+
 /**
  * What the simulated portal knows: webhooks, users, chat bots, open lines and Open Lines chats.
  * The seed is copied, never mutated; `restoreChats()` brings the chats back to it.
@@ -49,6 +51,8 @@ export interface ChatSeed {
 
 export interface PortalSeed {
   webhooks: readonly WebhookSeed[];
+  /** OAuth applications installed on the portal (their tokens live in the simulator's OAuth server). */
+  apps?: readonly AppSeed[];
   users: readonly UserSeed[];
   bots: readonly BotSeed[];
   lines: readonly OpenLineSeed[];

@@ -40,8 +40,9 @@ export const systemErrors = {
   noAuthFound: () => new RestError(401, "NO_AUTH_FOUND", "Wrong authorization data"),
   /** No active webhook with this user id and code (unknown, revoked or mistyped). */
   invalidCredentials: () => new RestError(401, "INVALID_CREDENTIALS", "Invalid request credentials"),
-  /** An OAuth access token: the simulator knows none, so every token is invalid. */
+  /** An access token the portal never issued, or one killed by a refresh or an uninstall. */
   invalidToken: () => new RestError(401, "invalid_token", "The access token provided is invalid"),
+  expiredToken: () => new RestError(401, "expired_token", "The access token provided has expired"),
   insufficientScope: () =>
     new RestError(
       401,

@@ -13,6 +13,7 @@ import {
 } from "./faults.ts";
 import { DEFAULT_RATE_LIMIT, type RateLimit, RateLimiter } from "./leaky-bucket.ts";
 import { invokeMethod, type MethodContext, normalizeMethodName } from "./methods.ts";
+import { OAuthServer, type TokenGrant, type TokenRequestRecord } from "./oauth-server.ts";
 import { isGiven } from "./php-values.ts";
 import { type ChatSnapshot, type PortalSeed, PortalState, type WebhookSeed } from "./portal-state.ts";
 import { mergeParams, parseBody, parseQueryString } from "./request-params.ts";
@@ -27,8 +28,12 @@ export interface SimulatorOptions {
   rateLimit?: RateLimit | false;
   /** Default: demoPortal(). */
   portal?: PortalSeed;
-  /** Clock in epoch ms for the rate limit, `time` blocks and ledger; inject one to move time in tests. */
+  /** Clock in epoch ms for the rate limit, `time` blocks, ledger and token expiry; inject one to move time in tests. */
   now?: () => number;
+  /** Lifetime of an application's access token; default 3600 s, as on Bitrix24. */
+  accessTokenLifetimeSeconds?: number;
+  /** Lifetime of a refresh token; default 180 days. */
+  refreshTokenLifetimeSeconds?: number;
 }
 
 /** One HTTP request the simulator received. */
@@ -50,6 +55,16 @@ export interface Simulator {
   readonly port: number;
   /** "<url>/rest/<userId>/<code>/" for the given webhook, or the portal's first one. */
   webhookUrl(webhook?: { userId: number; code: string }): string;
+  /** "<url>/oauth/token/": the token endpoint, which stands in for oauth.bitrix.info. */
+  readonly tokenUrl: string;
+  /** Installs an app of the seed (default: the first): its first token pair, as ONAPPINSTALL delivers it. */
+  installApp(clientId?: string): TokenGrant;
+  /** Uninstalls an app: every token it holds stops working. */
+  revokeApp(clientId?: string): void;
+  /** Every token-endpoint request, oldest first (not in `hits`, which are REST calls). */
+  readonly tokenRequests: readonly TokenRequestRecord[];
+  /** Refresh tokens that would be accepted now. */
+  liveRefreshTokens(): string[];
   /** Transfers that really happened, oldest first (batch commands included). */
   readonly ledger: readonly TransferRecord[];
   /** Calls `listener` after each transfer (batch commands included); returns a function that unsubscribes. */
@@ -84,6 +99,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 type Route =
   | { kind: "webhook"; userId: string; code: string; method: string }
   | { kind: "token"; method: string }
+  | { kind: "oauth-token"; method: string }
   | { kind: "rest-unknown"; method: string }
   | { kind: "outside"; method: string };
 
@@ -107,12 +123,24 @@ class PortalSimulator implements Simulator {
   readonly #ledger: TransferRecord[] = [];
   readonly #hits: HitRecord[] = [];
   readonly #transferListeners = new Set<(record: TransferRecord) => void>();
+  readonly #oauth: OAuthServer;
   #port = 0;
   #closing: Promise<void> | undefined;
 
   constructor(options: SimulatorOptions) {
     this.#now = options.now ?? Date.now;
-    this.#portal = new PortalState(options.portal ?? demoPortal());
+    const seed = options.portal ?? demoPortal();
+    this.#portal = new PortalState(seed);
+    this.#oauth = new OAuthServer(seed.apps ?? [], {
+      now: this.#now,
+      accessTokenLifetimeSeconds: options.accessTokenLifetimeSeconds ?? 3600,
+      refreshTokenLifetimeSeconds: options.refreshTokenLifetimeSeconds ?? 180 * 24 * 3600,
+      endpoints: () => ({
+        clientEndpoint: `${this.url}/rest/`,
+        serverEndpoint: `${this.url}/rest/`,
+        domain: `127.0.0.1:${this.#port}`,
+      }),
+    });
     const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
     this.#limiter = rateLimit === false ? undefined : new RateLimiter(rateLimit, this.#now);
     this.#server = createServer((req, res) => {
@@ -172,6 +200,32 @@ class PortalSimulator implements Simulator {
     return this.#portal.chat(chatId);
   }
 
+  get tokenUrl(): string {
+    return `${this.url}/oauth/token/`;
+  }
+
+  get tokenRequests(): readonly TokenRequestRecord[] {
+    return this.#oauth.requests;
+  }
+
+  installApp(clientId?: string): TokenGrant {
+    return this.#oauth.install(this.#appId(clientId));
+  }
+
+  revokeApp(clientId?: string): void {
+    this.#oauth.revokeApp(this.#appId(clientId));
+  }
+
+  liveRefreshTokens(): string[] {
+    return this.#oauth.liveRefreshTokens();
+  }
+
+  #appId(clientId: string | undefined): string {
+    const id = clientId ?? this.#oauth.firstApp?.clientId;
+    if (id === undefined) throw new Error("the portal has no app; add one to the seed's apps");
+    return id;
+  }
+
   addWebhook(webhook: WebhookSeed): void {
     this.#portal.addWebhook(webhook);
   }
@@ -191,6 +245,7 @@ class PortalSimulator implements Simulator {
   reset(): void {
     this.#ledger.length = 0;
     this.#hits.length = 0;
+    this.#oauth.requests.length = 0;
     this.#faults.clear();
     this.#limiter?.reset();
     this.#portal.restoreChats();
@@ -209,6 +264,7 @@ class PortalSimulator implements Simulator {
     const started = this.#now();
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const route = parseRoute(url.pathname);
+    if (route.kind === "oauth-token") return this.#tokenEndpoint(req, res, url);
     const fault = this.#faults.take(route.method);
 
     if (fault?.kind === "reset") {
@@ -243,26 +299,24 @@ class PortalSimulator implements Simulator {
 
   /** Authentication, rate limit, then the method: the order a portal applies them in. */
   #answer(route: Route, url: URL, req: IncomingMessage, rawBody: Buffer, started: number): Answer {
-    if (route.kind === "outside") return { status: 404, contentType: "text/html", body: htmlErrorPage(404) };
+    if (route.kind === "outside" || route.kind === "oauth-token") {
+      return { status: 404, contentType: "text/html", body: htmlErrorPage(404) };
+    }
     try {
       const query = parseQueryString(url.search.slice(1));
       const body = parseBody(req.headers["content-type"], rawBody);
       const params = body.ok ? mergeParams(query, body.params) : query;
 
       if (route.kind === "rest-unknown") throw systemErrors.methodNotFound();
-      if (route.kind === "token") {
-        throw isGiven(params.auth) ? systemErrors.invalidToken() : systemErrors.noAuthFound();
-      }
-      const webhook = this.#portal.findWebhook(route.userId, route.code);
-      if (!webhook) throw systemErrors.invalidCredentials();
-      if (this.#limiter && !this.#limiter.tryAdd(`${webhook.userId}/${webhook.code}`)) {
+      const caller = this.#authenticate(route, params);
+      if (this.#limiter && !this.#limiter.tryAdd(caller.bucket)) {
         throw systemErrors.queryLimitExceeded();
       }
       if (!body.ok) throw systemErrors.badArgument(body.reason);
 
       const context: MethodContext = {
         portal: this.#portal,
-        webhook,
+        caller,
         now: this.#now,
         recordTransfer: (record) => this.#recordTransfer(record),
       };
@@ -277,6 +331,37 @@ class PortalSimulator implements Simulator {
       if (error instanceof RestError) return jsonError(error);
       throw error;
     }
+  }
+
+  /** A webhook by its path, or an application by its `auth` access token. */
+  #authenticate(
+    route: Extract<Route, { kind: "webhook" | "token" }>,
+    params: Record<string, unknown>,
+  ): { scopes: readonly string[]; bucket: string } {
+    if (route.kind === "token") {
+      if (!isGiven(params.auth)) throw systemErrors.noAuthFound();
+      const check = this.#oauth.authenticate(String(params.auth));
+      if (!check.ok) {
+        throw check.error === "expired_token" ? systemErrors.expiredToken() : systemErrors.invalidToken();
+      }
+      return { scopes: check.app.scopes, bucket: `app:${check.app.clientId}` };
+    }
+    const webhook = this.#portal.findWebhook(route.userId, route.code);
+    if (!webhook) throw systemErrors.invalidCredentials();
+    return { scopes: webhook.scopes, bucket: `${webhook.userId}/${webhook.code}` };
+  }
+
+  /** `/oauth/token/`: GET with a query (as documented) or POST with a form or JSON body. */
+  async #tokenEndpoint(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const body = await readBody(req);
+    if (body.kind === "aborted" || this.#closing) return;
+    let params = parseQueryString(url.search.slice(1));
+    if (body.kind === "ok") {
+      const parsed = parseBody(req.headers["content-type"], body.body);
+      if (parsed.ok) params = mergeParams(params, parsed.params);
+    }
+    const answer = this.#oauth.token(params);
+    send(res, { status: answer.status, contentType: JSON_TYPE, body: JSON.stringify(answer.body) });
   }
 
   #recordTransfer(record: TransferRecord): void {
@@ -311,8 +396,9 @@ class PortalSimulator implements Simulator {
   }
 }
 
-/** `/rest/<userId>/<code>/<method>[.json]` (webhook) or `/rest/<method>` (OAuth token). */
+/** `/rest/<userId>/<code>/<method>[.json]` (webhook), `/rest/<method>` (OAuth token), `/oauth/token/`. */
 function parseRoute(pathname: string): Route {
+  if (/^\/oauth\/token\/?$/.test(pathname)) return { kind: "oauth-token", method: "" };
   if (!pathname.startsWith("/rest/")) return { kind: "outside", method: "" };
   const segments = pathname.slice("/rest/".length).split("/").map(safeDecode);
   const method = normalizeMethodName(segments.at(-1) ?? "");

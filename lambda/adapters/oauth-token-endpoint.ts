@@ -1,0 +1,147 @@
+import { type TokenEndpointFailure, tokenEndpointFailure } from "../domain/oauth-tokens.ts";
+import { TransferError } from "../domain/problems.ts";
+import { networkErrorCode, readBounded } from "./bitrix24-client.ts";
+
+/**
+ * Bitrix24's OAuth token endpoint (`https://oauth.bitrix.info/oauth/token/`), called as documented:
+ * GET with `grant_type=refresh_token&client_id&client_secret&refresh_token`. The URL carries secrets,
+ * so it never reaches an error or a log: failures are described by status and error code only.
+ */
+
+export interface RefreshGrant {
+  clientId: string;
+  clientSecret: string;
+  refreshToken: string;
+}
+
+export interface TokenAnswer {
+  accessToken: string;
+  refreshToken: string;
+  expiresIn?: number;
+  /** Unix seconds. */
+  expires?: number;
+  /** The portal's REST base, e.g. `https://<portal>/rest/`. */
+  clientEndpoint?: string;
+}
+
+export type RefreshOutcome =
+  | { ok: true; answer: TokenAnswer }
+  | { ok: false; failure: TokenEndpointFailure; error: TransferError };
+
+/** Below this there is no point starting a refresh. */
+const MIN_ATTEMPT_MS = 200;
+
+export async function refreshTokens(
+  tokenUrl: string,
+  grant: RefreshGrant,
+  options: { deadline: number; attemptTimeoutMs: number },
+): Promise<RefreshOutcome> {
+  const remaining = options.deadline - Date.now();
+  if (remaining < MIN_ATTEMPT_MS) {
+    return failed("transient", "UPSTREAM_TIMEOUT", "no time was left to renew the portal's OAuth tokens");
+  }
+  const url = new URL(tokenUrl);
+  url.searchParams.set("grant_type", "refresh_token");
+  url.searchParams.set("client_id", grant.clientId);
+  url.searchParams.set("client_secret", grant.clientSecret);
+  url.searchParams.set("refresh_token", grant.refreshToken);
+
+  const timeoutMs = Math.min(options.attemptTimeoutMs, remaining);
+  const signal = AbortSignal.timeout(timeoutMs);
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(url, { headers: { accept: "application/json" }, signal, redirect: "error" });
+    text = await readBounded(response);
+  } catch (error) {
+    if (signal.aborted) {
+      return failed(
+        "transient",
+        "UPSTREAM_TIMEOUT",
+        `Bitrix24's OAuth server did not answer within ${timeoutMs} ms`,
+      );
+    }
+    return failed(
+      "transient",
+      "UPSTREAM_ERROR",
+      `the connection to Bitrix24's OAuth server failed (${networkErrorCode(error)})`,
+    );
+  }
+
+  const body = parseObject(text);
+  const errorCode =
+    typeof body?.error === "string" && /^[A-Za-z0-9_.-]{1,64}$/.test(body.error) ? body.error : undefined;
+  if (response.status !== 200 || errorCode !== undefined || body === undefined) {
+    const failure = tokenEndpointFailure(response.status, errorCode);
+    return { ok: false, failure, error: describeFailure(failure, response.status, errorCode) };
+  }
+  const answer = readAnswer(body);
+  if (!answer) {
+    // The refresh may have happened; nothing here can recover the pair it issued.
+    return failed("transient", "UPSTREAM_ERROR", "Bitrix24's OAuth server answered without a token pair");
+  }
+  return { ok: true, answer };
+}
+
+function readAnswer(body: Record<string, unknown>): TokenAnswer | undefined {
+  const { access_token: accessToken, refresh_token: refreshToken } = body;
+  if (typeof accessToken !== "string" || accessToken === "") return undefined;
+  if (typeof refreshToken !== "string" || refreshToken === "") return undefined;
+  const answer: TokenAnswer = { accessToken, refreshToken };
+  const expiresIn = numeric(body.expires_in);
+  const expires = numeric(body.expires);
+  if (expiresIn !== undefined) answer.expiresIn = expiresIn;
+  if (expires !== undefined) answer.expires = expires;
+  if (typeof body.client_endpoint === "string") answer.clientEndpoint = body.client_endpoint;
+  return answer;
+}
+
+function describeFailure(
+  failure: TokenEndpointFailure,
+  status: number,
+  errorCode: string | undefined,
+): TransferError {
+  const bitrix24 = errorCode === undefined ? {} : { bitrix24: { error: errorCode } };
+  switch (failure) {
+    case "dead-grant":
+      return new TransferError("PORTAL_MISCONFIGURED", {
+        detail:
+          "Bitrix24's OAuth server refused the stored refresh token (invalid_grant) and no newer pair appeared in the portal's secret; put a new token pair into the secret (docs/oauth.md)",
+        ...bitrix24,
+      });
+    case "refused":
+      return new TransferError("PORTAL_MISCONFIGURED", {
+        detail: `Bitrix24's OAuth server refused the application with ${errorCode}; check the app's client id and secret, its installation and its payment status`,
+        ...bitrix24,
+      });
+    default:
+      return new TransferError("UPSTREAM_ERROR", {
+        detail: `Bitrix24's OAuth server failed (HTTP ${status}${errorCode === undefined ? "" : ` ${errorCode}`})`,
+        ...bitrix24,
+      });
+  }
+}
+
+function failed(
+  failure: TokenEndpointFailure,
+  code: "UPSTREAM_ERROR" | "UPSTREAM_TIMEOUT",
+  detail: string,
+): RefreshOutcome {
+  return { ok: false, failure, error: new TransferError(code, { detail }) };
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function numeric(value: unknown): number | undefined {
+  const number = typeof value === "string" && value !== "" ? Number(value) : value;
+  return typeof number === "number" && Number.isFinite(number) ? number : undefined;
+}

@@ -32,12 +32,21 @@ const RETENTION_DAYS = Object.values(RetentionDays).filter(
 const typeError = (message: string) => (issue: { input?: unknown }) =>
   issue.input === undefined ? "is required" : message;
 
+/**
+ * "webhook": the secret holds an incoming webhook. "oauth": it holds an application's token pair, which
+ * the function rotates and writes back, so only these secrets get write permissions.
+ */
+const portalAuth = z
+  .enum(["webhook", "oauth"], { error: 'auth must be "webhook" or "oauth"' })
+  .default("webhook");
+
 const portalSource = z.discriminatedUnion(
   "source",
   [
-    z.strictObject({ source: z.literal("create") }),
+    z.strictObject({ source: z.literal("create"), auth: portalAuth }),
     z.strictObject({
       source: z.literal("import"),
+      auth: portalAuth,
       secret: z
         .string({ error: typeError("secret must be the name or complete ARN of an existing secret") })
         .refine((value) => SECRET_ARN.test(value) || (!value.startsWith("arn:") && SECRET_NAME.test(value)), {

@@ -1,4 +1,4 @@
-import { Arn, ArnFormat, RemovalPolicy, SecretValue, Validations } from "aws-cdk-lib";
+import { Arn, ArnFormat, RemovalPolicy, SecretValue, Stack, Validations } from "aws-cdk-lib";
 import { type IGrantable, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { type ISecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
@@ -18,6 +18,7 @@ export interface PortalSecret {
   /** What the function passes to GetSecretValue: the ARN, or the name of a secret imported by name. */
   secretId: string;
   created: boolean;
+  auth: "webhook" | "oauth";
   /** The customer-managed key an imported secret is encrypted with, if any. */
   kmsKeyArn?: string;
 }
@@ -39,6 +40,45 @@ export class PortalSecrets extends Construct {
     }
   }
 
+  /**
+   * What rotating an OAuth portal's tokens needs, on exactly those secrets: write a new version, move
+   * AWSCURRENT to it (the compare-and-swap), and look at the versions when the swap fails. Not
+   * secret.grantWrite, which would also allow UpdateSecret.
+   */
+  grantTokenRotation(grantee: IGrantable): void {
+    const oauth = this.portals.filter((portal) => portal.auth === "oauth");
+    if (oauth.length === 0) return;
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: [
+          "secretsmanager:PutSecretValue",
+          "secretsmanager:UpdateSecretVersionStage",
+          "secretsmanager:DescribeSecret",
+        ],
+        resources: oauth.map((portal) => this.policyArn(portal)),
+      }),
+    );
+    for (const { kmsKeyArn } of oauth) {
+      if (kmsKeyArn) grantee.grantPrincipal.addToPrincipalPolicy(encryptThroughSecretsManager(kmsKeyArn));
+    }
+  }
+
+  /** The function's OAUTH_PORTALS list. */
+  oauthPortals(): string[] {
+    return this.portals.filter((portal) => portal.auth === "oauth").map((portal) => portal.portal);
+  }
+
+  /** A secret imported by name has no known suffix: "<name>-??????" matches exactly that secret. */
+  private policyArn({ secret, secretId, created }: PortalSecret): string {
+    if (created || secretId.startsWith("arn:")) return secret.secretArn;
+    return Stack.of(this).formatArn({
+      service: "secretsmanager",
+      resource: "secret",
+      resourceName: `${secretId}-??????`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+  }
+
   /** The function's PORTALS map: portal name to secret id. */
   secretIds(): Record<string, string> {
     return Object.fromEntries(this.portals.map(({ portal, secretId }) => [portal, secretId]));
@@ -51,7 +91,14 @@ export class PortalSecrets extends Construct {
         ? Secret.fromSecretCompleteArn(this, id, source.secret)
         : // Without the random suffix, grants cover "<name>-??????", which matches exactly this secret.
           Secret.fromSecretNameV2(this, id, source.secret);
-      return { portal, secret, secretId: source.secret, created: false, kmsKeyArn: source.kmsKeyArn };
+      return {
+        portal,
+        secret,
+        secretId: source.secret,
+        created: false,
+        auth: source.auth,
+        kmsKeyArn: source.kmsKeyArn,
+      };
     }
     const secret = new Secret(this, id, {
       description: `Bitrix24 inbound webhook for portal "${portal}" (JSON: webhookUrl, optional botId and clientId)`,
@@ -62,9 +109,11 @@ export class PortalSecrets extends Construct {
     Validations.of(secret).acknowledge({
       id: "AwsSolutions-SMG4",
       reason:
-        "Holds a Bitrix24 inbound webhook URL that is issued in the Bitrix24 portal; a rotation Lambda cannot create a new webhook, so it is replaced by hand (put-secret-value) when it is regenerated.",
+        source.auth === "oauth"
+          ? "Holds a Bitrix24 application's OAuth token pair, which the transfer function itself rotates with every refresh (compare-and-swap on the secret version); a Secrets Manager rotation would race it and kill the refresh token, so rotation must stay off."
+          : "Holds a Bitrix24 inbound webhook URL that is issued in the Bitrix24 portal; a rotation Lambda cannot create a new webhook, so it is replaced by hand (put-secret-value) when it is regenerated.",
     });
-    return { portal, secret, secretId: secret.secretArn, created: true };
+    return { portal, secret, secretId: secret.secretArn, created: true, auth: source.auth };
   }
 }
 
@@ -73,9 +122,18 @@ export class PortalSecrets extends Construct {
  * the role gets the permission instead, usable only through Secrets Manager in the key's region.
  */
 function decryptThroughSecretsManager(kmsKeyArn: string): PolicyStatement {
+  return throughSecretsManager(kmsKeyArn, "kms:Decrypt");
+}
+
+/** Writing a new version of a secret under a customer-managed key needs a data key from it. */
+function encryptThroughSecretsManager(kmsKeyArn: string): PolicyStatement {
+  return throughSecretsManager(kmsKeyArn, "kms:GenerateDataKey");
+}
+
+function throughSecretsManager(kmsKeyArn: string, action: string): PolicyStatement {
   const { region } = Arn.split(kmsKeyArn, ArnFormat.SLASH_RESOURCE_NAME);
   return new PolicyStatement({
-    actions: ["kms:Decrypt"],
+    actions: [action],
     resources: [kmsKeyArn],
     conditions: { StringEquals: { "kms:ViaService": `secretsmanager.${region}.amazonaws.com` } },
   });

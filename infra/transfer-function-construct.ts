@@ -60,10 +60,13 @@ export class TransferFunction extends Construct {
         // that succeeded are not retried with them.
         FAILURE_QUEUE_URL: props.failureQueue.queueUrl,
         IDEMPOTENCY_TABLE: props.idempotencyTable.table.tableName,
+        // Only these portals may hold OAuth tokens: only their secrets are writable (see grantTokenRotation).
+        OAUTH_PORTALS: JSON.stringify(props.portalSecrets.oauthPortals()),
       },
     });
     props.idempotencyTable.grantIdempotencyAccess(this.handler.function);
     props.portalSecrets.grantRead(this.handler.function);
+    props.portalSecrets.grantTokenRotation(this.handler.function);
     props.failureQueue.grantSendMessages(this.handler.function);
     this.handler.function.configureAsyncInvoke({
       retryAttempts: 2,

@@ -37,7 +37,7 @@ describe("the settings in cdk.json", () => {
     const config = parseConfig(CDK_JSON_CONTEXT[CONFIG_CONTEXT_KEY]);
     expect(config).toEqual({
       stackName: "B24Transfer",
-      portals: { main: { source: "create" } },
+      portals: { main: { source: "create", auth: "webhook" } },
       defaultPortal: "main",
       authorization: "token",
       clients: ["example-crm"],

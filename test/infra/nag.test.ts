@@ -57,6 +57,17 @@ describe("cdk-nag AwsSolutions", () => {
     ["every option", FULL_CONFIG],
     ["IAM authorization", { ...BASE_CONFIG, authorization: "iam" as const, clients: [] }],
     [
+      "OAuth portals",
+      {
+        ...FULL_CONFIG,
+        portals: {
+          ...FULL_CONFIG.portals,
+          main: { source: "create" as const, auth: "oauth" as const },
+          shop: { source: "import" as const, secret: "prod/b24/shop", auth: "oauth" as const },
+        },
+      },
+    ],
+    [
       "X-Ray tracing and EventBridge Scheduler",
       { ...FULL_CONFIG, tracing: true, scheduleService: "scheduler" as const },
     ],

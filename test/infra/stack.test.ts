@@ -113,6 +113,7 @@ describe("default stack (cdk.json settings)", () => {
         POWERTOOLS_LOG_LEVEL: "INFO",
         FAILURE_QUEUE_URL: { Ref: queueId },
         IDEMPOTENCY_TABLE: { Ref: tableId },
+        OAUTH_PORTALS: "[]",
       },
     });
     expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
@@ -614,5 +615,64 @@ describe("observability", () => {
     expect(plain.Properties.TracingConfig).toBeUndefined();
     const [, traced] = transferFunction(synthTemplate({ ...BASE_CONFIG, tracing: true }));
     expect(traced.Properties.TracingConfig).toEqual({ Mode: "Active" });
+  });
+});
+
+describe("OAuth portals", () => {
+  const config = {
+    ...FULL_CONFIG,
+    portals: {
+      main: { source: "create" as const },
+      app: { source: "create" as const, auth: "oauth" as const },
+      shop: { source: "import" as const, secret: "prod/b24/shop", auth: "oauth" as const },
+      "eu-branch": {
+        source: "import" as const,
+        auth: "oauth" as const,
+        secret: "arn:aws:secretsmanager:eu-central-1:123456789012:secret:b24/eu-branch-AbC123",
+        kmsKeyArn: "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+      },
+    },
+  };
+  let template: Template;
+  beforeAll(() => {
+    template = synthTemplate(config);
+  });
+
+  it("tells the function which portals are OAuth", () => {
+    const [, fn] = transferFunction(template);
+    expect(JSON.parse(fn.Properties.Environment.Variables.OAUTH_PORTALS).sort()).toEqual([
+      "app",
+      "eu-branch",
+      "shop",
+    ]);
+  });
+
+  it("may write token pairs only to the OAuth portals' secrets, without UpdateSecret", () => {
+    const [id] = transferFunction(template);
+    const statements = statementsOfFunction(template, id);
+    const writes = statements.filter((s) => actionsOf(s).includes("secretsmanager:PutSecretValue"));
+    expect(writes).toHaveLength(1);
+    const write = writes[0] as Statement;
+    expect(actionsOf(write).sort()).toEqual([
+      "secretsmanager:DescribeSecret",
+      "secretsmanager:PutSecretValue",
+      "secretsmanager:UpdateSecretVersionStage",
+    ]);
+    const resources = JSON.stringify(resourcesOfStatement(write));
+    expect(resources).toContain("Portalapp");
+    expect(resources).toContain("secret:prod/b24/shop-??????");
+    expect(resources).toContain("secret:b24/eu-branch-AbC123");
+    expect(resources).not.toContain("Portalmain");
+    expect(resources).not.toContain('"*"');
+    expect(statements.some((s) => actionsOf(s).includes("secretsmanager:UpdateSecret"))).toBe(false);
+  });
+
+  it("may create data keys for an OAuth secret's KMS key, through Secrets Manager only", () => {
+    const [id] = transferFunction(template);
+    const generate = statementsOfFunction(template, id).filter((s) =>
+      actionsOf(s).includes("kms:GenerateDataKey"),
+    );
+    expect(generate).toHaveLength(1);
+    expect(JSON.stringify(generate[0])).toContain("secretsmanager.eu-central-1.amazonaws.com");
   });
 });

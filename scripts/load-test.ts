@@ -38,6 +38,7 @@ Object.assign(process.env, aws.env(), {
   PORTALS: JSON.stringify({ main: "b24/main" }),
   ALLOW_HTTP_LOOPBACK: "true",
   POWERTOOLS_LOG_LEVEL: "SILENT",
+  POWERTOOLS_METRICS_DISABLED: "true",
 });
 const { handler } = (await import(pathToFileURL(`${PROJECT_ROOT}/${outdir}/index.mjs`).href)) as {
   handler: LambdaHandler;

@@ -640,11 +640,8 @@ describe("OAuth portals", () => {
 
   it("tells the function which portals are OAuth", () => {
     const [, fn] = transferFunction(template);
-    expect(JSON.parse(fn.Properties.Environment.Variables.OAUTH_PORTALS).sort()).toEqual([
-      "app",
-      "eu-branch",
-      "shop",
-    ]);
+    const { Variables } = fn.Properties.Environment as { Variables: Record<string, string> };
+    expect(JSON.parse(Variables.OAUTH_PORTALS as string).sort()).toEqual(["app", "eu-branch", "shop"]);
   });
 
   it("may write token pairs only to the OAuth portals' secrets, without UpdateSecret", () => {

@@ -1,30 +1,13 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createHandler } from "../lambda/handler.ts";
 import { lambdaContext } from "../scripts/local-api.ts";
-import { DEMO_APP, type Simulator, startSimulator } from "../scripts/simulator/index.ts";
+import { DEMO_APP } from "../scripts/simulator/index.ts";
 import { captureLogs } from "./support/capture-logs.ts";
 import { httpApiEvent } from "./support/events.ts";
-import { OAUTH_SECRET, oauthContainer, oauthSecretValue, skewedClock } from "./support/oauth-portal.ts";
-import { SecretsManagerModel } from "./support/secrets-manager-model.ts";
+import { OAUTH_SECRET, oauthContainer, oauthSecretValue, useOAuthHarness } from "./support/oauth-portal.ts";
 
-const model = new SecretsManagerModel();
-const stub = model.attach();
-const clock = skewedClock();
-let sim: Simulator;
-
-beforeAll(async () => {
-  sim = await startSimulator({ rateLimit: false, now: clock.now });
-});
-afterAll(async () => {
-  stub.restore();
-  await sim.close();
-});
-beforeEach(() => {
-  sim.revokeApp();
-  sim.reset();
-  model.reset();
-  clock.aheadMs = 0;
-});
+const world = useOAuthHarness();
+const { model, clock } = world;
 
 const HOUR = 3600_000;
 const body = JSON.stringify({ chatId: 112, operatorId: 12 });
@@ -51,7 +34,7 @@ const paths: [string, () => Record<string, string>][] = [
     "dead refresh token",
     () => {
       const env = seed();
-      sim.revokeApp();
+      world.sim.revokeApp();
       return env;
     },
   ],
@@ -65,7 +48,7 @@ const paths: [string, () => Record<string, string>][] = [
 ];
 
 function seed(oauth: Record<string, unknown> = {}, env: Record<string, string> = {}): Record<string, string> {
-  model.seed(OAUTH_SECRET, oauthSecretValue(sim, sim.installApp(), oauth));
+  model.seed(OAUTH_SECRET, oauthSecretValue(world.sim, world.sim.installApp(), oauth));
   return env;
 }
 
@@ -76,8 +59,8 @@ function secrets(): string[] {
     DEMO_APP.clientSecret,
     String(stored.accessToken),
     String(stored.refreshToken),
-    ...sim.liveRefreshTokens(),
-    ...sim.tokenRequests.map((request) => request.refreshToken),
+    ...world.sim.liveRefreshTokens(),
+    ...world.sim.tokenRequests.map((request) => request.refreshToken),
   ].filter((secret) => secret.length >= 16);
 }
 
@@ -88,7 +71,7 @@ describe("OAuth secrets never leak", () => {
       const env = arrange();
       const handler = createHandler({
         runtime: () => ({
-          service: oauthContainer(sim, env),
+          service: oauthContainer(world.sim, env),
           failureQueueUrl: undefined,
           sendFailures: async () => {},
         }),

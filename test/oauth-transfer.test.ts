@@ -1,86 +1,59 @@
 import { PutSecretValueCommand, UpdateSecretVersionStageCommand } from "@aws-sdk/client-secrets-manager";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { TransferError } from "../lambda/domain/problems.ts";
+import { describe, expect, it } from "vitest";
 import type { TransferRequest } from "../lambda/domain/transfer-request.ts";
-import { type Simulator, startSimulator, type TokenGrant } from "../scripts/simulator/index.ts";
+import type { TokenGrant } from "../scripts/simulator/index.ts";
 import { captureLogs } from "./support/capture-logs.ts";
+import { failure } from "./support/failure.ts";
 import {
   deadRefreshTokenUsedSuccessfully,
   OAUTH_SECRET,
   oauthContainer,
   oauthSecretValue,
-  skewedClock,
   storedSecret,
+  useOAuthHarness,
 } from "./support/oauth-portal.ts";
-import { SecretsManagerModel } from "./support/secrets-manager-model.ts";
 
-const model = new SecretsManagerModel();
-const stub = model.attach();
-const clock = skewedClock();
-let sim: Simulator;
-
-beforeAll(async () => {
-  sim = await startSimulator({ rateLimit: false, now: clock.now });
-});
-afterAll(async () => {
-  stub.restore();
-  await sim.close();
-});
-beforeEach(() => {
-  // Tokens outlive reset(): revoking them leaves only this test's pairs live.
-  sim.revokeApp();
-  sim.reset();
-  model.reset();
-  stub.resetHistory();
-  clock.aheadMs = 0;
-});
+const world = useOAuthHarness();
+const { model, stub, clock } = world;
 
 const HOUR = 3600_000;
 const request = (chatId = 112): TransferRequest => ({ chatId, target: { operatorId: 12 }, leave: false });
 const deadline = () => Date.now() + 10_000;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
-const errorsSeen = () => sim.hits.filter((hit) => hit.error).map((hit) => hit.error);
+const errorsSeen = () => world.sim.hits.filter((hit) => hit.error).map((hit) => hit.error);
 
 /** Installs the app and stores its first pair as the portal's secret; returns the pair. */
 function install(oauth: Record<string, unknown> = {}): TokenGrant & { versionId: string } {
-  const grant = sim.installApp();
-  const versionId = model.seed(OAUTH_SECRET, oauthSecretValue(sim, grant, oauth));
+  const grant = world.sim.installApp();
+  const versionId = model.seed(OAUTH_SECRET, oauthSecretValue(world.sim, grant, oauth));
   return { ...grant, versionId };
-}
-
-async function failure(promise: Promise<unknown>): Promise<TransferError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TransferError) return error;
-    throw error;
-  }
-  throw new Error("expected a failure");
 }
 
 describe("OAuth application portals", () => {
   it("calls /rest/<method> with the access token and leaves a valid token alone", async () => {
     install();
-    const outcome = await oauthContainer(sim).transfer(request(), deadline());
+    const outcome = await oauthContainer(world.sim).transfer(request(), deadline());
     expect(outcome).toMatchObject({
       result: { transferred: true, chatId: 112, portal: "main" },
       attempts: 1,
     });
-    expect(sim.ledger).toMatchObject([{ chatId: 112, to: { userId: 12 }, botId: 7 }]);
-    expect(sim.tokenRequests).toEqual([]);
+    expect(world.sim.ledger).toMatchObject([{ chatId: 112, to: { userId: 12 }, botId: 7 }]);
+    expect(world.sim.tokenRequests).toEqual([]);
     expect(stub.commandCalls(PutSecretValueCommand)).toHaveLength(0);
   });
 
   it("renews a token that expires within the margin before calling, and stores the pair with compare-and-swap", async () => {
     const first = install({ expiresAt: nowSeconds() + 60 });
-    await oauthContainer(sim).transfer(request(), deadline());
+    await oauthContainer(world.sim).transfer(request(), deadline());
 
     expect(errorsSeen()).toEqual([]);
-    expect(sim.tokenRequests.map((r) => [r.refreshToken, r.status])).toEqual([[first.refresh_token, 200]]);
+    expect(world.sim.tokenRequests.map((r) => [r.refreshToken, r.status])).toEqual([
+      [first.refresh_token, 200],
+    ]);
     const current = model.current(OAUTH_SECRET).versionId;
     expect(model.promotions(OAUTH_SECRET)).toEqual([current]);
     const stored = storedSecret(model);
-    expect(stored.oauth.refreshToken).toBe(sim.liveRefreshTokens()[0]);
+    expect(stored.oauth.refreshToken).toBe(world.sim.liveRefreshTokens()[0]);
     expect(stored.oauth.accessToken).not.toBe(first.access_token);
     expect(stored.oauth.expiresAt).toBeGreaterThan(nowSeconds() + 3500);
     expect(stored).toMatchObject({
@@ -101,77 +74,77 @@ describe("OAuth application portals", () => {
     });
 
     // Another container starts from the stored pair and needs no refresh.
-    await oauthContainer(sim).transfer(request(113), deadline());
-    expect(sim.tokenRequests).toHaveLength(1);
+    await oauthContainer(world.sim).transfer(request(113), deadline());
+    expect(world.sim.tokenRequests).toHaveLength(1);
   });
 
   it("after 401 expired_token renews the pair and calls once more", async () => {
     install();
     clock.aheadMs = HOUR + 1000;
-    const outcome = await oauthContainer(sim).transfer(request(), deadline());
+    const outcome = await oauthContainer(world.sim).transfer(request(), deadline());
     expect(outcome.attempts).toBe(2);
-    expect(sim.hits.map((hit) => [hit.status, hit.error])).toEqual([
+    expect(world.sim.hits.map((hit) => [hit.status, hit.error])).toEqual([
       [401, "expired_token"],
       [200, undefined],
     ]);
-    expect(sim.tokenRequests).toHaveLength(1);
-    expect(sim.ledger).toHaveLength(1);
+    expect(world.sim.tokenRequests).toHaveLength(1);
+    expect(world.sim.ledger).toHaveLength(1);
   });
 
   it("after a 401 uses the pair another container already stored instead of refreshing its dead token", async () => {
     install();
-    const a = oauthContainer(sim);
-    const b = oauthContainer(sim);
+    const a = oauthContainer(world.sim);
+    const b = oauthContainer(world.sim);
     await a.transfer(request(112), deadline());
     clock.aheadMs = HOUR + 1000;
     await b.transfer(request(113), deadline());
-    expect(sim.tokenRequests).toHaveLength(1);
+    expect(world.sim.tokenRequests).toHaveLength(1);
 
-    sim.reset();
+    world.sim.reset();
     const outcome = await a.transfer(request(114), deadline());
     expect(outcome.attempts).toBe(2);
     // Its access token was killed by b's refresh; its refresh token is dead too, and was never tried.
     expect(errorsSeen()).toEqual(["invalid_token"]);
-    expect(sim.tokenRequests).toEqual([]);
+    expect(world.sim.tokenRequests).toEqual([]);
   });
 
   it("shares one renewal between concurrent invocations of one container", async () => {
     install();
     clock.aheadMs = HOUR + 1000;
-    const container = oauthContainer(sim);
+    const container = oauthContainer(world.sim);
     const outcomes = await Promise.all(
       [112, 113, 114, 115, 116, 117, 118, 119, 120, 112].map((chatId) =>
         container.transfer(request(chatId), deadline()),
       ),
     );
     expect(outcomes.every((outcome) => outcome.result.transferred)).toBe(true);
-    expect(sim.tokenRequests).toHaveLength(1);
+    expect(world.sim.tokenRequests).toHaveLength(1);
     expect(model.promotions(OAUTH_SECRET)).toHaveLength(1);
   });
 
   it("renews after a 401 on a batch and sends the batch once more", async () => {
     install();
     clock.aheadMs = HOUR + 1000;
-    const outcome = await oauthContainer(sim).transferBatch(
+    const outcome = await oauthContainer(world.sim).transferBatch(
       [request(112), request(113), request(114)],
       deadline(),
     );
     expect(outcome.items.every((item) => item.ok)).toBe(true);
-    expect(sim.hits.map((hit) => [hit.method, hit.status])).toEqual([
+    expect(world.sim.hits.map((hit) => [hit.method, hit.status])).toEqual([
       ["batch", 401],
       ["batch", 200],
     ]);
-    expect(sim.ledger.map((record) => record.chatId)).toEqual([112, 113, 114]);
+    expect(world.sim.ledger.map((record) => record.chatId)).toEqual([112, 113, 114]);
   });
 
   it("takes the portal's REST base from the token answer's client_endpoint and stores it", async () => {
     // The domain points nowhere; the first call renews (expiresAt 0) and learns the real endpoint.
     install({ domain: "127.0.0.1:9", expiresAt: 0 });
-    await oauthContainer(sim).transfer(request(), deadline());
-    expect(sim.ledger).toHaveLength(1);
-    expect(storedSecret(model).oauth.clientEndpoint).toBe(`${sim.url}/rest/`);
-    await oauthContainer(sim).transfer(request(113), deadline());
-    expect(sim.ledger).toHaveLength(2);
+    await oauthContainer(world.sim).transfer(request(), deadline());
+    expect(world.sim.ledger).toHaveLength(1);
+    expect(storedSecret(model).oauth.clientEndpoint).toBe(`${world.sim.url}/rest/`);
+    await oauthContainer(world.sim).transfer(request(113), deadline());
+    expect(world.sim.ledger).toHaveLength(2);
   });
 
   it("keeps a renewed pair whose save failed, retries the save and never loses the refresh token", async () => {
@@ -179,16 +152,16 @@ describe("OAuth application portals", () => {
     model.failNext("PutSecretValue", 3);
     const logs = captureLogs();
     // TTL 0: every call re-reads the secret, which still holds the old, now dead pair.
-    const container = oauthContainer(sim, { SECRET_CACHE_TTL_SECONDS: "0" });
+    const container = oauthContainer(world.sim, { SECRET_CACHE_TTL_SECONDS: "0" });
     try {
       await container.transfer(request(112), deadline());
       expect(model.current(OAUTH_SECRET).versionId).toBe(first.versionId);
-      expect(sim.liveRefreshTokens()).not.toContain(first.refresh_token);
+      expect(world.sim.liveRefreshTokens()).not.toContain(first.refresh_token);
       expect(logs.text()).toContain("could NOT be saved");
 
       await container.transfer(request(113), deadline());
       expect(errorsSeen()).toEqual([]);
-      expect(sim.tokenRequests).toHaveLength(1);
+      expect(world.sim.tokenRequests).toHaveLength(1);
 
       // The retry waits out a short backoff, then the next invocation saves the pair.
       await new Promise((resolve) => setTimeout(resolve, 2100));
@@ -196,14 +169,14 @@ describe("OAuth application portals", () => {
     } finally {
       logs.stop();
     }
-    expect(storedSecret(model).oauth.refreshToken).toBe(sim.liveRefreshTokens()[0]);
+    expect(storedSecret(model).oauth.refreshToken).toBe(world.sim.liveRefreshTokens()[0]);
     expect(model.promotions(OAUTH_SECRET)).toHaveLength(1);
-    await oauthContainer(sim).transfer(request(115), deadline());
-    expect(sim.tokenRequests).toHaveLength(1);
-    expect(sim.ledger).toHaveLength(4);
-    expect(deadRefreshTokenUsedSuccessfully(sim)).toBe(false);
+    await oauthContainer(world.sim).transfer(request(115), deadline());
+    expect(world.sim.tokenRequests).toHaveLength(1);
+    expect(world.sim.ledger).toHaveLength(4);
+    expect(deadRefreshTokenUsedSuccessfully(world.sim)).toBe(false);
     // The loud log names the portal, never a token.
-    for (const token of [first.refresh_token, first.access_token, ...sim.liveRefreshTokens()]) {
+    for (const token of [first.refresh_token, first.access_token, ...world.sim.liveRefreshTokens()]) {
       expect(logs.text()).not.toContain(token);
     }
   });
@@ -212,28 +185,28 @@ describe("OAuth application portals", () => {
     const first = install();
     model.failNext("PutSecretValue", 3);
     clock.aheadMs = HOUR + 1000;
-    const container = oauthContainer(sim);
+    const container = oauthContainer(world.sim);
     await container.transfer(request(112), deadline());
     expect(model.current(OAUTH_SECRET).versionId).toBe(first.versionId);
 
     clock.aheadMs = 2 * HOUR + 2000;
     await container.transfer(request(113), deadline());
-    expect(sim.tokenRequests.map((r) => r.status)).toEqual([200, 200]);
-    expect(storedSecret(model).oauth.refreshToken).toBe(sim.liveRefreshTokens()[0]);
+    expect(world.sim.tokenRequests.map((r) => r.status)).toEqual([200, 200]);
+    expect(storedSecret(model).oauth.refreshToken).toBe(world.sim.liveRefreshTokens()[0]);
     expect(stub.commandCalls(UpdateSecretVersionStageCommand).at(-1)?.args[0].input.RemoveFromVersionId).toBe(
       first.versionId,
     );
-    expect(deadRefreshTokenUsedSuccessfully(sim)).toBe(false);
+    expect(deadRefreshTokenUsedSuccessfully(world.sim)).toBe(false);
   });
 
   it("counts a swap whose answer was lost but which happened as stored, and writes nothing more", async () => {
     install({ expiresAt: nowSeconds() + 60 });
     model.loseAnswerOfNext("UpdateSecretVersionStage");
-    const container = oauthContainer(sim);
+    const container = oauthContainer(world.sim);
     await container.transfer(request(112), deadline());
     expect(model.calls.DescribeSecret).toBe(1);
     expect(model.promotions(OAUTH_SECRET)).toHaveLength(1);
-    expect(storedSecret(model).oauth.refreshToken).toBe(sim.liveRefreshTokens()[0]);
+    expect(storedSecret(model).oauth.refreshToken).toBe(world.sim.liveRefreshTokens()[0]);
     await container.transfer(request(113), deadline());
     expect(stub.commandCalls(PutSecretValueCommand)).toHaveLength(1);
   });
@@ -244,7 +217,7 @@ describe("OAuth application portals", () => {
     model.loseAnswerOfNext("UpdateSecretVersionStage");
     model.failNext("DescribeSecret", 3);
     clock.aheadMs = HOUR + 1000;
-    const container = oauthContainer(sim);
+    const container = oauthContainer(world.sim);
     await container.transfer(request(112), deadline());
     const [firstSave] = model.promotions(OAUTH_SECRET);
 
@@ -255,7 +228,7 @@ describe("OAuth application portals", () => {
     expect(stub.commandCalls(UpdateSecretVersionStageCommand).at(-1)?.args[0].input.RemoveFromVersionId).toBe(
       firstSave,
     );
-    expect(sim.liveRefreshTokens()).toEqual([storedSecret(model).oauth.refreshToken]);
+    expect(world.sim.liveRefreshTokens()).toEqual([storedSecret(model).oauth.refreshToken]);
   });
 
   it("when another writer stores a pair first, the swap fails and the writer's pair is used", async () => {
@@ -264,16 +237,18 @@ describe("OAuth application portals", () => {
     let reinstalled: TokenGrant | undefined;
     // An admin reinstalls the app and stores its new pair after we read the secret, before we write.
     model.beforeNext("PutSecretValue", () => {
-      reinstalled = sim.installApp();
-      model.seed(OAUTH_SECRET, oauthSecretValue(sim, reinstalled, { expiresAt: nowSeconds() + 3600 }));
+      reinstalled = world.sim.installApp();
+      model.seed(OAUTH_SECRET, oauthSecretValue(world.sim, reinstalled, { expiresAt: nowSeconds() + 3600 }));
     });
-    const container = oauthContainer(sim);
+    const container = oauthContainer(world.sim);
     await container.transfer(request(112), deadline());
     expect(storedSecret(model).oauth.accessToken).toBe(reinstalled?.access_token);
 
     // Kill the pair this container renewed: only the writer's pair can still work.
-    const ours = sim.liveRefreshTokens().find((token) => token !== reinstalled?.refresh_token) as string;
-    const url = new URL(sim.tokenUrl);
+    const ours = world.sim
+      .liveRefreshTokens()
+      .find((token) => token !== reinstalled?.refresh_token) as string;
+    const url = new URL(world.sim.tokenUrl);
     url.search = new URLSearchParams({
       grant_type: "refresh_token",
       client_id: "local.d3m0app0000000.00000000",
@@ -281,49 +256,51 @@ describe("OAuth application portals", () => {
       refresh_token: ours,
     }).toString();
     expect((await fetch(url)).status).toBe(200);
-    sim.reset();
+    world.sim.reset();
     await container.transfer(request(113), deadline());
     expect(errorsSeen()).toEqual([]);
-    expect(sim.tokenRequests).toEqual([]);
+    expect(world.sim.tokenRequests).toEqual([]);
   });
 
   it("reports a dead refresh token as PORTAL_MISCONFIGURED (invalid_grant) without echoing it", async () => {
     const first = install();
-    sim.revokeApp();
-    const error = await failure(oauthContainer(sim).transfer(request(), deadline()));
+    world.sim.revokeApp();
+    const error = await failure(oauthContainer(world.sim).transfer(request(), deadline()));
     expect([error.code, error.details.bitrix24?.error]).toEqual(["PORTAL_MISCONFIGURED", "invalid_grant"]);
-    expect(sim.tokenRequests.map((r) => r.refreshTokenState)).toEqual(["revoked"]);
+    expect(world.sim.tokenRequests.map((r) => r.refreshTokenState)).toEqual(["revoked"]);
     const seen = JSON.stringify({ message: error.message, details: error.details });
     for (const secret of [first.refresh_token, first.access_token, "d3m0AppCl13ntS3cr3t"]) {
       expect(seen).not.toContain(secret);
     }
-    expect(sim.ledger).toEqual([]);
+    expect(world.sim.ledger).toEqual([]);
   });
 
   it("reports an app the OAuth server refuses (invalid_client) before any REST call", async () => {
     install({ clientSecret: "n0tTh3R1ghtS3cr3t", expiresAt: 0 });
-    const error = await failure(oauthContainer(sim).transfer(request(), deadline()));
+    const error = await failure(oauthContainer(world.sim).transfer(request(), deadline()));
     expect([error.code, error.details.bitrix24?.error]).toEqual(["PORTAL_MISCONFIGURED", "invalid_client"]);
     expect(error.message).not.toContain("n0tTh3R1ghtS3cr3t");
-    expect(sim.hits).toEqual([]);
+    expect(world.sim.hits).toEqual([]);
   });
 
   it("refuses an OAuth secret on a portal not listed in OAUTH_PORTALS, before any call", async () => {
     install({ expiresAt: 0 });
-    const error = await failure(oauthContainer(sim, { OAUTH_PORTALS: "" }).transfer(request(), deadline()));
+    const error = await failure(
+      oauthContainer(world.sim, { OAUTH_PORTALS: "" }).transfer(request(), deadline()),
+    );
     expect(error.code).toBe("PORTAL_MISCONFIGURED");
     expect(error.details.detail).toContain("not configured as an OAuth portal");
-    expect([sim.hits.length, sim.tokenRequests.length]).toEqual([0, 0]);
+    expect([world.sim.hits.length, world.sim.tokenRequests.length]).toEqual([0, 0]);
   });
 
   it("uses a still-valid token when renewing ahead of expiry fails, and fails upstream once it expired", async () => {
     install({ expiresAt: nowSeconds() + 60 });
     const unreachable = { B24_OAUTH_TOKEN_URL: "http://127.0.0.1:9/oauth/token/" };
-    await oauthContainer(sim, unreachable).transfer(request(112), deadline());
-    expect(sim.ledger).toHaveLength(1);
+    await oauthContainer(world.sim, unreachable).transfer(request(112), deadline());
+    expect(world.sim.ledger).toHaveLength(1);
 
     clock.aheadMs = HOUR + 1000;
-    const error = await failure(oauthContainer(sim, unreachable).transfer(request(113), deadline()));
+    const error = await failure(oauthContainer(world.sim, unreachable).transfer(request(113), deadline()));
     expect(error.code).toBe("UPSTREAM_ERROR");
     expect(error.details.detail).toContain("OAuth server");
     expect(error.message).not.toContain("client_secret");

@@ -1,7 +1,8 @@
+import { afterAll, beforeAll, beforeEach } from "vitest";
 import { loadConfig } from "../../lambda/config.ts";
 import { createTransferService, type TransferService } from "../../lambda/transfer-service.ts";
-import { DEMO_APP, type Simulator, type TokenGrant } from "../../scripts/simulator/index.ts";
-import type { SecretsManagerModel } from "./secrets-manager-model.ts";
+import { DEMO_APP, type Simulator, startSimulator, type TokenGrant } from "../../scripts/simulator/index.ts";
+import { SecretsManagerModel } from "./secrets-manager-model.ts";
 
 /** An OAuth application portal wired to the simulator: its secret, containers and checks. */
 
@@ -65,4 +66,36 @@ export function storedSecret(model: SecretsManagerModel): { oauth: StoredOAuth; 
 /** What the issue demands of the token endpoint's log: no dead refresh token ever got a new pair. */
 export function deadRefreshTokenUsedSuccessfully(sim: Simulator): boolean {
   return sim.tokenRequests.some((request) => request.status === 200 && request.refreshTokenState !== "live");
+}
+
+export interface OAuthHarness {
+  model: SecretsManagerModel;
+  stub: ReturnType<SecretsManagerModel["attach"]>;
+  clock: ReturnType<typeof skewedClock>;
+  sim: Simulator;
+}
+
+/**
+ * The OAuth test world: the simulator on a clock tests can move, and a stateful Secrets Manager model
+ * behind the real SDK client; fresh for every test.
+ */
+export function useOAuthHarness(): OAuthHarness {
+  const model = new SecretsManagerModel();
+  const harness = { model, stub: model.attach(), clock: skewedClock() } as OAuthHarness;
+  beforeAll(async () => {
+    harness.sim = await startSimulator({ rateLimit: false, now: harness.clock.now });
+  });
+  afterAll(async () => {
+    harness.stub.restore();
+    await harness.sim.close();
+  });
+  beforeEach(() => {
+    // Tokens outlive reset(): revoking them leaves only this test's pairs live.
+    harness.sim.revokeApp();
+    harness.sim.reset();
+    model.reset();
+    harness.stub.resetHistory();
+    harness.clock.aheadMs = 0;
+  });
+  return harness;
 }

@@ -1,0 +1,327 @@
+/**
+ * `npm run bench`: builds the deployable bundle and the baselines, then measures on loopback against the
+ * Bitrix24 simulator and a Secrets Manager stand-in (both behind TLS): bundle sizes, cold start, warm
+ * overhead and throughput under the rate limit. Prints Markdown tables and writes bench/results.json.
+ *
+ *   npm run bench                 full run (~1.5 minutes on 2 cores), writes bench/results.json
+ *   npm run bench -- --quick      fewer samples, for a smoke test; writes dist/bench/results.json
+ *   npm run bench -- --only=cold,warm,throughput   some sections; writes dist/bench/results.json
+ *
+ * Every child process has its own time limit and the whole run has one (BENCH_TIME_LIMIT_S, default 600; 240 with --quick);
+ * on a limit, an error or Ctrl-C the children this run started are killed and the run exits non-zero.
+ */
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { PROJECT_ROOT } from "../infra/bundling.ts";
+import { type ColdVariant, measureColdStarts } from "./cold-start.ts";
+import {
+  BASELINES,
+  type BuiltBundle,
+  buildBaseline,
+  buildHarnesses,
+  buildOurs,
+  buildVariant,
+  type Swap,
+} from "./lib/build.ts";
+import { killAllChildren } from "./lib/children.ts";
+import { machineInfo } from "./lib/machine.ts";
+import { profileColdStart } from "./lib/profile.ts";
+import { type ColdRow, type Goal, renderReport } from "./lib/report.ts";
+import { round } from "./lib/stats.ts";
+import { startWorld } from "./lib/world.ts";
+import { measureThroughput, type ThroughputResult } from "./throughput.ts";
+import { measureWarm, type WarmStats } from "./warm.ts";
+
+const argv = process.argv.slice(2);
+const quick = argv.includes("--quick");
+const only = argv
+  .find((arg) => arg.startsWith("--only="))
+  ?.slice("--only=".length)
+  .split(",");
+const runs = (section: string) => !only || only.includes(section);
+
+const settings = {
+  coldSamples: quick ? 5 : 25,
+  profileRuns: quick ? 2 : 6,
+  warmIterations: quick ? 1000 : 5000,
+  warmBaselineIterations: quick ? 300 : 1000,
+  warmup: quick ? 100 : 300,
+  throughput: {
+    transfers: 500,
+    // The cloud limit. Single calls run on a clock 20× faster (500 take ~12 s instead of ~4 minutes);
+    // batches, which take seconds, in real time.
+    scale: 20,
+    batchScale: 1,
+    batchRepeats: quick ? 1 : 5,
+    workers: 5,
+    batchSize: 50,
+    burst: 50,
+    drainPerSecond: 2,
+  },
+};
+
+const timeLimitS = Number(process.env.BENCH_TIME_LIMIT_S ?? (quick ? 240 : 600));
+const watchdog = setTimeout(() => {
+  console.error(`bench: over the time limit of ${timeLimitS} s; stopping`);
+  killAllChildren();
+  process.exit(2);
+}, timeLimitS * 1000);
+watchdog.unref();
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    killAllChildren();
+    process.exit(130);
+  });
+}
+
+const log = (text: string) => console.error(`[bench] ${text}`);
+
+/** What a cold start loads, in the proposals (bench/variants): measured, not deployed. */
+const SIGV4: Record<string, Swap> = {
+  "lambda/adapters/secrets-manager.ts": "bench/variants/secrets-manager-sigv4.ts",
+  // Secret writes (OAuth portals only) keep the SDK, loaded on first use.
+  "lambda/adapters/secret-versions.ts": (source) =>
+    source
+      .replace(
+        'from "@aws-sdk/client-secrets-manager"',
+        'from "../../bench/variants/lazy-secrets-manager.ts"',
+      )
+      .replace('from "./secrets-manager.ts"', 'from "../../bench/variants/lazy-secrets-manager.ts"'),
+};
+const HTTPS_FETCH = ["bench/variants/https-fetch.ts"];
+const DEPLOYED_ENV = { NODE_OPTIONS: "--enable-source-maps" };
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  log("building the deployable bundle, the baselines and the proposals");
+  const ours = await buildOurs();
+  const [floor, naive, b24jssdk] = await Promise.all(BASELINES.map((name) => buildBaseline(name)));
+  if (!floor || !naive || !b24jssdk) throw new Error("a baseline did not build");
+  const baselines = { floor, naive, b24jssdk };
+  const sigv4 = await buildVariant("ours-sigv4", SIGV4);
+  const lean = await buildVariant("ours-sigv4-https", SIGV4, HTTPS_FETCH);
+  const harness = await buildHarnesses();
+  const bundles: BuiltBundle[] = [ours, naive, b24jssdk, floor, sigv4, lean];
+
+  const world = await startWorld();
+  try {
+    let cold: ColdRow[] = [];
+    const profile: { label: string; entries: Awaited<ReturnType<typeof profileColdStart>> }[] = [];
+    if (runs("cold")) {
+      const variants: ColdVariant[] = [
+        { name: "floor", label: "floor: empty handler", file: baselines.floor.file, transfers: false },
+        {
+          name: "ours",
+          label: "ours (as deployed: --enable-source-maps)",
+          file: ours.file,
+          transfers: true,
+          env: DEPLOYED_ENV,
+        },
+        { name: "naive", label: "naive: zod + AWS SDK + fetch", file: baselines.naive.file, transfers: true },
+        {
+          name: "b24jssdk",
+          label: "official SDK (b24jssdk B24Hook)",
+          file: baselines.b24jssdk.file,
+          transfers: true,
+        },
+        {
+          name: "ours-no-source-maps",
+          label: "proposal A: ours without --enable-source-maps",
+          file: ours.file,
+          transfers: true,
+        },
+        {
+          name: "ours-sigv4",
+          label: "proposal B: ours, secret read without the AWS SDK",
+          file: sigv4.file,
+          transfers: true,
+          env: DEPLOYED_ENV,
+        },
+        {
+          name: "ours-sigv4-https",
+          label: "proposal B+C: … and node:https instead of fetch",
+          file: lean.file,
+          transfers: true,
+          env: DEPLOYED_ENV,
+        },
+        { name: "ours-lean", label: "proposal A+B+C", file: lean.file, transfers: true },
+      ];
+      log(`cold start: ${variants.length} variants × ${settings.coldSamples} samples`);
+      const measured = await measureColdStarts(world, harness.cold, variants, settings.coldSamples, log);
+      cold = coldRows(measured.stats);
+
+      log("cold start: CPU profiles");
+      const event = JSON.stringify({ chatId: 112, operatorId: 12 });
+      for (const [label, file, env, mode] of [
+        ["floor", baselines.floor.file, {}, "full"],
+        ["ours: import only", ours.file, DEPLOYED_ENV, "import-only"],
+        ["ours: import + first transfer", ours.file, DEPLOYED_ENV, "full"],
+        ["naive: import + first transfer", baselines.naive.file, {}, "full"],
+        ["proposal A+B+C: import + first transfer", lean.file, {}, "full"],
+      ] as const) {
+        const entries = await profileColdStart({
+          harness: harness.cold,
+          bundle: file,
+          event,
+          env: world.childEnv(env),
+          runs: settings.profileRuns,
+          mode,
+        });
+        profile.push({ label, entries });
+      }
+    }
+
+    const warm: WarmStats[] = [];
+    if (runs("warm")) {
+      for (const variant of [
+        {
+          name: "ours",
+          label: "ours (as deployed)",
+          file: ours.file,
+          iterations: settings.warmIterations,
+          env: DEPLOYED_ENV,
+        },
+        {
+          name: "naive",
+          label: "naive",
+          file: baselines.naive.file,
+          iterations: settings.warmBaselineIterations,
+        },
+        {
+          name: "b24jssdk",
+          label: "official SDK (client-side limiter lifted)",
+          file: baselines.b24jssdk.file,
+          iterations: settings.warmBaselineIterations,
+          env: { BENCH_SDK_UNLIMITED: "true" },
+        },
+      ]) {
+        log(`warm: ${variant.name}, ${variant.iterations} invocations`);
+        warm.push(await measureWarm(world, harness.warm, variant, settings.warmup));
+      }
+    }
+
+    let throughput: ThroughputResult | undefined;
+    if (runs("throughput")) {
+      throughput = await measureThroughput(world, harness.throughput, ours.file, settings.throughput, log);
+    }
+
+    const goals = evaluateGoals(cold, warm, throughput);
+    const machine = machineInfo();
+    const results = {
+      schema: 1,
+      generatedAt: new Date().toISOString(),
+      durationSeconds: round((performance.now() - started) / 1000, 1),
+      machine,
+      settings: { ...settings, quick },
+      bundles: bundles.map((bundle) => ({
+        name: bundle.name,
+        startupBytes: bundle.startup.bytes,
+        startupGzipBytes: bundle.startup.gzipBytes,
+        allBytes: bundle.all.bytes,
+        allGzipBytes: bundle.all.gzipBytes,
+        mapBytes: bundle.mapBytes,
+        files: bundle.files,
+        startupComposition: bundle.composition.slice(0, 12),
+      })),
+      coldStart: cold,
+      coldStartProfile: profile,
+      warm,
+      throughput: throughput ?? null,
+      goals,
+    };
+    // Only a full run replaces the committed results; --quick and --only runs write under dist/.
+    const file = join(PROJECT_ROOT, quick || only ? "dist/bench/results.json" : "bench/results.json");
+    writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+    if (!quick && !only) formatWithBiome(file);
+
+    console.log(
+      renderReport({
+        machine,
+        bundles,
+        cold,
+        coldSamples: settings.coldSamples,
+        profile,
+        warm,
+        throughput,
+        goals,
+      }),
+    );
+    log(`wrote ${file} in ${results.durationSeconds} s`);
+  } finally {
+    await world.close();
+  }
+}
+
+/** The committed file in the project's own format, so `npm run lint` stays clean after a run. */
+function formatWithBiome(file: string): void {
+  try {
+    execFileSync(join(PROJECT_ROOT, "node_modules/.bin/biome"), ["format", "--write", file], {
+      cwd: PROJECT_ROOT,
+      stdio: "ignore",
+      timeout: 30_000,
+    });
+  } catch {
+    log(`could not format ${file} with biome; run npx biome format --write on it`);
+  }
+}
+
+function coldRows(stats: Awaited<ReturnType<typeof measureColdStarts>>["stats"]): ColdRow[] {
+  const floor = stats.find((row) => row.name === "floor");
+  const naive = stats.find((row) => row.name === "naive");
+  const floorMs = floor?.firstTransfer.p50 ?? Number.NaN;
+  const naiveOverhead = (naive?.firstTransfer.p50 ?? Number.NaN) - floorMs;
+  return stats.map((row) => {
+    const overhead = row.firstTransfer.p50 - floorMs;
+    return {
+      ...row,
+      overheadMs: row.name === "floor" ? null : round(overhead, 1),
+      timesFloor: round(row.firstTransfer.p50 / floorMs, 2),
+      timesNaive: round(row.firstTransfer.p50 / (naive?.firstTransfer.p50 ?? Number.NaN), 2),
+      overheadVsNaive: row.name === "floor" ? null : round(overhead / naiveOverhead, 2),
+    };
+  });
+}
+
+function evaluateGoals(cold: ColdRow[], warm: WarmStats[], throughput: ThroughputResult | undefined): Goal[] {
+  const goals: Goal[] = [];
+  const ours = cold.find((row) => row.name === "ours");
+  if (ours?.overheadVsNaive != null) {
+    goals.push({
+      goal: "cold-start overhead over the floor ≤ 50% of the naive handler's",
+      target: "≤ 0.50",
+      measured: `${ours.overheadVsNaive.toFixed(2)} (${ours.overheadMs} ms vs ${round((ours.overheadMs ?? 0) / ours.overheadVsNaive, 1)} ms)`,
+      met: ours.overheadVsNaive <= 0.5,
+    });
+  }
+  const oursWarm = warm.find((row) => row.name === "ours");
+  if (oursWarm) {
+    goals.push({
+      goal: "warm overhead p50, with no Secrets Manager call after the first",
+      target: "< 0.5 ms, 0 calls",
+      measured: `${oursWarm.overhead.p50.toFixed(3)} ms, ${oursWarm.secretsManagerCallsPer1000} calls / 1,000`,
+      met: oursWarm.overhead.p50 < 0.5 && oursWarm.secretsManagerCallsPer1000 === 0,
+    });
+  }
+  if (throughput) {
+    goals.push({
+      goal: "batch throughput vs single calls under the limit (steady state)",
+      target: "≥ 40×",
+      measured: `${throughput.ratioSaturated}× (${throughput.batchVia} batch)`,
+      met: throughput.ratioSaturated >= 40,
+    });
+  }
+  return goals;
+}
+
+main().then(
+  () => {
+    clearTimeout(watchdog);
+    process.exit(0);
+  },
+  (error: unknown) => {
+    console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    killAllChildren();
+    process.exit(1);
+  },
+);

@@ -60,11 +60,9 @@ export class NodeFunction extends Construct {
       logGroup: this.logGroup,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       tracing: props.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
-      environment: {
-        // The bundle ships a source map; without this flag stack traces point into minified code.
-        NODE_OPTIONS: "--enable-source-maps",
-        ...props.environment,
-      },
+      // No --enable-source-maps: Node would read the 0.8 MB of maps on every cold start (4-8 ms,
+      // docs/performance.md). The maps ship in the asset to decode a minified stack trace when needed.
+      environment: props.environment,
     });
     const policy = this.role.node.tryFindChild("DefaultPolicy");
     if (props.tracing && policy) {

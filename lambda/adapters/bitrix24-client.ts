@@ -1,5 +1,6 @@
 import { errorPolicy } from "../domain/bitrix24-errors.ts";
 import { type ProblemCode, TransferError } from "../domain/problems.ts";
+import { exchange, type HttpAnswer, HttpTimeoutError } from "./http-exchange.ts";
 
 /**
  * Calls one Bitrix24 REST method with retries inside a deadline. Every failure becomes a TransferError
@@ -32,7 +33,7 @@ export interface CallResult {
 /** An attempt shorter than this is not worth starting. */
 const MIN_ATTEMPT_MS = 200;
 /** Bitrix24 answers are small; a huge body is a proxy or attack, not an answer. */
-const MAX_RESPONSE_BYTES = 1024 * 1024;
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 interface AttemptFailure {
   error: TransferError;
@@ -74,24 +75,23 @@ async function attemptOnce(
   body: string,
   timeoutMs: number,
 ): Promise<{ result: unknown } | AttemptFailure> {
-  let response: Response;
-  let text: string;
-  const signal = AbortSignal.timeout(timeoutMs);
+  let response: HttpAnswer;
   try {
-    response = await fetch(url, {
+    response = await exchange({
       method: "POST",
+      url: new URL(url),
       headers: { "content-type": "application/json", accept: "application/json" },
       body,
-      signal,
-      redirect: "error",
+      timeoutMs,
+      maxBytes: MAX_RESPONSE_BYTES,
     });
-    text = await readBounded(response);
   } catch (error) {
-    if (signal.aborted) {
+    if (error instanceof HttpTimeoutError) {
       return fail("UPSTREAM_TIMEOUT", `Bitrix24 did not answer within ${timeoutMs} ms`, true);
     }
     return fail("UPSTREAM_ERROR", `the connection to Bitrix24 failed (${networkErrorCode(error)})`, true);
   }
+  const { text } = response;
 
   const envelope = parseEnvelope(text);
   if (envelope && typeof envelope.error === "string") {
@@ -141,16 +141,6 @@ function parseEnvelope(text: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
-}
-
-export async function readBounded(response: Response): Promise<string> {
-  const declared = Number(response.headers.get("content-length") ?? 0);
-  if (declared > MAX_RESPONSE_BYTES) {
-    await response.body?.cancel();
-    return "";
-  }
-  const text = await response.text();
-  return text.length > MAX_RESPONSE_BYTES ? "" : text;
 }
 
 function describeUpstreamError(code: ProblemCode, error: string): string {

@@ -1,6 +1,7 @@
 import { type TokenEndpointFailure, tokenEndpointFailure } from "../domain/oauth-tokens.ts";
 import { TransferError } from "../domain/problems.ts";
-import { networkErrorCode, readBounded } from "./bitrix24-client.ts";
+import { MAX_RESPONSE_BYTES, networkErrorCode } from "./bitrix24-client.ts";
+import { exchange, type HttpAnswer, HttpTimeoutError } from "./http-exchange.ts";
 
 /**
  * Bitrix24's OAuth token endpoint (`https://oauth.bitrix.info/oauth/token/`), called as documented:
@@ -47,14 +48,17 @@ export async function refreshTokens(
   url.searchParams.set("refresh_token", grant.refreshToken);
 
   const timeoutMs = Math.min(options.attemptTimeoutMs, remaining);
-  const signal = AbortSignal.timeout(timeoutMs);
-  let response: Response;
-  let text: string;
+  let response: HttpAnswer;
   try {
-    response = await fetch(url, { headers: { accept: "application/json" }, signal, redirect: "error" });
-    text = await readBounded(response);
+    response = await exchange({
+      method: "GET",
+      url,
+      headers: { accept: "application/json" },
+      timeoutMs,
+      maxBytes: MAX_RESPONSE_BYTES,
+    });
   } catch (error) {
-    if (signal.aborted) {
+    if (error instanceof HttpTimeoutError) {
       return failed(
         "transient",
         "UPSTREAM_TIMEOUT",
@@ -67,6 +71,7 @@ export async function refreshTokens(
       `the connection to Bitrix24's OAuth server failed (${networkErrorCode(error)})`,
     );
   }
+  const { text } = response;
 
   const body = parseObject(text);
   const errorCode =

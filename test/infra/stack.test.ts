@@ -105,7 +105,6 @@ describe("default stack (cdk.json settings)", () => {
     });
     expect(fn.Properties.Environment).toEqual({
       Variables: {
-        NODE_OPTIONS: "--enable-source-maps",
         PORTALS: { "Fn::Join": ["", ['{"main":"', { Ref: secretId }, '"}']] },
         DEFAULT_PORTAL: "main",
         SECRET_CACHE_TTL_SECONDS: "300",

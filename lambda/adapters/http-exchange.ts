@@ -1,0 +1,89 @@
+import { Agent as HttpAgent, request as httpRequest } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+
+/**
+ * One HTTP request and its answer, on node:http(s) with keep-alive agents. Not fetch: Node loads undici
+ * and its WebAssembly parser on the first fetch, about 28 ms of every cold start (docs/performance.md),
+ * while node:https is loaded anyway by the AWS SDK.
+ */
+export interface HttpExchange {
+  method: "GET" | "POST";
+  url: URL;
+  headers?: Record<string, string>;
+  body?: string;
+  /** For the whole exchange, answer included. */
+  timeoutMs: number;
+  /** A larger answer is dropped unread: its `text` is "". */
+  maxBytes: number;
+}
+
+export interface HttpAnswer {
+  status: number;
+  text: string;
+}
+
+export class HttpTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`no answer within ${timeoutMs} ms`);
+    this.name = "HttpTimeoutError";
+  }
+}
+
+const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+
+export function exchange({
+  method,
+  url,
+  headers = {},
+  body,
+  timeoutMs,
+  maxBytes,
+}: HttpExchange): Promise<HttpAnswer> {
+  return new Promise<HttpAnswer>((resolve, reject) => {
+    let settled = false;
+    let timedOut = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      outcome();
+    };
+    const secure = url.protocol === "https:";
+    const request = (secure ? httpsRequest : httpRequest)(url, {
+      method,
+      agent: secure ? agents.https : agents.http,
+      headers:
+        body === undefined ? headers : { ...headers, "content-length": String(Buffer.byteLength(body)) },
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      request.destroy();
+    }, timeoutMs);
+    const failed = (error: Error) => settle(() => reject(timedOut ? new HttpTimeoutError(timeoutMs) : error));
+
+    request.on("error", failed);
+    request.on("response", (response) => {
+      const status = response.statusCode ?? 0;
+      const tooLarge = () => {
+        settle(() => resolve({ status, text: "" }));
+        response.destroy();
+      };
+      if (Number(response.headers["content-length"] ?? 0) > maxBytes) return tooLarge();
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on("data", (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxBytes) tooLarge();
+        else chunks.push(chunk);
+      });
+      response.on("end", () =>
+        settle(() => resolve({ status, text: Buffer.concat(chunks).toString("utf8") })),
+      );
+      response.on("error", failed);
+      response.on("aborted", () =>
+        failed(Object.assign(new Error("the answer was cut off"), { code: "ECONNRESET" })),
+      );
+    });
+    request.end(body);
+  });
+}

@@ -18,8 +18,7 @@ const BUNDLE_LABELS: Record<string, string> = {
   naive: "naive",
   b24jssdk: "official SDK",
   floor: "floor",
-  "ours-sigv4": "proposal B (ours-sigv4)",
-  "ours-sigv4-https": "proposal B+C (ours-sigv4-https)",
+  "ours-sigv4": "not adopted: without the AWS SDK (ours-sigv4)",
 };
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;

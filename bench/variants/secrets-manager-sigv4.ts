@@ -1,4 +1,5 @@
 import { createHash, createHmac } from "node:crypto";
+import { exchange } from "../../lambda/adapters/http-exchange.ts";
 
 /**
  * PROPOSAL, measured by the benchmark only (bench/variants): a drop-in for lambda/adapters/secrets-manager.ts
@@ -73,14 +74,20 @@ export async function readSecret(secretId: string): Promise<SecretValue> {
   headers.authorization = `AWS4-HMAC-SHA256 Credential=${accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
   delete headers.host;
 
-  const response = await fetch(endpoint, {
+  // The same HTTP primitive as the deployed Bitrix24 client, so the variant differs only in the SDK.
+  const response = await exchange({
     method: "POST",
+    url: endpoint,
     headers,
     body,
-    signal: AbortSignal.timeout(5000),
+    timeoutMs: 5000,
+    maxBytes: 1 << 20,
   });
-  const answer = (await response.json().catch(() => ({}))) as Record<string, unknown>;
-  if (!response.ok) {
+  let answer: Record<string, unknown> = {};
+  try {
+    answer = JSON.parse(response.text) as Record<string, unknown>;
+  } catch {}
+  if (response.status !== 200) {
     // "__type": "ResourceNotFoundException" or "com.amazonaws…#ResourceNotFoundException", as the SDK reads it.
     const type = typeof answer.__type === "string" ? (answer.__type.split("#").pop() ?? "") : "";
     throw Object.assign(new Error(`Secrets Manager answered HTTP ${response.status}`), {

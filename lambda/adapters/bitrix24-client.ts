@@ -1,6 +1,6 @@
 import { errorPolicy } from "../domain/bitrix24-errors.ts";
 import { type ProblemCode, TransferError } from "../domain/problems.ts";
-import { exchange, type HttpAnswer, HttpTimeoutError } from "./http-exchange.ts";
+import { exchange, type HttpAnswer, HttpTimeoutError, parseJsonObject } from "./http-exchange.ts";
 
 /**
  * Calls one Bitrix24 REST method with retries inside a deadline. Every failure becomes a TransferError
@@ -93,7 +93,7 @@ async function attemptOnce(
   }
   const { text } = response;
 
-  const envelope = parseEnvelope(text);
+  const envelope = parseJsonObject(text);
   if (envelope && typeof envelope.error === "string") {
     const policy = errorPolicy(response.status, envelope.error);
     const description =
@@ -129,18 +129,6 @@ async function attemptOnce(
 
 function fail(code: ProblemCode, detail: string, retry: boolean): AttemptFailure {
   return { error: new TransferError(code, { detail }), retry };
-}
-
-function parseEnvelope(text: string): Record<string, unknown> | undefined {
-  if (text === "") return undefined;
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function describeUpstreamError(code: ProblemCode, error: string): string {

@@ -87,3 +87,16 @@ export function exchange({
     request.end(body);
   });
 }
+
+/** An answer's body as a JSON object, or undefined for anything else (HTML, empty, a list, a number…). */
+export function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  if (text === "") return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}

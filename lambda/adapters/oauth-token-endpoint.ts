@@ -1,7 +1,7 @@
 import { type TokenEndpointFailure, tokenEndpointFailure } from "../domain/oauth-tokens.ts";
 import { TransferError } from "../domain/problems.ts";
 import { MAX_RESPONSE_BYTES, networkErrorCode } from "./bitrix24-client.ts";
-import { exchange, type HttpAnswer, HttpTimeoutError } from "./http-exchange.ts";
+import { exchange, type HttpAnswer, HttpTimeoutError, parseJsonObject } from "./http-exchange.ts";
 
 /**
  * Bitrix24's OAuth token endpoint (`https://oauth.bitrix.info/oauth/token/`), called as documented:
@@ -73,7 +73,7 @@ export async function refreshTokens(
   }
   const { text } = response;
 
-  const body = parseObject(text);
+  const body = parseJsonObject(text);
   const errorCode =
     typeof body?.error === "string" && /^[A-Za-z0-9_.-]{1,64}$/.test(body.error) ? body.error : undefined;
   if (response.status !== 200 || errorCode !== undefined || body === undefined) {
@@ -133,17 +133,6 @@ function failed(
   detail: string,
 ): RefreshOutcome {
   return { ok: false, failure, error: new TransferError(code, { detail }) };
-}
-
-function parseObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function numeric(value: unknown): number | undefined {

@@ -1,3 +1,11 @@
+import { MAX_RESPONSE_BYTES, networkErrorCode } from "../../lambda/adapters/bitrix24-client.ts";
+import {
+  exchange,
+  type HttpAnswer,
+  HttpTimeoutError,
+  parseJsonObject,
+} from "../../lambda/adapters/http-exchange.ts";
+
 /**
  * One Bitrix24 REST call for the doctor: a single attempt (a diagnosis should show what happens, not
  * retry it away), classified for a person to read. The URL holds the webhook code, so nothing here
@@ -11,32 +19,30 @@ export type RestOutcome =
   | { ok: false; kind: "not-bitrix24"; status: number };
 
 const TIMEOUT_MS = 10_000;
-const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 export async function callRest(
   restBase: string,
   method: string,
   params: Record<string, unknown>,
 ): Promise<RestOutcome> {
-  const signal = AbortSignal.timeout(TIMEOUT_MS);
-  let response: Response;
-  let text: string;
+  let response: HttpAnswer;
   try {
-    response = await fetch(`${restBase}${method}.json`, {
+    // The function's own HTTP primitive: no redirects followed (one would carry the code along), a size cap.
+    response = await exchange({
       method: "POST",
+      url: new URL(`${restBase}${method}.json`),
       headers: { "content-type": "application/json", accept: "application/json" },
       body: JSON.stringify(params),
-      signal,
-      // A redirect would carry the code to wherever it points.
-      redirect: "error",
+      timeoutMs: TIMEOUT_MS,
+      maxBytes: MAX_RESPONSE_BYTES,
     });
-    text = await response.text();
   } catch (error) {
-    const reason = signal.aborted ? `no answer within ${TIMEOUT_MS / 1000} s` : networkErrorCode(error);
+    const reason =
+      error instanceof HttpTimeoutError ? `no answer within ${TIMEOUT_MS / 1000} s` : networkErrorCode(error);
     return { ok: false, kind: "unreachable", reason };
   }
 
-  const envelope = parseObject(text.length > MAX_RESPONSE_BYTES ? "" : text);
+  const envelope = parseJsonObject(response.text);
   if (envelope && typeof envelope.error === "string") {
     const description =
       typeof envelope.error_description === "string" ? envelope.error_description : undefined;
@@ -48,32 +54,10 @@ export async function callRest(
       ...(description === undefined ? {} : { description }),
     };
   }
-  if (!response.ok || !envelope || !("result" in envelope)) {
+  if (response.status !== 200 || !envelope || !("result" in envelope)) {
     return { ok: false, kind: "not-bitrix24", status: response.status };
   }
   return typeof envelope.next === "number"
     ? { ok: true, result: envelope.result, next: envelope.next }
     : { ok: true, result: envelope.result };
-}
-
-function parseObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** ECONNREFUSED, ENOTFOUND, CERT_HAS_EXPIRED…: the code only, since messages can quote the URL. */
-function networkErrorCode(error: unknown): string {
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && current && typeof current === "object"; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === "string" && /^[A-Z0-9_]+$/.test(code)) return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return "network error";
 }

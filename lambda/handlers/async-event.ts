@@ -1,0 +1,119 @@
+import type { Context } from "aws-lambda";
+import type { EventOrigin } from "../adapters/event-sources.ts";
+import type { FailedItem } from "../adapters/failure-queue.ts";
+import { TransferError, toProblemDocument } from "../domain/problems.ts";
+import { requireTransferInput, type TransferInput } from "../domain/transfer-request.ts";
+import type { Runtime } from "../runtime.ts";
+import {
+  asTransferError,
+  describeFailure,
+  describeInput,
+  describeOutcome,
+  type InvocationLog,
+} from "./invocation-log.ts";
+
+/**
+ * EventBridge events and schedules: asynchronous, possibly delivered more than once. Each event runs
+ * once (its id is the idempotency key); items that finally fail go to the failure queue one by one, so
+ * the invocation succeeds and Lambda never retries items that were transferred.
+ */
+/** What an asynchronous event produced; failed items are already in the failure queue. */
+export interface EventSummary {
+  succeeded: number;
+  failed: number;
+  eventId?: string;
+  requestId: string;
+}
+
+export async function handleEvent(
+  origin: EventOrigin,
+  payload: unknown,
+  getRuntime: () => Runtime,
+  context: Context,
+  deadline: number,
+  log: InvocationLog,
+): Promise<{ summary: EventSummary; failure: TransferError | undefined }> {
+  if (origin.eventId) log.eventId = origin.eventId;
+  log.origin = origin.name;
+  const runtime = getRuntime();
+  let failure: TransferError | undefined;
+  const work = async (): Promise<EventSummary> => {
+    const result = await runEvent(origin, payload, runtime, deadline, log);
+    failure = result.failure;
+    return result.summary;
+  };
+  // EventBridge redelivers and Lambda retries: the event id makes each event run once.
+  const { value: summary, replayed } =
+    origin.eventId && runtime.idempotency
+      ? await runtime.idempotency.run(`event:${origin.eventId}`, payload, context, work)
+      : { value: await work(), replayed: false };
+  if (replayed) log.replayed = true;
+  return { summary, failure };
+}
+
+async function runEvent(
+  origin: EventOrigin,
+  payload: unknown,
+  runtime: Runtime,
+  deadline: number,
+  log: InvocationLog,
+): Promise<{ summary: EventSummary; failure: TransferError | undefined }> {
+  const failed: FailedItem[] = [];
+  const park = (error: TransferError, request: unknown, index?: number) =>
+    failed.push({
+      code: error.code,
+      problem: { ...toProblemDocument(error, log.requestId) },
+      request,
+      ...(index === undefined ? {} : { index }),
+      origin: { ...origin },
+      requestId: log.requestId,
+      failedAt: new Date().toISOString(),
+    });
+
+  let total = 1;
+  let failure: TransferError | undefined;
+  let input: TransferInput | undefined;
+  try {
+    input = requireTransferInput(payload);
+  } catch (error) {
+    failure = asTransferError(error);
+    describeFailure(log, failure);
+    park(failure, payload);
+  }
+  if (input?.kind === "single") {
+    describeInput(log, input, runtime.service);
+    try {
+      log.attempts = (await runtime.service.transfer(input.request, deadline)).attempts;
+    } catch (error) {
+      failure = asTransferError(error);
+      describeFailure(log, failure);
+      park(failure, input.request);
+    }
+  } else if (input?.kind === "batch") {
+    const { requests } = input;
+    describeInput(log, input, runtime.service);
+    total = requests.length;
+    const outcome = await runtime.service.transferBatch(requests, deadline);
+    failure = describeOutcome(log, { kind: "batch", requests, outcome });
+    outcome.items.forEach((item, index) => {
+      if (!item.ok) park(item.error, requests[index], index);
+    });
+  }
+
+  if (failed.length > 0) {
+    if (!runtime.failureQueueUrl) {
+      throw new TransferError((failure as TransferError).code, {
+        detail: `${failed.length} item(s) failed and no FAILURE_QUEUE_URL is configured to keep them`,
+      });
+    }
+    // If the queue cannot take them, throwing lets Lambda retry the event rather than lose the items.
+    await runtime.sendFailures(runtime.failureQueueUrl, failed);
+  }
+  const summary: EventSummary = {
+    succeeded: total - failed.length,
+    failed: failed.length,
+    requestId: log.requestId,
+  };
+  if (origin.eventId) summary.eventId = origin.eventId;
+  return { summary, failure };
+}

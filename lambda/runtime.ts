@@ -1,0 +1,22 @@
+import { type FailedItem, sendToFailureQueue } from "./adapters/failure-queue.ts";
+import { createIdempotency, type Idempotency } from "./adapters/idempotency.ts";
+import { loadConfig } from "./config.ts";
+import { createTransferService, type TransferService } from "./transfer-service.ts";
+
+/** What the handler works with, built once per container from the environment (or given by tests). */
+export interface Runtime {
+  service: TransferService;
+  failureQueueUrl: string | undefined;
+  sendFailures: (queueUrl: string, items: readonly FailedItem[]) => Promise<void>;
+  idempotency?: Idempotency | undefined;
+}
+
+export function defaultRuntime(): Runtime {
+  const config = loadConfig();
+  return {
+    service: createTransferService(config),
+    failureQueueUrl: config.failureQueueUrl,
+    sendFailures: sendToFailureQueue,
+    idempotency: config.idempotencyTable ? createIdempotency(config.idempotencyTable) : undefined,
+  };
+}

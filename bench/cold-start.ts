@@ -14,6 +14,8 @@ export interface ColdVariant {
   /** The floor performs no transfer; every other variant must, and the simulator's ledger must show it. */
   transfers: boolean;
   env?: Record<string, string>;
+  /** The event for a sample; by default the request itself, as a direct invocation delivers it. */
+  event?: (chatId: number) => unknown;
 }
 
 interface ChildTimes {
@@ -75,7 +77,7 @@ async function coldSample(
 ): Promise<ColdSample> {
   const before = world.simulator.ledger.length;
   const run = await runNode(harness, {
-    args: [variant.file, JSON.stringify({ chatId, operatorId: 12 })],
+    args: [variant.file, JSON.stringify(variant.event?.(chatId) ?? { chatId, operatorId: 12 })],
     env: world.childEnv(variant.env),
     timeoutMs: 30_000,
   });
@@ -84,7 +86,11 @@ async function coldSample(
     throw new Error(`cold start of ${variant.name} failed: ${times.error ?? `exit ${run.code}`}`);
   }
   if (variant.transfers) {
-    const transferred = (times.result as { transferred?: unknown } | undefined)?.transferred === true;
+    // A direct invocation returns the answer; an API Gateway event returns it as the response's body.
+    const answer = times.result as { body?: unknown; transferred?: unknown } | undefined;
+    const body =
+      typeof answer?.body === "string" ? (JSON.parse(answer.body) as { transferred?: unknown }) : answer;
+    const transferred = body?.transferred === true;
     const record = world.simulator.ledger[before];
     if (!transferred || world.simulator.ledger.length !== before + 1 || record?.chatId !== chatId) {
       throw new Error(

@@ -11,6 +11,7 @@
  * on a limit, an error or Ctrl-C the children this run started are killed and the run exits non-zero.
  */
 import { execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "../infra/bundling.ts";
@@ -95,6 +96,22 @@ const SIGV4: Record<string, Swap> = {
 };
 const DEPLOYED_ENV = {};
 
+/** A minimal HTTP API (payload 2.0) event, as API Gateway sends it to the function. */
+function apiGatewayEvent(chatId: number, idempotencyKey?: string) {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (idempotencyKey) headers["idempotency-key"] = idempotencyKey;
+  return {
+    version: "2.0",
+    routeKey: "POST /transfers",
+    rawPath: "/transfers",
+    rawQueryString: "",
+    headers,
+    requestContext: { http: { method: "POST", path: "/transfers" }, requestId: `bench-${chatId}` },
+    body: JSON.stringify({ chatId, operatorId: 12 }),
+    isBase64Encoded: false,
+  };
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   log("building the deployable bundle, the baselines and the variant");
@@ -126,6 +143,22 @@ async function main(): Promise<void> {
           label: "official SDK (b24jssdk B24Hook)",
           file: baselines.b24jssdk.file,
           transfers: true,
+        },
+        {
+          name: "ours-http",
+          label: "ours, API Gateway event without an Idempotency-Key",
+          file: ours.file,
+          transfers: true,
+          env: DEPLOYED_ENV,
+          event: (chatId) => apiGatewayEvent(chatId),
+        },
+        {
+          name: "ours-http-key",
+          label: "ours, API Gateway event with an Idempotency-Key (loads Powertools Idempotency + DynamoDB)",
+          file: ours.file,
+          transfers: true,
+          env: DEPLOYED_ENV,
+          event: (chatId) => apiGatewayEvent(chatId, randomUUID()),
         },
         {
           name: "ours-sigv4",

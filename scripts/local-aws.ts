@@ -25,10 +25,6 @@ export interface LocalAws {
   close(): Promise<void>;
 }
 
-/** @deprecated name kept for callers written before SQS was served here. */
-export type LocalSecretsManager = LocalAws;
-export const startLocalSecretsManager = (): Promise<LocalAws> => startLocalAws();
-
 export async function startLocalAws(): Promise<LocalAws> {
   const secrets = new Map<string, { value: string; versionId: string }>();
   const calls = new Map<string, number>();

@@ -1,4 +1,5 @@
-import { type LocalSecretsManager, startLocalSecretsManager } from "../../scripts/local-secrets-manager.ts";
+import { type LocalAws, startLocalAws } from "../../scripts/local-aws.ts";
+import { startDynamo } from "../../scripts/local-dynamodb.ts";
 import {
   DEMO_WEBHOOK,
   demoPortal,
@@ -31,7 +32,7 @@ export interface World {
   certificate: Certificate;
   simulator: Simulator;
   simulatorTls: TlsTerminator;
-  secrets: LocalSecretsManager;
+  secrets: LocalAws;
   secretsTls: TlsTerminator;
   /** The webhook REST base over TLS: https://127.0.0.1:<port>/rest/1/<code>/ */
   webhookUrl: string;
@@ -47,14 +48,18 @@ export interface World {
   close(): Promise<void>;
 }
 
+export const IDEMPOTENCY_TABLE = "b24-transfer-bench-idempotency";
+
 export async function startWorld(): Promise<World> {
   const certificate = makeCertificate();
+  // DynamoDB (dynalite) for requests that carry an Idempotency-Key.
+  const dynamo = await startDynamo(IDEMPOTENCY_TABLE);
   const simulator = await startSimulator({
     rateLimit: false,
     portal: benchPortal(WARM_CHATS.first, WARM_CHATS.count),
   });
   const simulatorTls = await startTlsTerminator(certificate, simulator.port);
-  const secrets = await startLocalSecretsManager();
+  const secrets = await startLocalAws();
   const secretsTls = await startTlsTerminator(certificate, Number(new URL(secrets.url).port));
   const webhookUrl = `${simulatorTls.url}/rest/${DEMO_WEBHOOK.userId}/${DEMO_WEBHOOK.code}/`;
   secrets.put(SECRET_ID, JSON.stringify({ webhookUrl }));
@@ -83,6 +88,8 @@ export async function startWorld(): Promise<World> {
         AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
         AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsTls.url,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
+        IDEMPOTENCY_TABLE,
         NODE_EXTRA_CA_CERTS: certificate.certFile,
         // Ours reads PORTALS/DEFAULT_PORTAL; the baselines read SECRET_ID.
         PORTALS: JSON.stringify({ bench: SECRET_ID }),
@@ -103,6 +110,7 @@ export async function startWorld(): Promise<World> {
         secretsTls.close(),
         simulator.close(),
         secrets.close(),
+        dynamo.close(),
         ...extraSimulators.map((extra) => extra.close()),
       ]);
       certificate.dispose();

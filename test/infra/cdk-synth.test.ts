@@ -9,7 +9,7 @@ import type { APIGatewayRequestAuthorizerEventV2 } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleLambda, PROJECT_ROOT } from "../../infra/bundling.ts";
 import { hashToken } from "../../lambda/auth/token-hash.ts";
-import { type LocalSecretsManager, startLocalSecretsManager } from "../../scripts/local-secrets-manager.ts";
+import { type LocalAws, startLocalAws } from "../../scripts/local-aws.ts";
 
 /**
  * The one place the suite runs `npx cdk synth` as a user would (cdk.json settings, cdk-nag, real
@@ -61,7 +61,7 @@ describe("npx cdk synth", () => {
   let scratch: string;
   let synth: { stdout: string; stderr: string };
   let functions: Record<string, CfnFunction>;
-  let secrets: LocalSecretsManager;
+  let secrets: LocalAws;
 
   const bundlePath = (fn: CfnFunction) => join(outdir, fn.Metadata["aws:asset:path"], "index.mjs");
   const byDescription = (pattern: RegExp) => {
@@ -89,7 +89,7 @@ describe("npx cdk synth", () => {
       bundleLambda("transfer", join(scratch, "transfer")),
       bundleLambda("authorizer", join(scratch, "authorizer")),
     ]);
-    secrets = await startLocalSecretsManager();
+    secrets = await startLocalAws();
   }, 90_000);
 
   afterAll(async () => {

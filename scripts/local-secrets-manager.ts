@@ -1,1 +1,0 @@
-export { type LocalSecretsManager, startLocalSecretsManager } from "./local-aws.ts";

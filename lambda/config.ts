@@ -11,8 +11,6 @@ export interface ServiceConfig {
   allowHttpLoopback: boolean;
   /** Longest wait for one Bitrix24 answer before the attempt counts as timed out. */
   attemptTimeoutMs: number;
-  /** Time kept back from the Lambda deadline so a timed-out call still gets a clean response. */
-  safetyMarginMs: number;
   /** SQS queue for asynchronous work that finally failed. */
   failureQueueUrl: string | undefined;
   /** DynamoDB table for Idempotency-Key and event-id deduplication. */
@@ -42,7 +40,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     secretCacheTtlMs: seconds(env, "SECRET_CACHE_TTL_SECONDS", 300) * 1000,
     allowHttpLoopback: env.ALLOW_HTTP_LOOPBACK === "true",
     attemptTimeoutMs: seconds(env, "BITRIX24_ATTEMPT_TIMEOUT_SECONDS", 8) * 1000,
-    safetyMarginMs: 1000,
     failureQueueUrl: env.FAILURE_QUEUE_URL || undefined,
     idempotencyTable: env.IDEMPOTENCY_TABLE || undefined,
     oauthPortals: parseOAuthPortals(env.OAUTH_PORTALS, portals),

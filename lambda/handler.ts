@@ -30,6 +30,9 @@ import { defaultRuntime, type Runtime } from "./runtime.ts";
 export type { EventSummary } from "./handlers/async-event.ts";
 export type { Runtime } from "./runtime.ts";
 
+/** Kept back from the Lambda deadline, so a timed-out Bitrix24 call still ends in a clean answer. */
+const SAFETY_MARGIN_MS = 1000;
+
 export type TransferResponse = TransferResult & { requestId: string };
 
 export interface HandlerOptions {
@@ -57,7 +60,7 @@ export function createHandler(options: HandlerOptions = {}) {
     context: Context,
   ): Promise<HttpResult | TransferResponse | BatchResponse | EventSummary> {
     const started = Date.now();
-    const deadline = started + context.getRemainingTimeInMillis() - 1000;
+    const deadline = started + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS;
     const invocation = classifyInvocation(event, MAX_BODY_BYTES);
     const log: InvocationLog = {
       requestId: (invocation.kind === "http" && invocation.request.requestId) || context.awsRequestId,

@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { isRecord } from "../domain/is-record.ts";
 import { type HttpRequest, isHttpApiEvent, isRestApiEvent, toHttpRequest } from "./http-event.ts";
 
 /**
@@ -34,9 +35,6 @@ export const scheduleEnvelopeSchema = z.strictObject({
   eventTime: z.optional(z.string()),
   request: z.unknown(),
 });
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 export function classifyInvocation(event: unknown, maxBodyBytes: number): Invocation {
   if (isHttpApiEvent(event) || isRestApiEvent(event)) {

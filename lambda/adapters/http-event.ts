@@ -3,6 +3,7 @@ import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
 } from "aws-lambda";
+import { isRecord } from "../domain/is-record.ts";
 
 /** The parts of an API Gateway event (HTTP API 2.0 or REST API 1.0 proxy) the service uses. */
 export interface HttpRequest {
@@ -21,9 +22,6 @@ export interface HttpRequest {
 
 export type HttpEvent = APIGatewayProxyEventV2 | APIGatewayProxyEvent;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 export function isHttpApiEvent(event: unknown): event is APIGatewayProxyEventV2 {
   return (

@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { isRecord } from "../domain/is-record.ts";
 
 /**
  * One HTTP request and its answer, on node:http(s) with keep-alive agents. Not fetch: Node loads undici
@@ -93,9 +94,7 @@ export function parseJsonObject(text: string): Record<string, unknown> | undefin
   if (text === "") return undefined;
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
+    return isRecord(value) ? value : undefined;
   } catch {
     return undefined;
   }

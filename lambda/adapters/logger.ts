@@ -5,7 +5,9 @@ import { Logger } from "@aws-lambda-powertools/logger";
  * log our own codes and ids, never URLs, secret values or raw upstream errors; `redact` is the
  * last line of defence for free text that could contain a webhook path.
  */
-export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? "b24-transfer" });
+export const SERVICE_NAME = process.env.POWERTOOLS_SERVICE_NAME ?? "b24-transfer";
+
+export const logger = new Logger({ serviceName: SERVICE_NAME });
 
 const WEBHOOK_PATH = /\/rest\/(\d+)\/[^/\s"']+/g;
 const BEARER = /(Bearer\s+)[^\s"']+/gi;

@@ -1,4 +1,5 @@
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { SERVICE_NAME } from "./logger.ts";
 
 /**
  * CloudWatch metrics in Embedded Metric Format: one EMF line per invocation, which CloudWatch turns into
@@ -21,10 +22,7 @@ export interface InvocationMetrics {
 }
 
 export function publishMetrics(invocation: InvocationMetrics): void {
-  const metrics = new Metrics({
-    namespace: METRICS_NAMESPACE,
-    serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? "b24-transfer",
-  });
+  const metrics = newMetrics();
   metrics.addDimensions({ portal: invocation.portal ?? "none", source: invocation.source });
   if (invocation.succeeded > 0)
     metrics.addMetric("TransfersSucceeded", MetricUnit.Count, invocation.succeeded);
@@ -35,12 +33,11 @@ export function publishMetrics(invocation: InvocationMetrics): void {
   metrics.publishStoredMetrics();
   // Failures get the code as a dimension of their own, so alarms and the dashboard can split by it.
   for (const [code, count] of Object.entries(invocation.failed)) {
-    const failure = new Metrics({
-      namespace: METRICS_NAMESPACE,
-      serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? "b24-transfer",
-    });
+    const failure = newMetrics();
     failure.addDimensions({ portal: invocation.portal ?? "none", code });
     failure.addMetric("TransfersFailed", MetricUnit.Count, count);
     failure.publishStoredMetrics();
   }
 }
+
+const newMetrics = () => new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });

@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { usesAllowedScheme } from "../domain/endpoint-url.ts";
+import { isRecord } from "../domain/is-record.ts";
 import { TransferError } from "../domain/problems.ts";
 import { type OAuthSecret, parseOAuthDocument } from "./oauth-secret.ts";
 
@@ -40,7 +41,7 @@ export function parsePortalSecret(
   options: SecretParseOptions,
 ): PortalSecret {
   const json = parseJson(raw);
-  if (typeof json === "object" && json !== null && !Array.isArray(json) && "oauth" in json) {
+  if (isRecord(json) && "oauth" in json) {
     return { kind: "oauth", oauth: parseOAuthDocument(json as Record<string, unknown>, versionId, options) };
   }
   return { kind: "webhook", credentials: webhookFrom(json, options) };

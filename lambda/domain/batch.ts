@@ -1,4 +1,5 @@
 import { errorPolicy } from "./bitrix24-errors.ts";
+import { isRecord } from "./is-record.ts";
 import { TransferError } from "./problems.ts";
 import { type PortalAccess, TRANSFER_METHOD, transferParams } from "./transfer.ts";
 import type { TransferRequest } from "./transfer-request.ts";
@@ -27,9 +28,6 @@ export function batchCommands(
   }
   return cmd;
 }
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** Reads each command's outcome from a batch answer's `result`. */
 export function readBatchAnswer(answer: unknown, keys: readonly string[]): Map<string, CommandOutcome> {

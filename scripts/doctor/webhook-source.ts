@@ -1,5 +1,6 @@
 import { parseWebhookSecret, type WebhookCredentials } from "../../lambda/adapters/portal-credentials.ts";
 import { readSecret } from "../../lambda/adapters/secrets-manager.ts";
+import { isRecord } from "../../lambda/domain/is-record.ts";
 import { TransferError } from "../../lambda/domain/problems.ts";
 
 /**
@@ -55,7 +56,7 @@ export function chooseSource(
 function portalsMap(raw: string): Record<string, unknown> {
   try {
     const parsed: unknown = JSON.parse(raw);
-    if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) {
+    if (isRecord(parsed)) {
       return parsed as Record<string, unknown>;
     }
   } catch {
@@ -128,6 +129,3 @@ function tryJson(raw: string): unknown {
     return undefined;
   }
 }
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);

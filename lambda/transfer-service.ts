@@ -1,7 +1,10 @@
-import { backOff, type CallResult, DEFAULT_RETRY } from "./adapters/bitrix24-client.ts";
-import { callEndpoint, createPortalConnections } from "./adapters/portal-connection.ts";
+import { backOff, type CallResult, DEFAULT_RETRY, sleepWithin } from "./adapters/bitrix24-client.ts";
+import { logger } from "./adapters/logger.ts";
+import { publishPortalMoved } from "./adapters/metrics.ts";
+import { callEndpoint, createPortalConnections, type PortalEndpoint } from "./adapters/portal-connection.ts";
 import type { ServiceConfig } from "./config.ts";
 import { batchCommands, commandKey, readBatchAnswer } from "./domain/batch.ts";
+import { LOCK_RETRY_MS } from "./domain/bitrix24-errors.ts";
 import { TransferError } from "./domain/problems.ts";
 import {
   confirmTransfer,
@@ -63,7 +66,40 @@ export function createTransferService(config: ServiceConfig): TransferService {
     return portal;
   };
 
-  const callOptions = (deadline: number) => ({ deadline, attemptTimeoutMs: config.attemptTimeoutMs });
+  /**
+   * REST bases of portals that answered with a new address: the rest of this container's calls go there
+   * directly. The secret still holds the old address until someone updates it; the warning says so.
+   */
+  const moved = new Map<string, string>();
+  const relocated = (endpoint: PortalEndpoint): PortalEndpoint => {
+    const restBase = moved.get(endpoint.restBase);
+    return restBase === undefined ? endpoint : { ...endpoint, restBase };
+  };
+  const call = (
+    portal: string,
+    endpoint: PortalEndpoint,
+    method: string,
+    params: Record<string, unknown>,
+    deadline: number,
+  ) => {
+    const used = relocated(endpoint);
+    return callEndpoint(used, method, params, {
+      deadline,
+      attemptTimeoutMs: config.attemptTimeoutMs,
+      allowHttpLoopback: config.allowHttpLoopback,
+      onMoved: (restBase) => {
+        moved.set(endpoint.restBase, restBase);
+        logger.warn(
+          "the portal has moved to a new address; calls follow it, but update the portal's secret",
+          {
+            portal,
+            newHost: new URL(restBase).host,
+          },
+        );
+        publishPortalMoved(portal);
+      },
+    });
+  };
 
   /**
    * Calls the portal as its connection says; on a credentials error the connection recovers (re-reads a
@@ -78,14 +114,14 @@ export function createTransferService(config: ServiceConfig): TransferService {
     const connection = await connections.get(portal);
     const used = await connection.endpoint(deadline);
     try {
-      return await callEndpoint(used, method, params(used.access), callOptions(deadline));
+      return await call(portal, used, method, params(used.access), deadline);
     } catch (error) {
       if (!isCredentialsError(error)) throw error;
       const failure = error as TransferError;
       const next = await connection.recover(used, failure, deadline);
       // Credentials that would fail the same way: report the first error, not a second call.
       if (!next) throw error;
-      const outcome = await callEndpoint(next, method, params(next.access), callOptions(deadline));
+      const outcome = await call(portal, next, method, params(next.access), deadline);
       return { ...outcome, attempts: outcome.attempts + (failure.details.attempts ?? 1) };
     }
   };
@@ -98,6 +134,7 @@ export function createTransferService(config: ServiceConfig): TransferService {
   ): Promise<number> => {
     let attempts = 0;
     let pending = items;
+    const lockRetried = new Set<number>();
     for (let round = 1; pending.length > 0; round++) {
       let answer: unknown;
       try {
@@ -122,17 +159,26 @@ export function createTransferService(config: ServiceConfig): TransferService {
         pending.map((item) => commandKey(item.index)),
       );
       const retry: typeof pending = [];
+      let lockHeld = false;
       for (const item of pending) {
         const outcome = read.get(commandKey(item.index));
         if (outcome?.ok) {
           outcomes[item.index] = { ok: true, result: confirmTransfer(true, item.request, portal) };
         } else if (outcome) {
           outcomes[item.index] = { ok: false, error: outcome.error };
+          const lock = outcome.error.details.bitrix24?.error === "OPERATOR_WRONG";
+          // The queue lock is worth one more try, a moment later; a real refusal answers the same again.
+          if (lock && lockRetried.has(item.index)) continue;
+          if (lock) lockRetried.add(item.index);
+          lockHeld ||= lock;
           if (outcome.retry) retry.push(item);
         }
       }
-      if (retry.length === 0 || round === BATCH_ROUNDS || !(await backOff(round, DEFAULT_RETRY, deadline)))
-        break;
+      if (retry.length === 0 || round === BATCH_ROUNDS) break;
+      const waited = lockHeld
+        ? await sleepWithin(LOCK_RETRY_MS, deadline)
+        : await backOff(round, DEFAULT_RETRY, deadline);
+      if (!waited) break;
       pending = retry;
     }
     return attempts;

@@ -84,10 +84,8 @@ export async function runDoctor(
     return 1;
   }
   out.hide(webhook.code);
-  const { botId, clientId } = webhook.credentials;
   out.write(
-    `  webhook: ${webhook.origin}, user ${webhook.userId} (its code is never printed)` +
-      `${botId === undefined ? "" : `; bot ${botId}`}${clientId === undefined ? "" : "; client id set"}`,
+    `  webhook: ${webhook.origin}, user ${webhook.userId} (its code is never printed); clientId ${webhook.credentials.clientId}`,
   );
 
   const findings = await runChecks(webhook);

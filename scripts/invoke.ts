@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { classifyInvocation } from "../lambda/adapters/event-sources.ts";
 import { isHttpApiEvent, isRestApiEvent } from "../lambda/adapters/http-event.ts";
 import { lambdaContext } from "./local-api.ts";
-import { type BundleHandler, startLocalEnvironment } from "./local-environment.ts";
+import { type BundleHandler, LocalSettingError, startLocalEnvironment } from "./local-environment.ts";
 
 export const SAMPLES_DIR = fileURLToPath(new URL("../events/", import.meta.url));
 
@@ -141,7 +141,14 @@ samples (events/): ${listSamples().join(", ")}`);
     return 2;
   }
 
-  const local = await startLocalEnvironment();
+  let local: Awaited<ReturnType<typeof startLocalEnvironment>>;
+  try {
+    local = await startLocalEnvironment();
+  } catch (error) {
+    if (!(error instanceof LocalSettingError)) throw error;
+    console.error(`invoke: ${error.message}`);
+    return 2;
+  }
   const ledger: string[] = [];
   local.simulator?.onTransfer((record) => ledger.push(`ledger: ${JSON.stringify(record)}`));
   console.log(`invoke: ${basename(source)} (${describeEvent(event)}) on ${local.portalDescription}`);

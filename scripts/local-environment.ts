@@ -27,9 +27,10 @@ export const LOCAL_PORTAL = "local";
 const SECRET_ID = "b24-transfer/local";
 const IDEMPOTENCY_TABLE = "b24-transfer-idempotency";
 
-/** Reads B24_WEBHOOK_URL, B24_BOT_ID, B24_CLIENT_ID and SKIP_BUILD from `env`; sets the function's variables. */
+/** Reads B24_WEBHOOK_URL, B24_CLIENT_ID and SKIP_BUILD from `env`; sets the function's variables. */
 export async function startLocalEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<LocalEnvironment> {
   const realWebhook = env.B24_WEBHOOK_URL || undefined;
+  if (realWebhook && !env.B24_CLIENT_ID) throw new LocalSettingError(MISSING_CLIENT_ID_SETTING);
   // The test suite builds once up front and sets SKIP_BUILD, so no test reads a half-written bundle.
   const outdir = env.SKIP_BUILD === "true" ? LAMBDA_ENTRIES.transfer.outdir : await bundleLambda("transfer");
   const simulator = realWebhook ? undefined : await startSimulator();
@@ -38,7 +39,6 @@ export async function startLocalEnvironment(env: NodeJS.ProcessEnv = process.env
     SECRET_ID,
     JSON.stringify({
       webhookUrl: realWebhook ?? simulator?.webhookUrl(),
-      ...(env.B24_BOT_ID ? { botId: Number(env.B24_BOT_ID) } : {}),
       ...(env.B24_CLIENT_ID ? { clientId: env.B24_CLIENT_ID } : {}),
     }),
   );
@@ -68,6 +68,14 @@ export async function startLocalEnvironment(env: NodeJS.ProcessEnv = process.env
     },
   };
 }
+
+/** A local setting that cannot work: said in one line, not a stack. */
+export class LocalSettingError extends Error {
+  override name = "LocalSettingError";
+}
+
+export const MISSING_CLIENT_ID_SETTING =
+  "B24_WEBHOOK_URL needs B24_CLIENT_ID: the CLIENT_ID your chat bot was registered with through that webhook (imbot.register). Bitrix24 refuses a webhook's transfer without it (ACCESS_DENIED).";
 
 /** The host only: the URL's path holds the webhook code. */
 function describeHost(webhookUrl: string): string {

@@ -4,11 +4,15 @@
  * loopback stand-in, so no AWS account or credentials are needed.
  */
 import { startLocalApi } from "./local-api.ts";
-import { startLocalEnvironment } from "./local-environment.ts";
+import { LocalSettingError, startLocalEnvironment } from "./local-environment.ts";
 
 const port = Number(process.env.PORT ?? 3000);
 
-const local = await startLocalEnvironment();
+const local = await startLocalEnvironment().catch((error: unknown) => {
+  if (!(error instanceof LocalSettingError)) throw error;
+  console.error(`npm start: ${error.message}`);
+  process.exit(2);
+});
 const { simulator } = local;
 const api = await startLocalApi(local.handler, { port });
 

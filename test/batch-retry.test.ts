@@ -29,7 +29,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/rest/1/code/`;
-  secretsManager.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ webhookUrl: base }) });
+  secretsManager.on(GetSecretValueCommand).resolves({
+    SecretString: JSON.stringify({ webhookUrl: base, clientId: "b24-transfer-tests" }),
+  });
 });
 afterAll(async () => {
   secretsManager.restore();
@@ -38,31 +40,61 @@ afterAll(async () => {
 
 const ok = (keys: string[]) => Object.fromEntries(keys.map((key) => [key, true]));
 
-it("retries only the commands that failed with a retryable error", async () => {
+const service = () =>
+  createTransferService(loadConfig({ PORTALS: JSON.stringify({ main: "s" }), ALLOW_HTTP_LOOPBACK: "true" }));
+const requests = (...chats: number[]) =>
+  chats.map((chatId) => ({ chatId, target: { operatorId: 12 }, leave: false }));
+const codes = (items: { ok: boolean; error?: { code: string } }[]) =>
+  items.map((item) => (item.ok ? "ok" : item.error?.code));
+
+it("re-sends only commands that certainly did not run: rate-limited ones, and a lock refusal once", async () => {
   answers = [
     () => ({
       result: {
         result: ok(["t0"]),
         result_error: {
-          t1: { error: "INTERNAL_SERVER_ERROR", error_description: "try again" },
-          t2: { error: "OPERATOR_WRONG", error_description: "no" },
+          t1: { error: "QUERY_LIMIT_EXCEEDED", error_description: "Too many requests" },
+          t2: { error: "OPERATOR_WRONG", error_description: "You can not redirect to this operator" },
+          t3: { error: "INTERNAL_SERVER_ERROR", error_description: "may have run" },
+          t4: { error: "ERROR_CORE", error_description: "may have run" },
         },
       },
     }),
-    (cmd) => ({ result: { result: ok(Object.keys(cmd)), result_error: [] } }),
+    (cmd) => ({
+      result: {
+        result: ok(Object.keys(cmd).filter((key) => key !== "t2")),
+        result_error: { t2: { error: "OPERATOR_WRONG", error_description: "still" } },
+      },
+    }),
   ];
-  const service = createTransferService(
-    loadConfig({ PORTALS: JSON.stringify({ main: "s" }), ALLOW_HTTP_LOOPBACK: "true" }),
-  );
-  const requests = [112, 113, 114].map((chatId) => ({ chatId, target: { operatorId: 12 }, leave: false }));
-  const outcome = await service.transferBatch(requests, Date.now() + 10_000);
+  received.length = 0;
+  const outcome = await service().transferBatch(requests(112, 113, 114, 115, 116), Date.now() + 10_000);
 
-  expect(received.map((cmd) => Object.keys(cmd))).toEqual([["t0", "t1", "t2"], ["t1"]]);
-  expect(received[0]?.t1).toBe("imopenlines.bot.session.transfer?CHAT_ID=113&USER_ID=12&LEAVE=N");
-  expect(outcome.items.map((item) => (item.ok ? "ok" : item.error.code))).toEqual([
+  expect(received.map((cmd) => Object.keys(cmd))).toEqual([
+    ["t0", "t1", "t2", "t3", "t4"],
+    ["t1", "t2"],
+  ]);
+  expect(received[0]?.t1).toBe(
+    "imopenlines.bot.session.transfer?CHAT_ID=113&USER_ID=12&LEAVE=N&CLIENT_ID=b24-transfer-tests",
+  );
+  expect(codes(outcome.items)).toEqual([
     "ok",
     "ok",
     "TRANSFER_REJECTED",
+    "OUTCOME_UNKNOWN",
+    "OUTCOME_UNKNOWN",
   ]);
   expect(outcome.attempts).toBe(2);
+});
+
+it("never re-sends a command whose result is false or missing: its outcome is unknown", async () => {
+  answers = [() => ({ result: { result: { t0: true, t1: false }, result_error: [] } })];
+  received.length = 0;
+  const outcome = await service().transferBatch(requests(112, 113, 114), Date.now() + 10_000);
+  expect(received).toHaveLength(1);
+  expect(codes(outcome.items)).toEqual(["ok", "OUTCOME_UNKNOWN", "OUTCOME_UNKNOWN"]);
+  expect(outcome.items[1]?.ok === false && outcome.items[1].error.details.detail).toContain(
+    "did not confirm",
+  );
+  expect(outcome.items[2]?.ok === false && outcome.items[2].error.details.detail).toContain("gave no answer");
 });

@@ -1,11 +1,22 @@
 import { errorPolicy } from "../domain/bitrix24-errors.ts";
-import { type ProblemCode, TransferError } from "../domain/problems.ts";
-import { exchange, type HttpAnswer, HttpTimeoutError, parseJsonObject } from "./http-exchange.ts";
+import { type ProblemCode, TransferError, UNKNOWN_OUTCOME_ADVICE } from "../domain/problems.ts";
+import {
+  exchange,
+  type HttpAnswer,
+  HttpConnectionError,
+  HttpTimeoutError,
+  parseJsonObject,
+} from "./http-exchange.ts";
+import { followMove, isRedirect } from "./portal-move.ts";
 
 /**
  * Calls one Bitrix24 REST method with retries inside a deadline. Every failure becomes a TransferError
  * whose texts come from us and from Bitrix24's error codes only: the webhook URL (a secret) and raw
  * network errors (which can quote it) never leave this module.
+ *
+ * At most once: a call that may have run (timeout or reset once connected, any 5xx, an unreadable
+ * 200) is never sent again unless the method is `idempotent`; it ends in OUTCOME_UNKNOWN. Only
+ * refusals that certainly ran nothing are retried.
  */
 
 export interface RetryPolicy {
@@ -21,6 +32,12 @@ export interface CallOptions {
   deadline: number;
   attemptTimeoutMs: number;
   retry?: RetryPolicy;
+  /** Read-only methods: safe to send again when an attempt's outcome is unknown. */
+  idempotent?: boolean;
+  /** Plain http to loopback for local runs and tests (also for a moved portal's new address). */
+  allowHttpLoopback?: boolean;
+  /** Told the new REST base when the portal answered with its new address and the call went there. */
+  onMoved?: (restBase: string) => void;
   /** Injected for tests: [0, 1). */
   random?: () => number;
 }
@@ -28,17 +45,25 @@ export interface CallOptions {
 export interface CallResult {
   result: unknown;
   attempts: number;
+  /** Bitrix24's `time` block (operating time used and its reset), as sent. */
+  time?: unknown;
 }
 
 /** An attempt shorter than this is not worth starting. */
-const MIN_ATTEMPT_MS = 200;
+export const MIN_ATTEMPT_MS = 200;
 /** Bitrix24 answers are small; a huge body is a proxy or attack, not an answer. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 interface AttemptFailure {
   error: TransferError;
+  /** Refused before it ran, and worth another attempt. */
   retry: boolean;
+  /** The method may have run. */
+  outcomeUnknown: boolean;
+  retryOnceAfterMs?: number;
 }
+
+type Attempt = { result: unknown; time?: unknown } | AttemptFailure;
 
 export async function callMethod(
   restBase: string,
@@ -48,19 +73,31 @@ export async function callMethod(
 ): Promise<CallResult> {
   const retry = options.retry ?? DEFAULT_RETRY;
   const random = options.random ?? Math.random;
-  const url = `${restBase}${method}.json`;
+  const target = { url: new URL(`${restBase}${method}.json`) };
   const body = JSON.stringify(params);
   let last: AttemptFailure | undefined;
+  let retriedOnce = false;
 
   for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
     const remaining = options.deadline - Date.now();
     if (remaining < MIN_ATTEMPT_MS) break;
-    const outcome = await attemptOnce(url, body, Math.min(options.attemptTimeoutMs, remaining));
-    if ("result" in outcome) return { result: outcome.result, attempts: attempt };
+    const outcome = await attemptWithMove(
+      target,
+      body,
+      Math.min(options.attemptTimeoutMs, remaining),
+      options,
+    );
+    if ("result" in outcome) return { ...outcome, attempts: attempt };
     last = outcome;
     last.error.details.attempts = attempt;
-    if (!outcome.retry || attempt === retry.maxAttempts) break;
-
+    if (outcome.outcomeUnknown && !options.idempotent) break;
+    if (attempt === retry.maxAttempts) break;
+    if (outcome.retryOnceAfterMs !== undefined && !retriedOnce) {
+      retriedOnce = true;
+      if (!(await sleepWithin(outcome.retryOnceAfterMs, options.deadline))) break;
+      continue;
+    }
+    if (!outcome.retry && !outcome.outcomeUnknown) break;
     if (!(await backOff(attempt, retry, options.deadline, random))) break;
   }
 
@@ -70,65 +107,131 @@ export async function callMethod(
   throw last.error;
 }
 
-async function attemptOnce(
-  url: string,
+/** One attempt, following at most one portal move; the move is remembered for the call's later attempts. */
+async function attemptWithMove(
+  target: { url: URL },
   body: string,
   timeoutMs: number,
-): Promise<{ result: unknown } | AttemptFailure> {
+  options: CallOptions,
+): Promise<Attempt> {
+  const started = Date.now();
+  const first = await attemptOnce(target.url, body, timeoutMs, options);
+  if (!("location" in first)) return first;
+  target.url = followMove(target.url, first.location, options.allowHttpLoopback ?? false);
+  const restBase = target.url.href.slice(0, target.url.href.lastIndexOf("/") + 1);
+  options.onMoved?.(restBase);
+  const second = await attemptOnce(
+    target.url,
+    body,
+    Math.max(1, timeoutMs - (Date.now() - started)),
+    options,
+  );
+  if ("location" in second) {
+    return refusal("PORTAL_MISCONFIGURED", "Bitrix24 redirected the call twice; check the portal's address");
+  }
+  return second;
+}
+
+async function attemptOnce(
+  url: URL,
+  body: string,
+  timeoutMs: number,
+  options: CallOptions,
+): Promise<Attempt | { location: string }> {
   let response: HttpAnswer;
   try {
     response = await exchange({
       method: "POST",
-      url: new URL(url),
+      url,
       headers: { "content-type": "application/json", accept: "application/json" },
       body,
       timeoutMs,
       maxBytes: MAX_RESPONSE_BYTES,
     });
   } catch (error) {
-    if (error instanceof HttpTimeoutError) {
-      return fail("UPSTREAM_TIMEOUT", `Bitrix24 did not answer within ${timeoutMs} ms`, true);
+    const reached =
+      error instanceof HttpTimeoutError || error instanceof HttpConnectionError ? error.reached : true;
+    if (reached && !options.idempotent) {
+      return unknownOutcome(
+        error instanceof HttpTimeoutError
+          ? `Bitrix24 did not answer within ${timeoutMs} ms after the request was sent`
+          : `the connection to Bitrix24 broke after the request was sent (${networkErrorCode(error)})`,
+      );
     }
-    return fail("UPSTREAM_ERROR", `the connection to Bitrix24 failed (${networkErrorCode(error)})`, true);
+    if (error instanceof HttpTimeoutError) {
+      return {
+        ...refusal("UPSTREAM_TIMEOUT", `Bitrix24 did not answer within ${timeoutMs} ms`),
+        retry: true,
+      };
+    }
+    return {
+      ...refusal("UPSTREAM_ERROR", `the connection to Bitrix24 failed (${networkErrorCode(error)})`),
+      retry: true,
+    };
   }
-  const { text } = response;
+  if (isRedirect(response.status) && response.location !== undefined) return { location: response.location };
 
-  const envelope = parseJsonObject(text);
+  const envelope = parseJsonObject(response.text);
   if (envelope && typeof envelope.error === "string") {
     const policy = errorPolicy(response.status, envelope.error);
     const description =
       typeof envelope.error_description === "string" ? envelope.error_description : undefined;
-    const error = new TransferError(policy.code, {
-      detail: describeUpstreamError(policy.code, envelope.error),
-      bitrix24:
-        description === undefined ? { error: envelope.error } : { error: envelope.error, description },
+    const failure = {
+      retry: policy.retry,
+      outcomeUnknown: policy.outcomeUnknown === true,
+      ...(policy.retryOnceAfterMs === undefined ? {} : { retryOnceAfterMs: policy.retryOnceAfterMs }),
+    };
+    const bitrix24 =
+      description === undefined ? { error: envelope.error } : { error: envelope.error, description };
+    if (failure.outcomeUnknown && !options.idempotent) {
+      return { ...unknownOutcome(`Bitrix24 failed with ${envelope.error}`, bitrix24), ...failure };
+    }
+    const code = policy.code === "OUTCOME_UNKNOWN" ? "UPSTREAM_ERROR" : policy.code;
+    const error = new TransferError(code, {
+      detail: describeUpstreamError(code, envelope.error),
+      bitrix24,
       ...(policy.retryAfter === undefined ? {} : { retryAfter: policy.retryAfter }),
     });
-    return { error, retry: policy.retry };
+    return { error, ...failure };
   }
   if (response.status !== 200) {
     const policy = errorPolicy(response.status, undefined);
+    if (policy.outcomeUnknown && !options.idempotent) {
+      return unknownOutcome(`Bitrix24 answered HTTP ${response.status} without an error code`);
+    }
+    const code = policy.code === "OUTCOME_UNKNOWN" ? "UPSTREAM_ERROR" : policy.code;
     return {
-      error: new TransferError(policy.code, {
+      error: new TransferError(code, {
         detail: `Bitrix24 answered HTTP ${response.status} without an error code`,
         ...(policy.retryAfter === undefined ? {} : { retryAfter: policy.retryAfter }),
       }),
       retry: policy.retry,
+      outcomeUnknown: policy.outcomeUnknown === true,
     };
   }
   if (!envelope || !("result" in envelope)) {
-    // A 200 we cannot read may hide a performed call, so it is reported, not retried.
-    return fail(
-      "UPSTREAM_ERROR",
-      "Bitrix24 answered HTTP 200 with an unreadable body; the outcome is unknown",
-      false,
-    );
+    if (!options.idempotent) return unknownOutcome("Bitrix24 answered HTTP 200 with an unreadable body");
+    return {
+      ...refusal("UPSTREAM_ERROR", "Bitrix24 answered HTTP 200 with an unreadable body"),
+      retry: true,
+    };
   }
-  return { result: envelope.result };
+  return "time" in envelope ? { result: envelope.result, time: envelope.time } : { result: envelope.result };
 }
 
-function fail(code: ProblemCode, detail: string, retry: boolean): AttemptFailure {
-  return { error: new TransferError(code, { detail }), retry };
+function unknownOutcome(what: string, bitrix24?: { error: string; description?: string }): AttemptFailure {
+  return {
+    error: new TransferError("OUTCOME_UNKNOWN", {
+      detail: `${what}; ${UNKNOWN_OUTCOME_ADVICE}`,
+      ...(bitrix24 === undefined ? {} : { bitrix24 }),
+    }),
+    retry: false,
+    outcomeUnknown: true,
+  };
+}
+
+function refusal(code: ProblemCode, detail: string): AttemptFailure {
+  return { error: new TransferError(code, { detail }), retry: false, outcomeUnknown: false };
 }
 
 function describeUpstreamError(code: ProblemCode, error: string): string {
@@ -136,11 +239,25 @@ function describeUpstreamError(code: ProblemCode, error: string): string {
     case "TRANSFER_REJECTED":
       return `Bitrix24 rejected the transfer with ${error}`;
     case "PORTAL_MISCONFIGURED":
-      return `Bitrix24 refused the portal's credentials or chat bot with ${error}; check the webhook or application, its scopes (imopenlines, imbot) and the bot id`;
+      return misconfigurationAdvice(error);
     case "RATE_LIMITED":
       return `Bitrix24 is limiting requests for this portal (${error}); try again later`;
     default:
       return `Bitrix24 failed with ${error}`;
+  }
+}
+
+/** What to fix, for the refusals that a portal's setup causes (rest.php `resolveClientId`, im/lib/bot.php `getBotIdByAppId`). */
+export function misconfigurationAdvice(error: string): string {
+  switch (error) {
+    case "ACCESS_DENIED":
+      return "Bitrix24 refused with ACCESS_DENIED: a webhook call needs the bot's clientId (set \"clientId\" in the portal's secret to the CLIENT_ID the bot was registered with through imbot.register), or the portal's plan has no REST access";
+    case "BOT_ID_ERROR":
+      return 'Bitrix24 found no chat bot for these credentials (BOT_ID_ERROR): for a webhook, "clientId" in the portal\'s secret must be the CLIENT_ID given to imbot.register through that same webhook; an application must register its own bot with imbot.register';
+    case "insufficient_scope":
+      return "Bitrix24 refused with insufficient_scope: the webhook or application needs the imopenlines scope (and imbot to register the bot)";
+    default:
+      return `Bitrix24 refused the portal's credentials with ${error}; check the webhook or application and its scopes (imopenlines, imbot)`;
   }
 }
 
@@ -166,7 +283,12 @@ export async function backOff(
   random = Math.random,
 ): Promise<boolean> {
   const delay = random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
-  if (Date.now() + delay + MIN_ATTEMPT_MS > deadline) return false;
-  await new Promise<void>((resolve) => setTimeout(resolve, delay));
+  return sleepWithin(delay, deadline);
+}
+
+/** Sleeps `ms` unless an attempt could then no longer start before the deadline. */
+export async function sleepWithin(ms: number, deadline: number): Promise<boolean> {
+  if (Date.now() + ms + MIN_ATTEMPT_MS > deadline) return false;
+  await new Promise<void>((resolve) => setTimeout(resolve, ms));
   return true;
 }

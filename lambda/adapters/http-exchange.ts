@@ -21,12 +21,30 @@ export interface HttpExchange {
 export interface HttpAnswer {
   status: number;
   text: string;
+  /** The `Location` header of a redirect, as sent. */
+  location?: string;
 }
 
+/**
+ * `reached` is false only when no connection to the server was ever established (DNS, refused, TLS
+ * handshake, connect timeout): then the server cannot have run anything. Once connected, the request
+ * may have been read and acted on even if the answer never came.
+ */
 export class HttpTimeoutError extends Error {
-  constructor(timeoutMs: number) {
+  readonly reached: boolean;
+  constructor(timeoutMs: number, reached: boolean) {
     super(`no answer within ${timeoutMs} ms`);
     this.name = "HttpTimeoutError";
+    this.reached = reached;
+  }
+}
+
+export class HttpConnectionError extends Error {
+  readonly reached: boolean;
+  constructor(cause: unknown, reached: boolean) {
+    super("the connection failed", { cause });
+    this.name = "HttpConnectionError";
+    this.reached = reached;
   }
 }
 
@@ -50,6 +68,7 @@ export function exchange({
       outcome();
     };
     const secure = url.protocol === "https:";
+    let reached = false;
     const request = (secure ? httpsRequest : httpRequest)(url, {
       method,
       agent: secure ? agents.https : agents.http,
@@ -60,13 +79,23 @@ export function exchange({
       timedOut = true;
       request.destroy();
     }, timeoutMs);
-    const failed = (error: Error) => settle(() => reject(timedOut ? new HttpTimeoutError(timeoutMs) : error));
+    const failed = (error: Error) =>
+      settle(() =>
+        reject(timedOut ? new HttpTimeoutError(timeoutMs, reached) : new HttpConnectionError(error, reached)),
+      );
 
+    request.on("socket", (socket) => {
+      // A kept-alive socket is connected already; a new one is not until its (TLS) handshake is over.
+      if (!socket.connecting) reached = true;
+      else socket.once(secure ? "secureConnect" : "connect", () => (reached = true));
+    });
     request.on("error", failed);
     request.on("response", (response) => {
+      reached = true;
       const status = response.statusCode ?? 0;
+      const location = typeof response.headers.location === "string" ? response.headers.location : undefined;
       const tooLarge = () => {
-        settle(() => resolve({ status, text: "" }));
+        settle(() => resolve({ status, text: "", ...(location === undefined ? {} : { location }) }));
         response.destroy();
       };
       if (Number(response.headers["content-length"] ?? 0) > maxBytes) return tooLarge();
@@ -78,7 +107,13 @@ export function exchange({
         else chunks.push(chunk);
       });
       response.on("end", () =>
-        settle(() => resolve({ status, text: Buffer.concat(chunks).toString("utf8") })),
+        settle(() =>
+          resolve({
+            status,
+            text: Buffer.concat(chunks).toString("utf8"),
+            ...(location === undefined ? {} : { location }),
+          }),
+        ),
       );
       response.on("error", failed);
       response.on("aborted", () =>

@@ -40,4 +40,12 @@ export function publishMetrics(invocation: InvocationMetrics): void {
   }
 }
 
+/** A portal answered with its new address (a renamed portal): someone should update its secret. */
+export function publishPortalMoved(portal: string): void {
+  const metrics = newMetrics();
+  metrics.addDimensions({ portal });
+  metrics.addMetric("PortalMoved", MetricUnit.Count, 1);
+  metrics.publishStoredMetrics();
+}
+
 const newMetrics = () => new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });

@@ -6,15 +6,16 @@ import type { PortalAccess } from "../domain/transfer.ts";
 
 /**
  * An OAuth application portal's secret:
- * `{"oauth": {"domain", "clientId", "clientSecret", "accessToken", "refreshToken", "expiresAt", "clientEndpoint"?}, "botId"?, "clientId"?}`
- * with `expiresAt` in unix seconds, as Bitrix24's `expires`.
+ * `{"oauth": {"domain", "clientId", "clientSecret", "accessToken", "refreshToken", "expiresAt", "clientEndpoint"?, "serverEndpoint"?}}`
+ * with `expiresAt` in unix seconds, as Bitrix24's `expires`. An application acts as the first bot it
+ * registered (im/lib/bot.php `getBotIdByAppId`), so no bot is named here.
  */
 export interface OAuthSecret {
   /** The application's credentials for the token endpoint: secrets. */
   app: { clientId: string; clientSecret: string };
   pair: TokenPair;
   access: PortalAccess;
-  /** The whole document, so a rewrite keeps every other key (notes, botId…) as it was. */
+  /** The whole document, so a rewrite keeps every other key (notes…) as it was. */
   document: Record<string, unknown>;
   /** The Secrets Manager version this was read from: what a write must replace. */
   versionId: string;
@@ -31,13 +32,10 @@ const oauthSchema = z.looseObject({
   refreshToken: nonEmpty(),
   expiresAt: z.number().check(z.nonnegative()),
   clientEndpoint: z.optional(z.string()),
+  serverEndpoint: z.optional(z.string()),
 });
 
-const documentSchema = z.looseObject({
-  oauth: oauthSchema,
-  botId: z.optional(z.number().check(z.int(), z.positive())),
-  clientId: z.optional(nonEmpty()),
-});
+const documentSchema = z.looseObject({ oauth: oauthSchema });
 
 const misconfigured = (detail: string) => new TransferError("PORTAL_MISCONFIGURED", { detail });
 
@@ -56,7 +54,7 @@ export function parseOAuthDocument(
   }
   // Compare-and-swap writes need the version read; Secrets Manager always returns one.
   if (versionId === undefined) throw misconfigured("the portal's secret was read without a version id");
-  const { oauth, botId, clientId } = parsed.data;
+  const { oauth } = parsed.data;
   const restBase =
     oauth.clientEndpoint === undefined
       ? restBaseForDomain(oauth.domain, options.allowHttpLoopback)
@@ -64,9 +62,6 @@ export function parseOAuthDocument(
   if (restBase === undefined) {
     throw misconfigured("the portal's oauth.clientEndpoint must look like https://<portal>/rest/");
   }
-  const access: PortalAccess = {};
-  if (botId !== undefined) access.botId = botId;
-  if (clientId !== undefined) access.clientId = clientId;
   return {
     app: { clientId: oauth.clientId, clientSecret: oauth.clientSecret },
     pair: {
@@ -74,8 +69,9 @@ export function parseOAuthDocument(
       refreshToken: oauth.refreshToken,
       expiresAt: oauth.expiresAt * 1000,
       restBase,
+      ...(oauth.serverEndpoint === undefined ? {} : { serverEndpoint: oauth.serverEndpoint }),
     },
-    access,
+    access: {},
     document,
     versionId,
   };
@@ -116,6 +112,7 @@ export function documentWithPair(document: Record<string, unknown>, pair: TokenP
       refreshToken: pair.refreshToken,
       expiresAt: Math.floor(pair.expiresAt / 1000),
       clientEndpoint: pair.restBase,
+      ...(pair.serverEndpoint === undefined ? {} : { serverEndpoint: pair.serverEndpoint }),
     },
   });
 }

@@ -149,7 +149,11 @@ export class OAuthSession implements PortalConnection {
       }
       const renewedFrom = this.#pending?.basedOn ?? (this.#storedIn as string);
       const outcome = await this.#options.refresh(
-        { ...this.#secret.app, refreshToken: this.#pair.refreshToken },
+        {
+          ...this.#secret.app,
+          refreshToken: this.#pair.refreshToken,
+          ...(this.#pair.serverEndpoint === undefined ? {} : { serverEndpoint: this.#pair.serverEndpoint }),
+        },
         deadline,
       );
       if (!outcome.ok) {
@@ -190,14 +194,23 @@ export class OAuthSession implements PortalConnection {
           portal: this.#options.portal,
         });
       } else {
+        // The token server is trusted (tokenUrlFor), so a new portal address from it is the portal's move.
+        if (new URL(endpoint).host !== new URL(restBase).host) {
+          logger.warn("the OAuth server gave the portal a new address; using it", {
+            portal: this.#options.portal,
+            newHost: new URL(endpoint).host,
+          });
+        }
         restBase = endpoint;
       }
     }
+    const serverEndpoint = answer.serverEndpoint ?? this.#pair.serverEndpoint;
     const pair: TokenPair = {
       accessToken: answer.accessToken,
       refreshToken: answer.refreshToken,
       expiresAt: expiryFromAnswer(answer.expiresIn, answer.expires, this.#now()),
       restBase,
+      ...(serverEndpoint === undefined ? {} : { serverEndpoint }),
     };
     const previous = this.#pending;
     this.#pending = {

@@ -13,6 +13,39 @@ export interface RefreshGrant {
   clientId: string;
   clientSecret: string;
   refreshToken: string;
+  /** The token's `server_endpoint`: decides which OAuth server gets the refresh. */
+  serverEndpoint?: string;
+}
+
+/**
+ * Bitrix24's OAuth servers: `oauth.bitrix.info`, and `oauth.bitrix24.tech` for the other region (the
+ * official PHP SDK's `DefaultOAuthServerUrl`; the JS SDK derives the server from `server_endpoint`).
+ * A refresh carries the app's client secret, so it goes nowhere else.
+ */
+export const TRUSTED_OAUTH_HOSTS: ReadonlySet<string> = new Set(["oauth.bitrix.info", "oauth.bitrix24.tech"]);
+
+/**
+ * The token URL for a token whose `server_endpoint` is `serverEndpoint`: the configured URL (default
+ * https://oauth.bitrix.info/oauth/token/, a loopback simulator in tests) when it names no server or the
+ * configured one, the same path on another trusted host, or undefined for any other host.
+ */
+export function tokenUrlFor(
+  serverEndpoint: string | undefined,
+  configuredTokenUrl: string,
+): string | undefined {
+  if (serverEndpoint === undefined) return configuredTokenUrl;
+  let server: URL;
+  try {
+    server = new URL(serverEndpoint);
+  } catch {
+    return undefined;
+  }
+  const configured = new URL(configuredTokenUrl);
+  if (server.host === configured.host && server.protocol === configured.protocol) return configuredTokenUrl;
+  if (server.protocol !== "https:" || server.port !== "" || !TRUSTED_OAUTH_HOSTS.has(server.hostname)) {
+    return undefined;
+  }
+  return `https://${server.hostname}/oauth/token/`;
 }
 
 export interface TokenAnswer {
@@ -23,6 +56,8 @@ export interface TokenAnswer {
   expires?: number;
   /** The portal's REST base, e.g. `https://<portal>/rest/`. */
   clientEndpoint?: string;
+  /** The OAuth server for the next refresh, e.g. `https://oauth.bitrix.info/rest/`. */
+  serverEndpoint?: string;
 }
 
 export type RefreshOutcome =
@@ -33,10 +68,20 @@ export type RefreshOutcome =
 const MIN_ATTEMPT_MS = 200;
 
 export async function refreshTokens(
-  tokenUrl: string,
+  configuredTokenUrl: string,
   grant: RefreshGrant,
   options: { deadline: number; attemptTimeoutMs: number },
 ): Promise<RefreshOutcome> {
+  const tokenUrl = tokenUrlFor(grant.serverEndpoint, configuredTokenUrl);
+  if (tokenUrl === undefined) {
+    return {
+      ok: false,
+      failure: "refused",
+      error: new TransferError("PORTAL_MISCONFIGURED", {
+        detail: `the token's server_endpoint is not a Bitrix24 OAuth server this service trusts (${[...TRUSTED_OAUTH_HOSTS].join(", ")} or B24_OAUTH_TOKEN_URL); the refresh was not sent`,
+      }),
+    };
+  }
   const remaining = options.deadline - Date.now();
   if (remaining < MIN_ATTEMPT_MS) {
     return failed("transient", "UPSTREAM_TIMEOUT", "no time was left to renew the portal's OAuth tokens");
@@ -98,6 +143,7 @@ function readAnswer(body: Record<string, unknown>): TokenAnswer | undefined {
   if (expiresIn !== undefined) answer.expiresIn = expiresIn;
   if (expires !== undefined) answer.expires = expires;
   if (typeof body.client_endpoint === "string") answer.clientEndpoint = body.client_endpoint;
+  if (typeof body.server_endpoint === "string") answer.serverEndpoint = body.server_endpoint;
   return answer;
 }
 

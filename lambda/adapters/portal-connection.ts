@@ -66,6 +66,7 @@ export function createPortalConnections(options: PortalConnectionsOptions): Port
   const load = (secretId: string) => loadPortalSecret(secretId, options.allowHttpLoopback);
   const cache = createSecretCache<PortalSecret>({ ttlMs: options.secretCacheTtlMs, load });
   const sessions = new Map<string, OAuthSession>();
+  const warnedBotId = new Set<string>();
 
   const sessionFor = (portal: string, secretId: string, initial: OAuthSecret): OAuthSession => {
     let session = sessions.get(secretId);
@@ -103,6 +104,13 @@ export function createPortalConnections(options: PortalConnectionsOptions): Port
       const secret = cached.value;
       if (secret.kind === "webhook") {
         forgetSession(sessions, secretId, portal);
+        if (secret.credentials.obsoleteBotId && !warnedBotId.has(secretId)) {
+          warnedBotId.add(secretId);
+          logger.warn(
+            'the portal\'s secret has "botId", which has no effect: Bitrix24 picks the bot by "clientId"; remove botId',
+            { portal },
+          );
+        }
         return webhookConnection(secretId, cached, secret.credentials, cache);
       }
       if (!options.oauthPortals.has(portal)) {
@@ -146,10 +154,7 @@ function webhookConnection(
 }
 
 function webhookEndpoint(credentials: WebhookCredentials): PortalEndpoint {
-  const access: PortalAccess = {};
-  if (credentials.botId !== undefined) access.botId = credentials.botId;
-  if (credentials.clientId !== undefined) access.clientId = credentials.clientId;
-  return { restBase: credentials.restBase, access };
+  return { restBase: credentials.restBase, access: { clientId: credentials.clientId } };
 }
 
 /** Secrets Manager failures become problems: a missing or unreadable secret is a configuration error, the rest is transient. */

@@ -8,8 +8,10 @@ import { type OAuthSecret, parseOAuthDocument } from "./oauth-secret.ts";
 export interface WebhookCredentials {
   /** `https://<host>/rest/<userId>/<code>/`: a secret, never logged or returned. */
   restBase: string;
-  botId?: number;
-  clientId?: string;
+  /** The CLIENT_ID the portal's bot was registered with through this webhook. */
+  clientId: string;
+  /** The secret still names a bot id, which Bitrix24 has no parameter for: logged once, otherwise ignored. */
+  obsoleteBotId?: true;
 }
 
 /** A portal's secret: an incoming webhook, or an OAuth application's tokens. */
@@ -23,9 +25,15 @@ export interface SecretParseOptions {
 
 const secretSchema = z.looseObject({
   webhookUrl: z.string(),
-  botId: z.optional(z.number().check(z.int(), z.positive())),
-  clientId: z.optional(z.string().check(z.minLength(1))),
+  clientId: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
 });
+
+/**
+ * A webhook call without CLIENT_ID is refused with ACCESS_DENIED (imopenlines/lib/rest.php
+ * `resolveClientId`), so a secret without one could never transfer anything: say so when it is read.
+ */
+export const MISSING_CLIENT_ID =
+  'the portal\'s secret has no "clientId": Bitrix24 needs the CLIENT_ID your chat bot was registered with (the CLIENT_ID given to imbot.register through this same webhook) to act as that bot. Add it: {"webhookUrl": "https://…/rest/<user>/<code>/", "clientId": "<CLIENT_ID>"}';
 
 const WEBHOOK_PATH = /^\/rest\/[1-9][0-9]*\/[A-Za-z0-9_]+\/?$/;
 
@@ -68,7 +76,7 @@ function webhookFrom(json: unknown, options: SecretParseOptions): WebhookCredent
     const fields = [...new Set(parsed.error.issues.map((issue) => issue.path.join(".") || "(value)"))];
     throw misconfigured(`the portal's secret has invalid fields: ${fields.join(", ")}`);
   }
-  const { webhookUrl, botId, clientId } = parsed.data;
+  const { webhookUrl, clientId } = parsed.data;
 
   let url: URL;
   try {
@@ -84,9 +92,9 @@ function webhookFrom(json: unknown, options: SecretParseOptions): WebhookCredent
       "the portal's webhookUrl must look like https://<portal>/rest/<user id>/<webhook code>/",
     );
   }
+  if (clientId === undefined) throw misconfigured(MISSING_CLIENT_ID);
   const restBase = `${url.origin}${url.pathname.endsWith("/") ? url.pathname : `${url.pathname}/`}`;
-  const credentials: WebhookCredentials = { restBase };
-  if (botId !== undefined) credentials.botId = botId;
-  if (clientId !== undefined) credentials.clientId = clientId;
+  const credentials: WebhookCredentials = { restBase, clientId };
+  if (isRecord(json) && "botId" in json) credentials.obsoleteBotId = true;
   return credentials;
 }

@@ -1,6 +1,6 @@
 import { errorPolicy } from "./bitrix24-errors.ts";
 import { isRecord } from "./is-record.ts";
-import { TransferError } from "./problems.ts";
+import { TransferError, UNKNOWN_OUTCOME_ADVICE } from "./problems.ts";
 import { type PortalAccess, TRANSFER_METHOD, transferParams } from "./transfer.ts";
 import type { TransferRequest } from "./transfer-request.ts";
 
@@ -29,7 +29,11 @@ export function batchCommands(
   return cmd;
 }
 
-/** Reads each command's outcome from a batch answer's `result`. */
+/**
+ * Reads each command's outcome from a batch answer's `result`. With `halt: 0` every command runs and
+ * leaves an entry in `result` or `result_error` (rest_provider.php `batch`), so a command with neither,
+ * or with a result other than true, may have run: its outcome is unknown and it is never sent again.
+ */
 export function readBatchAnswer(answer: unknown, keys: readonly string[]): Map<string, CommandOutcome> {
   const results = isRecord(answer) && isRecord(answer.result) ? answer.result : {};
   const errors = isRecord(answer) && isRecord(answer.result_error) ? answer.result_error : {};
@@ -37,37 +41,44 @@ export function readBatchAnswer(answer: unknown, keys: readonly string[]): Map<s
   for (const key of keys) {
     const error = errors[key];
     if (isRecord(error) && typeof error.error === "string") {
-      const policy = errorPolicy(0, error.error);
-      const description = typeof error.error_description === "string" ? error.error_description : undefined;
-      outcomes.set(key, {
-        ok: false,
-        retry: policy.retry,
-        error: new TransferError(policy.code, {
-          detail: `Bitrix24 refused this transfer in the batch with ${error.error}`,
-          bitrix24: description === undefined ? { error: error.error } : { error: error.error, description },
-          ...(policy.retryAfter === undefined ? {} : { retryAfter: policy.retryAfter }),
-        }),
-      });
+      outcomes.set(key, commandRefusal(error.error, error.error_description));
     } else if (results[key] === true) {
       outcomes.set(key, { ok: true });
-    } else if (key in results) {
+    } else {
       outcomes.set(key, {
         ok: false,
         retry: false,
-        error: new TransferError("UPSTREAM_ERROR", {
-          detail: "Bitrix24 did not confirm this transfer in the batch",
-        }),
-      });
-    } else {
-      // Neither a result nor an error: the command did not run, so running it again is safe.
-      outcomes.set(key, {
-        ok: false,
-        retry: true,
-        error: new TransferError("UPSTREAM_ERROR", {
-          detail: "Bitrix24 did not run this transfer in the batch",
+        error: new TransferError("OUTCOME_UNKNOWN", {
+          detail: `Bitrix24 ${key in results ? "did not confirm" : "gave no answer for"} this transfer in the batch; ${UNKNOWN_OUTCOME_ADVICE}`,
         }),
       });
     }
   }
   return outcomes;
+}
+
+function commandRefusal(code: string, rawDescription: unknown): CommandOutcome {
+  const policy = errorPolicy(0, code);
+  const description = typeof rawDescription === "string" ? rawDescription : undefined;
+  const bitrix24 = description === undefined ? { error: code } : { error: code, description };
+  if (policy.outcomeUnknown) {
+    return {
+      ok: false,
+      retry: false,
+      error: new TransferError("OUTCOME_UNKNOWN", {
+        detail: `Bitrix24 failed with ${code} on this transfer in the batch; ${UNKNOWN_OUTCOME_ADVICE}`,
+        bitrix24,
+      }),
+    };
+  }
+  return {
+    ok: false,
+    // The queue lock (OPERATOR_WRONG) is worth the next round: nothing ran.
+    retry: policy.retry || policy.retryOnceAfterMs !== undefined,
+    error: new TransferError(policy.code, {
+      detail: `Bitrix24 refused this transfer in the batch with ${code}`,
+      bitrix24,
+      ...(policy.retryAfter === undefined ? {} : { retryAfter: policy.retryAfter }),
+    }),
+  };
 }

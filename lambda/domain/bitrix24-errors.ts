@@ -1,13 +1,21 @@
 import type { ProblemCode } from "./problems.ts";
 
 /**
- * How each documented Bitrix24 error is handled. `retry` errors are worth another attempt with backoff;
- * `credentials` errors mean the secret may have been rotated, so it is read again once.
+ * How each Bitrix24 error is handled (statuses and meanings: shared contract, from `rest/lib` and
+ * `imopenlines/lib/rest.php`). The question that matters most is whether the method may have run:
+ * a transfer is not idempotent (`imopenlines/lib/chat.php` `transferToQueue` takes the chat away from
+ * whoever holds it), so only a call Bitrix24 certainly refused before running it may be sent again.
  */
 export interface ErrorPolicy {
   code: ProblemCode;
+  /** Refused before it ran, and worth another attempt with backoff. */
   retry: boolean;
+  /** The method may have run: never re-send a non-idempotent call. */
+  outcomeUnknown?: boolean;
+  /** The secret may have been rotated, so it is read again once. */
   credentials?: boolean;
+  /** A refusal that can be momentary: one more attempt after this many ms. */
+  retryOnceAfterMs?: number;
   /** Seconds to suggest to the caller when this ends the request. */
   retryAfter?: number;
 }
@@ -15,14 +23,22 @@ export interface ErrorPolicy {
 const REJECTED: ErrorPolicy = { code: "TRANSFER_REJECTED", retry: false };
 const MISCONFIGURED: ErrorPolicy = { code: "PORTAL_MISCONFIGURED", retry: false };
 const AUTH: ErrorPolicy = { code: "PORTAL_MISCONFIGURED", retry: false, credentials: true };
-const TRANSIENT: ErrorPolicy = { code: "UPSTREAM_ERROR", retry: true };
+const UNKNOWN: ErrorPolicy = { code: "OUTCOME_UNKNOWN", retry: false, outcomeUnknown: true };
+
+/**
+ * `Chat::transfer()` returning false is OPERATOR_WRONG, and one of its reasons is the chat's queue lock
+ * (`Tools\Lock` in `imopenlines/lib/chat.php` `transfer`) held by a distribution running at that moment.
+ * Nothing ran, so one more attempt a moment later is safe.
+ */
+export const LOCK_RETRY_MS = 500;
 
 const POLICIES: Record<string, ErrorPolicy> = {
   CHAT_ID_EMPTY: REJECTED,
   USER_ID_EMPTY: REJECTED,
   QUEUE_ID_EMPTY: REJECTED,
   TRANSFER_ID_EMPTY: REJECTED,
-  OPERATOR_WRONG: REJECTED,
+  OPERATOR_WRONG: { ...REJECTED, retryOnceAfterMs: LOCK_RETRY_MS },
+  // Not thrown by the transfer method (rest.php botSessionTransfer); older docs list it, so it stays a refusal.
   WRONG_CHAT: REJECTED,
 
   BOT_ID_ERROR: MISCONFIGURED,
@@ -33,18 +49,23 @@ const POLICIES: Record<string, ErrorPolicy> = {
   ERROR_METHOD_NOT_FOUND: MISCONFIGURED,
   PORTAL_DELETED: MISCONFIGURED,
   INVALID_REQUEST: MISCONFIGURED,
+  APPLICATION_NOT_FOUND: MISCONFIGURED,
+  authorization_error: MISCONFIGURED,
   NO_AUTH_FOUND: AUTH,
   INVALID_CREDENTIALS: AUTH,
   invalid_token: AUTH,
   expired_token: AUTH,
 
+  // Refused by the leaky bucket before the method runs.
   QUERY_LIMIT_EXCEEDED: { code: "RATE_LIMITED", retry: true, retryAfter: 1 },
   // The method's operating-time budget is spent: Bitrix24 blocks it for 10 minutes, so retrying now is futile.
   OPERATION_TIME_LIMIT: { code: "RATE_LIMITED", retry: false, retryAfter: 600 },
   // REST blocked by Bitrix24 for overload: only their support lifts it.
   OVERLOAD_LIMIT: { code: "UPSTREAM_ERROR", retry: false },
-  INTERNAL_SERVER_ERROR: TRANSIENT,
-  ERROR_UNEXPECTED_ANSWER: TRANSIENT,
+  // Unhandled exceptions: the method may have done its work before failing.
+  ERROR_CORE: UNKNOWN,
+  INTERNAL_SERVER_ERROR: UNKNOWN,
+  ERROR_UNEXPECTED_ANSWER: UNKNOWN,
 };
 
 /** Policy for an error envelope, falling back on the HTTP status for codes we do not know. */
@@ -52,7 +73,8 @@ export function errorPolicy(status: number, error: string | undefined): ErrorPol
   const known = error === undefined ? undefined : POLICIES[error];
   if (known) return known;
   if (status === 429) return { code: "RATE_LIMITED", retry: false, retryAfter: 60 };
-  if (status >= 500) return TRANSIENT;
+  // A server or proxy fault: the request may have reached Bitrix24 and run.
+  if (status >= 500) return UNKNOWN;
   if (status === 401) return AUTH;
   return { code: "UPSTREAM_ERROR", retry: false };
 }

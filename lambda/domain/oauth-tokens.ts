@@ -13,6 +13,8 @@ export interface TokenPair {
   expiresAt: number;
   /** The portal's REST base, ending in `/rest/`. */
   restBase: string;
+  /** The token's `server_endpoint` (its OAuth server), when Bitrix24 said. */
+  serverEndpoint?: string;
 }
 
 /**

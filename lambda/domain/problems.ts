@@ -17,6 +17,7 @@ export const PROBLEMS = {
   INTERNAL_ERROR: { status: 500, title: "The service failed unexpectedly" },
   PORTAL_MISCONFIGURED: { status: 502, title: "The portal's credentials or chat bot are not usable" },
   UPSTREAM_ERROR: { status: 502, title: "Bitrix24 failed or answered unexpectedly" },
+  OUTCOME_UNKNOWN: { status: 502, title: "Bitrix24 may or may not have done it" },
   RATE_LIMITED: { status: 503, title: "Bitrix24 is rate-limiting this portal" },
   IDEMPOTENCY_UNAVAILABLE: { status: 503, title: "The idempotency store is unavailable" },
   CREDENTIALS_UNAVAILABLE: { status: 503, title: "The portal's credentials could not be read" },
@@ -24,6 +25,10 @@ export const PROBLEMS = {
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEMS;
+
+/** Tells the caller to look before trying again: a second transfer would move the chat once more. */
+export const UNKNOWN_OUTCOME_ADVICE =
+  "the outcome is unknown: Bitrix24 may have done it. Look at the chat in Bitrix24 before sending this again";
 
 export interface FieldError {
   path: string;

@@ -42,7 +42,6 @@ export const transferRequestSchema = z
       operatorId: z.optional(positiveId("operatorId")),
       queueId: z.optional(positiveId("queueId")),
       leave: z.optional(z.boolean({ error: "leave must be true or false" })),
-      botId: z.optional(positiveId("botId")),
       portal: z.optional(portalName),
     },
     { error: "the request must be a JSON object" },
@@ -71,7 +70,6 @@ export interface TransferRequest {
   chatId: number;
   target: TransferTarget;
   leave: boolean;
-  botId?: number;
   portal?: string;
 }
 
@@ -79,13 +77,12 @@ export type ParseResult = { ok: true; request: TransferRequest } | { ok: false; 
 
 type ParsedRequest = z.output<typeof transferRequestSchema>;
 
-function normalise({ chatId, operatorId, queueId, leave, botId, portal }: ParsedRequest): TransferRequest {
+function normalise({ chatId, operatorId, queueId, leave, portal }: ParsedRequest): TransferRequest {
   const request: TransferRequest = {
     chatId,
     target: operatorId !== undefined ? { operatorId } : { queueId: queueId as number },
     leave: leave ?? false,
   };
-  if (botId !== undefined) request.botId = botId;
   if (portal !== undefined) request.portal = portal;
   return request;
 }

@@ -1,12 +1,16 @@
 import { errorPolicy } from "./bitrix24-errors.ts";
-import { TransferError } from "./problems.ts";
+import { TransferError, UNKNOWN_OUTCOME_ADVICE } from "./problems.ts";
 import type { TransferRequest, TransferTarget } from "./transfer-request.ts";
 
 export const TRANSFER_METHOD = "imopenlines.bot.session.transfer";
 
-/** The parts of a portal's credentials the transfer needs; the REST base stays opaque here. */
+/**
+ * Who acts on the portal. A webhook call must name its bot's CLIENT_ID: Bitrix24 acts as the first bot
+ * registered with `APP_ID = "custom" + CLIENT_ID` (rest.php `resolveClientId`, im/lib/bot.php
+ * `getBotIdByAppId`). An application acts as the first bot it registered, whatever it sends, so it
+ * sends none. There is no BOT_ID parameter.
+ */
 export interface PortalAccess {
-  botId?: number;
   clientId?: string;
 }
 
@@ -18,7 +22,7 @@ export interface TransferResult {
   portal: string;
 }
 
-/** Bitrix24 parameters for one transfer. The request's botId wins over the portal's configured bot. */
+/** Bitrix24 parameters for one transfer (rest.php `botSessionTransfer`; names are case-sensitive). */
 export function transferParams(
   request: TransferRequest,
   access: PortalAccess,
@@ -27,17 +31,18 @@ export function transferParams(
   if ("operatorId" in request.target) params.USER_ID = request.target.operatorId;
   else params.QUEUE_ID = request.target.queueId;
   params.LEAVE = request.leave ? "Y" : "N";
-  const botId = request.botId ?? access.botId;
-  if (botId !== undefined) params.BOT_ID = botId;
   if (access.clientId !== undefined) params.CLIENT_ID = access.clientId;
   return params;
 }
 
-/** Only `result === true` is a transfer; anything else must not be reported as one. */
+/**
+ * Only `result === true` is a transfer; anything else must not be reported as one. botSessionTransfer
+ * returns true or throws, so any other answer came from something between us and it: the outcome is unknown.
+ */
 export function confirmTransfer(result: unknown, request: TransferRequest, portal: string): TransferResult {
   if (result !== true) {
-    throw new TransferError("UPSTREAM_ERROR", {
-      detail: `Bitrix24 did not confirm the transfer (result was ${describe(result)})`,
+    throw new TransferError("OUTCOME_UNKNOWN", {
+      detail: `Bitrix24 did not confirm the transfer (result was ${describe(result)}); ${UNKNOWN_OUTCOME_ADVICE}`,
     });
   }
   return { transferred: true, chatId: request.chatId, target: request.target, leave: request.leave, portal };

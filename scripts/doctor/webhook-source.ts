@@ -97,10 +97,8 @@ export async function loadWebhook(source: Source, env: NodeJS.ProcessEnv): Promi
 }
 
 function fromEnvironment(env: NodeJS.ProcessEnv): string {
-  const botId = env.B24_BOT_ID ? Number(env.B24_BOT_ID) : undefined;
   return JSON.stringify({
     webhookUrl: env.B24_WEBHOOK_URL,
-    ...(botId === undefined ? {} : { botId }),
     ...(env.B24_CLIENT_ID ? { clientId: env.B24_CLIENT_ID } : {}),
   });
 }

@@ -55,7 +55,6 @@ const REQUEST_FIELDS: Record<RequestField, string> = {
     "The open line (queue) that receives the chat: the ID from imopenlines.config.list.get (Bitrix24 QUEUE_ID).",
   leave:
     "true: the bot leaves the chat at once (LEAVE=Y); false (default): it stays until the transfer is confirmed.",
-  botId: "The chat bot that acts (Bitrix24 BOT_ID), overriding the portal's configured bot.",
   portal: "Which configured portal; the default portal when absent.",
 };
 

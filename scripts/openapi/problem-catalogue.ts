@@ -121,12 +121,12 @@ export const PROBLEM_CATALOGUE: Record<ProblemCode, ProblemEntry> = {
     },
   },
   TRANSFER_REJECTED: {
-    when: "Bitrix24 refused this transfer: CHAT_ID_EMPTY, USER_ID_EMPTY, QUEUE_ID_EMPTY, TRANSFER_ID_EMPTY, OPERATOR_WRONG, WRONG_CHAT",
-    retry: "no: the chat, operator or queue is wrong",
+    when: "Bitrix24 refused this transfer and did nothing: CHAT_ID_EMPTY, USER_ID_EMPTY, QUEUE_ID_EMPTY, TRANSFER_ID_EMPTY, OPERATOR_WRONG (unknown chat, no open dialogue, inactive/bot/extranet operator, or the chat's queue lock held twice in a row)",
+    retry: "no: the chat, operator or queue is wrong (nothing was moved, so another target may be tried)",
     reach: "operation",
     example: {
       detail: "Bitrix24 rejected the transfer with OPERATOR_WRONG",
-      bitrix24: { error: "OPERATOR_WRONG", description: "Transfer to this operator is not allowed" },
+      bitrix24: { error: "OPERATOR_WRONG", description: "You can not redirect to this operator" },
     },
   },
   INTERNAL_ERROR: {
@@ -136,23 +136,29 @@ export const PROBLEM_CATALOGUE: Record<ProblemCode, ProblemEntry> = {
     example: { detail: "the service is misconfigured; its operators have been told" },
   },
   PORTAL_MISCONFIGURED: {
-    when: "the portal's secret is missing, malformed or still the placeholder, or Bitrix24 refused the credentials or bot (BOT_ID_ERROR, INVALID_CREDENTIALS, NO_AUTH_FOUND, insufficient_scope, ACCESS_DENIED, WRONG_AUTH_TYPE, user_access_error, PORTAL_DELETED, …)",
+    when: "the portal's secret is missing, malformed, still the placeholder or has no clientId; Bitrix24 refused the credentials or found no bot (ACCESS_DENIED: no CLIENT_ID; BOT_ID_ERROR: no bot registered with that CLIENT_ID; INVALID_CREDENTIALS, NO_AUTH_FOUND, insufficient_scope, WRONG_AUTH_TYPE, user_access_error, PORTAL_DELETED, …); or the portal redirected somewhere other than its own new address",
     retry: "no: an admin must fix the portal or its secret (`npm run doctor` tells what)",
     reach: "operation",
     example: {
       detail:
-        "Bitrix24 refused the portal's credentials or chat bot with insufficient_scope; check the webhook, its scopes (imopenlines, imbot) and the bot id",
-      bitrix24: {
-        error: "insufficient_scope",
-        description: "The request requires higher privileges than provided by the webhook token",
-      },
+        'Bitrix24 found no chat bot for these credentials (BOT_ID_ERROR): for a webhook, "clientId" in the portal\'s secret must be the CLIENT_ID given to imbot.register through that same webhook; an application must register its own bot with imbot.register',
+      bitrix24: { error: "BOT_ID_ERROR", description: "Bot not found" },
     },
   },
   UPSTREAM_ERROR: {
-    when: "Bitrix24 failed (5xx, HTML page, unreadable or unconfirmed answer, OVERLOAD_LIMIT) after retries",
-    retry: "yes, with care: `detail` says when the outcome is unknown",
+    when: "Bitrix24 refused in a way that ran nothing but is not about the transfer (OVERLOAD_LIMIT, an unknown 4xx code, a connection that could not be made) after retries",
+    retry: "yes: nothing was done",
     reach: "operation",
-    example: { detail: "Bitrix24 answered HTTP 200 with an unreadable body; the outcome is unknown" },
+    example: { detail: "the connection to Bitrix24 failed (ECONNREFUSED)" },
+  },
+  OUTCOME_UNKNOWN: {
+    when: "the request reached Bitrix24 but its answer was lost or broken (a timeout or reset after sending, any 5xx or proxy page, ERROR_CORE, an unreadable or unconfirmed 200). A transfer is not idempotent, so it was not sent again",
+    retry: "only after looking at the chat in Bitrix24: it may already have moved",
+    reach: "operation",
+    example: {
+      detail:
+        "Bitrix24 answered HTTP 502 without an error code; the outcome is unknown: Bitrix24 may have done it. Look at the chat in Bitrix24 before sending this again",
+    },
   },
   RATE_LIMITED: {
     when: "still QUERY_LIMIT_EXCEEDED after retries (Retry-After: 1), or OPERATION_TIME_LIMIT (Retry-After: 600)",
@@ -180,7 +186,7 @@ export const PROBLEM_CATALOGUE: Record<ProblemCode, ProblemEntry> = {
     example: { detail: "Secrets Manager failed (ThrottlingException); try again shortly", retryAfter: 2 },
   },
   UPSTREAM_TIMEOUT: {
-    when: "Bitrix24 did not answer before the deadline",
+    when: "Bitrix24 could not be reached before the deadline (no connection was made, so nothing was done)",
     retry: "yes",
     reach: "operation",
     example: { detail: "Bitrix24 did not answer within 8000 ms" },

@@ -1,9 +1,11 @@
+import { usesAllowedScheme } from "../../lambda/domain/endpoint-url.ts";
 import { callRest, type RestOutcome } from "./rest-call.ts";
 import type { Webhook } from "./webhook-source.ts";
 
 /**
- * The doctor's checks, all read-only: `scope` proves the webhook is accepted and lists its scopes;
- * `imopenlines.config.list.get` lists the open lines whose ids a request's `queueId` takes.
+ * The doctor's checks, none of which changes anything: `scope` proves the webhook is accepted and lists
+ * its scopes; a transfer of a chat that cannot exist proves the bot; `imopenlines.config.list.get` lists
+ * the open lines whose ids a request's `queueId` takes.
  */
 
 export type Level = "ok" | "warn" | "FAIL";
@@ -31,7 +33,7 @@ export interface OpenLine {
   operators: string[];
 }
 
-export async function runChecks(webhook: Webhook): Promise<Finding[]> {
+export async function runChecks(webhook: Webhook, moved = false): Promise<Finding[]> {
   const findings: Finding[] = [];
   const { restBase } = webhook.credentials;
 
@@ -44,6 +46,19 @@ export async function runChecks(webhook: Webhook): Promise<Finding[]> {
   }
 
   const scope = await callRest(restBase, "scope", {});
+  if (!scope.ok && scope.kind === "moved" && scope.newOrigin !== undefined && !moved) {
+    if (!usesAllowedScheme(new URL(scope.newOrigin), true)) {
+      findings.push({
+        level: "FAIL",
+        subject: "address",
+        text: `the portal redirects to ${scope.newOrigin}, which is not https: not followed`,
+      });
+      return findings;
+    }
+    findings.push({ level: "warn", subject: "address", text: explainFailure(scope, webhook) });
+    // The rest of the checks at the new address, as the function would call it.
+    return [...findings, ...(await runChecks(atOrigin(webhook, scope.newOrigin), true))];
+  }
   if (!scope.ok) {
     findings.push({ level: "FAIL", subject: "credentials", text: explainFailure(scope, webhook) });
     return findings;
@@ -69,6 +84,8 @@ export async function runChecks(webhook: Webhook): Promise<Finding[]> {
           text: `missing ${missing.join(", ")} (granted: ${scopes.join(", ") || "none"}); edit the webhook in Bitrix24 (Developer resources → Other → Incoming webhook) and tick ${missing.join(" and ")}`,
         },
   );
+
+  if (scopes.includes("imopenlines")) findings.push(await checkBot(webhook));
 
   if (!scopes.includes("imopenlines")) {
     findings.push({
@@ -130,10 +147,68 @@ function toOpenLine(row: unknown): OpenLine {
   };
 }
 
+function atOrigin(webhook: Webhook, origin: string): Webhook {
+  const restBase = `${origin}${new URL(webhook.credentials.restBase).pathname}`;
+  return { ...webhook, origin, credentials: { ...webhook.credentials, restBase } };
+}
+
+/**
+ * No chat has this id (chat ids are auto-increment integers), so the transfer cannot move anything. It
+ * still runs every check before the chat (rest.php `botSessionTransfer`): the webhook, the scope,
+ * `resolveClientId` (ACCESS_DENIED without CLIENT_ID) and `Im\Bot::getBotIdByAppId` (BOT_ID_ERROR without
+ * a bot registered with that CLIENT_ID), and only then refuses the chat with OPERATOR_WRONG.
+ */
+export const IMPOSSIBLE_CHAT_ID = 2_147_483_647;
+
+export async function checkBot(webhook: Webhook): Promise<Finding> {
+  const { restBase, clientId } = webhook.credentials;
+  const outcome = await callRest(restBase, "imopenlines.bot.session.transfer", {
+    CHAT_ID: IMPOSSIBLE_CHAT_ID,
+    USER_ID: Number(webhook.userId) || 1,
+    CLIENT_ID: clientId,
+  });
+  const subject = "bot";
+  if (outcome.ok) {
+    return {
+      level: "warn",
+      subject,
+      text: `Bitrix24 accepted a transfer of chat ${IMPOSSIBLE_CHAT_ID}, which should not exist; the bot works, but check that chat`,
+    };
+  }
+  if (outcome.kind !== "bitrix24-error")
+    return { level: "FAIL", subject, text: explainFailure(outcome, webhook) };
+  switch (outcome.error) {
+    case "OPERATOR_WRONG":
+      return {
+        level: "ok",
+        subject,
+        text: `credentials, clientId and bot are right: a transfer of chat ${IMPOSSIBLE_CHAT_ID} (which cannot exist) got past the bot checks and was refused for the chat (OPERATOR_WRONG); nothing moved`,
+      };
+    case "ACCESS_DENIED":
+      return {
+        level: "FAIL",
+        subject,
+        text: "Bitrix24 did not get the bot's CLIENT_ID (ACCESS_DENIED). Set clientId in the portal's secret (B24_CLIENT_ID for a local run) to the CLIENT_ID the bot was registered with through this webhook",
+      };
+    case "BOT_ID_ERROR":
+      return {
+        level: "FAIL",
+        subject,
+        text: `no chat bot is registered with CLIENT_ID "${clientId}" through this webhook (BOT_ID_ERROR). Either set clientId to the CLIENT_ID you gave imbot.register, or register the bot through this webhook: imbot.register with CODE, TYPE "O" (an Open Lines bot), EVENT_HANDLER, PROPERTIES.NAME and CLIENT_ID "${clientId}"`,
+      };
+    default:
+      return { level: "FAIL", subject, text: explainFailure(outcome, webhook) };
+  }
+}
+
 export function explainFailure(outcome: Exclude<RestOutcome, { ok: true }>, webhook: Webhook): string {
   switch (outcome.kind) {
     case "unreachable":
       return `${webhook.origin} is unreachable (${outcome.reason})`;
+    case "moved":
+      return outcome.newOrigin === undefined
+        ? `${webhook.origin} answered HTTP ${outcome.status} without a usable new address`
+        : `the portal has moved to ${outcome.newOrigin} (HTTP ${outcome.status}): the function follows the move, but put the new address into the portal's secret (webhookUrl)`;
     case "not-bitrix24":
       return `${webhook.origin} answered HTTP ${outcome.status} without a Bitrix24 answer: is this a Bitrix24 portal's REST URL?`;
     case "bitrix24-error": {

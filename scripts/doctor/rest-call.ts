@@ -14,6 +14,7 @@ import {
 
 export type RestOutcome =
   | { ok: true; result: unknown; next?: number }
+  | { ok: false; kind: "moved"; status: number; newOrigin: string | undefined }
   | { ok: false; kind: "unreachable"; reason: string }
   | { ok: false; kind: "bitrix24-error"; status: number; error: string; description?: string }
   | { ok: false; kind: "not-bitrix24"; status: number };
@@ -42,6 +43,9 @@ export async function callRest(
     return { ok: false, kind: "unreachable", reason };
   }
 
+  if ([301, 302, 307, 308].includes(response.status)) {
+    return { ok: false, kind: "moved", status: response.status, newOrigin: originOf(response.location) };
+  }
   const envelope = parseJsonObject(response.text);
   if (envelope && typeof envelope.error === "string") {
     const description =
@@ -60,4 +64,13 @@ export async function callRest(
   return typeof envelope.next === "number"
     ? { ok: true, result: envelope.result, next: envelope.next }
     : { ok: true, result: envelope.result };
+}
+
+/** Only the origin of a redirect: its path repeats the webhook code. */
+function originOf(location: string | undefined): string | undefined {
+  try {
+    return location === undefined ? undefined : new URL(location).origin;
+  } catch {
+    return undefined;
+  }
 }

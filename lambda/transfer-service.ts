@@ -3,16 +3,26 @@ import { logger } from "./adapters/logger.ts";
 import { publishPortalMoved } from "./adapters/metrics.ts";
 import { callEndpoint, createPortalConnections, type PortalEndpoint } from "./adapters/portal-connection.ts";
 import type { ServiceConfig } from "./config.ts";
-import { batchCommands, commandKey, readBatchAnswer } from "./domain/batch.ts";
+import { type BatchCommand, batchCommands, packBatches, readBatchAnswer } from "./domain/batch.ts";
 import { LOCK_RETRY_MS } from "./domain/bitrix24-errors.ts";
+import {
+  afterFailure,
+  type HandOverState,
+  handedOver,
+  type MessageOutcome,
+  messageFailure,
+  type NextStep,
+  startHandOver,
+  type TransferResult,
+} from "./domain/hand-over.ts";
 import { TransferError } from "./domain/problems.ts";
 import {
-  confirmTransfer,
+  handOverCall,
   isCredentialsError,
+  type MethodCall,
+  messageCall,
   type PortalAccess,
-  TRANSFER_METHOD,
-  type TransferResult,
-  transferParams,
+  requireConfirmed,
 } from "./domain/transfer.ts";
 import type { TransferRequest } from "./domain/transfer-request.ts";
 
@@ -33,15 +43,23 @@ export interface TransferService {
   /** Resolves the portal first, so an unknown portal fails before any secret is read. */
   portalFor(request: TransferRequest): string;
   transfer(request: TransferRequest, deadline: number): Promise<TransferOutcome>;
-  /** One Bitrix24 `batch` call per portal; only commands that failed with a retryable error run again. */
+  /** Bitrix24 `batch` calls per portal (50 commands each); only commands that certainly did not run go again. */
   transferBatch(requests: readonly TransferRequest[], deadline: number): Promise<BatchOutcome>;
 }
 
-/** Rounds of a batch: the first run plus retries of commands that failed with a retryable error. */
-const BATCH_ROUNDS = 3;
+/** Rounds of a batch: the first run, then lock retries, fallbacks and rate-limited commands. */
+const BATCH_ROUNDS = 4;
+
+/** A batch item in flight: its hand-over and, until it is decided, its message. */
+interface BatchItem {
+  index: number;
+  state: HandOverState;
+  messagePending: boolean;
+  message?: MessageOutcome;
+}
 
 /**
- * Orchestrates transfers: portal → connection (webhook or OAuth application) → Bitrix24 → confirmation.
+ * Orchestrates hand-overs: portal → connection (webhook or OAuth application) → Bitrix24 → confirmation.
  */
 export function createTransferService(config: ServiceConfig): TransferService {
   const connections = createPortalConnections({
@@ -71,10 +89,6 @@ export function createTransferService(config: ServiceConfig): TransferService {
    * directly. The secret still holds the old address until someone updates it; the warning says so.
    */
   const moved = new Map<string, string>();
-  const relocated = (endpoint: PortalEndpoint): PortalEndpoint => {
-    const restBase = moved.get(endpoint.restBase);
-    return restBase === undefined ? endpoint : { ...endpoint, restBase };
-  };
   const call = (
     portal: string,
     endpoint: PortalEndpoint,
@@ -82,18 +96,18 @@ export function createTransferService(config: ServiceConfig): TransferService {
     params: Record<string, unknown>,
     deadline: number,
   ) => {
-    const used = relocated(endpoint);
-    return callEndpoint(used, method, params, {
+    const restBase = moved.get(endpoint.restBase) ?? endpoint.restBase;
+    return callEndpoint({ ...endpoint, restBase }, method, params, {
       deadline,
       attemptTimeoutMs: config.attemptTimeoutMs,
       allowHttpLoopback: config.allowHttpLoopback,
-      onMoved: (restBase) => {
-        moved.set(endpoint.restBase, restBase);
+      onMoved: (newBase) => {
+        moved.set(endpoint.restBase, newBase);
         logger.warn(
           "the portal has moved to a new address; calls follow it, but update the portal's secret",
           {
             portal,
-            newHost: new URL(restBase).host,
+            newHost: new URL(newBase).host,
           },
         );
         publishPortalMoved(portal);
@@ -103,122 +117,235 @@ export function createTransferService(config: ServiceConfig): TransferService {
 
   /**
    * Calls the portal as its connection says; on a credentials error the connection recovers (re-reads a
-   * rotated webhook, or renews an application's token) and the call runs once more.
+   * rotated webhook, or renews an application's token) and the call runs once more. Credentials errors
+   * are refusals before anything ran, so that second call is safe.
    */
   const callPortal = async (
     portal: string,
-    method: string,
-    params: (access: PortalAccess) => Record<string, unknown>,
+    make: (access: PortalAccess) => MethodCall | { method: string; params: Record<string, unknown> },
     deadline: number,
   ): Promise<CallResult> => {
     const connection = await connections.get(portal);
     const used = await connection.endpoint(deadline);
     try {
-      return await call(portal, used, method, params(used.access), deadline);
+      const { method, params } = make(used.access);
+      return await call(portal, used, method, params, deadline);
     } catch (error) {
       if (!isCredentialsError(error)) throw error;
       const failure = error as TransferError;
       const next = await connection.recover(used, failure, deadline);
       // Credentials that would fail the same way: report the first error, not a second call.
       if (!next) throw error;
-      const outcome = await call(portal, next, method, params(next.access), deadline);
+      const { method, params } = make(next.access);
+      const outcome = await call(portal, next, method, params, deadline);
       return { ...outcome, attempts: outcome.attempts + (failure.details.attempts ?? 1) };
     }
   };
 
-  const runPortalBatch = async (
+  /** One confirmed call, counting its attempts into `attempts` whether it succeeds or not. */
+  const confirmedCall = async (
     portal: string,
-    items: { index: number; request: TransferRequest }[],
-    outcomes: ItemOutcome[],
+    make: (access: PortalAccess) => MethodCall,
+    what: string,
     deadline: number,
-  ): Promise<number> => {
-    let attempts = 0;
-    let pending = items;
-    const lockRetried = new Set<number>();
-    for (let round = 1; pending.length > 0; round++) {
+    attempts: { count: number },
+  ): Promise<void> => {
+    try {
+      const outcome = await callPortal(portal, make, deadline);
+      attempts.count += outcome.attempts;
+      requireConfirmed(outcome.result, what);
+    } catch (error) {
+      if (error instanceof TransferError) attempts.count += error.details.attempts ?? 0;
+      throw error;
+    }
+  };
+
+  /** A single request: the message, then the target (and its fallback), each a call of its own. */
+  const transfer = async (request: TransferRequest, deadline: number): Promise<TransferOutcome> => {
+    const portal = portalFor(request);
+    const attempts = { count: 0 };
+    let message: MessageOutcome | undefined;
+    if (request.message !== undefined) {
+      const text = request.message;
+      try {
+        await confirmedCall(portal, () => messageCall(request.chatId, text), "message", deadline, attempts);
+        message = { sent: true };
+      } catch (error) {
+        // A portal that refuses our credentials will refuse the transfer too: that ends the request.
+        if (!(error instanceof TransferError) || error.code === "PORTAL_MISCONFIGURED") throw error;
+        message = messageFailure(error);
+      }
+    }
+    // The client already retried rate limits and the queue lock; the steps left are fallback and proof.
+    let state: HandOverState = { ...startHandOver(request), lockRetried: true };
+    for (;;) {
+      const current = state;
+      try {
+        await confirmedCall(
+          portal,
+          (access) => handOverCall(request.chatId, current.target, request.leave, access),
+          "transfer",
+          deadline,
+          attempts,
+        );
+        return { result: handedOver(current, portal, message), attempts: attempts.count };
+      } catch (error) {
+        if (!(error instanceof TransferError)) throw error;
+        const next = afterFailure(current, error, false, portal);
+        if (next.kind === "done")
+          return { result: { ...next.result, ...(message ? { message } : {}) }, attempts: attempts.count };
+        if (next.kind === "failed") throw withMessage(next.error, message);
+        state = { ...next.state, lockRetried: true };
+      }
+    }
+  };
+
+  /** One round of one portal's batch items: their commands in as few `batch` calls as fit. */
+  const runRound = async (
+    portal: string,
+    items: BatchItem[],
+    deadline: number,
+    attempts: { count: number },
+  ) => {
+    const groups = items.map((item) => ({ item, commands: [] as BatchCommand[] }));
+    const decided: { item: BatchItem; step: NextStep | { kind: "ok" }; error?: TransferError }[] = [];
+    for (const batch of packBatches(
+      groups.map((group) => ({ ...group, commands: commandsFor(group.item, {}) })),
+    )) {
       let answer: unknown;
       try {
-        const commands = pending;
         const outcome = await callPortal(
           portal,
-          "batch",
-          (access) => ({ halt: 0, cmd: batchCommands(commands, access) }),
+          (access) => ({
+            method: "batch",
+            params: {
+              halt: 0,
+              cmd: batchCommands(batch.flatMap((group) => commandsFor(group.item, access))),
+            },
+          }),
           deadline,
         );
-        attempts += outcome.attempts;
+        attempts.count += outcome.attempts;
         answer = outcome.result;
       } catch (error) {
         if (!(error instanceof TransferError)) throw error;
-        attempts += error.details.attempts ?? 0;
-        for (const item of pending) outcomes[item.index] = { ok: false, error };
-        return attempts;
+        attempts.count += error.details.attempts ?? 0;
+        for (const { item } of batch) {
+          if (item.messagePending) {
+            item.messagePending = false;
+            item.message = messageFailure(error);
+          }
+          decided.push({ item, step: { kind: "failed", error }, error });
+        }
+        continue;
       }
-
       const read = readBatchAnswer(
         answer,
-        pending.map((item) => commandKey(item.index)),
+        batch.flatMap((group) => commandsFor(group.item, {}).map((command) => command.key)),
       );
-      const retry: typeof pending = [];
-      let lockHeld = false;
-      for (const item of pending) {
-        const outcome = read.get(commandKey(item.index));
-        if (outcome?.ok) {
-          outcomes[item.index] = { ok: true, result: confirmTransfer(true, item.request, portal) };
-        } else if (outcome) {
-          outcomes[item.index] = { ok: false, error: outcome.error };
-          const lock = outcome.error.details.bitrix24?.error === "OPERATOR_WRONG";
-          // The queue lock is worth one more try, a moment later; a real refusal answers the same again.
-          if (lock && lockRetried.has(item.index)) continue;
-          if (lock) lockRetried.add(item.index);
-          lockHeld ||= lock;
-          if (outcome.retry) retry.push(item);
+      for (const { item } of batch) {
+        if (item.messagePending) {
+          const sent = read.get(messageKey(item.index));
+          const goesAgain = sent && !sent.ok && sent.retry;
+          if (sent?.ok) item.message = { sent: true };
+          else if (sent && !goesAgain) item.message = messageFailure(sent.error);
+          // A rate-limited message is written next round, still before its transfer.
+          item.messagePending = Boolean(goesAgain);
+        }
+        const handOver = read.get(handOverKey(item.index));
+        if (handOver?.ok) decided.push({ item, step: { kind: "ok" } });
+        else if (handOver)
+          decided.push({ item, step: afterFailure(item.state, handOver.error, handOver.retry, portal) });
+      }
+    }
+    return decided;
+  };
+
+  const runPortalBatch = async (
+    portal: string,
+    items: BatchItem[],
+    outcomes: ItemOutcome[],
+    deadline: number,
+  ): Promise<number> => {
+    const attempts = { count: 0 };
+    let pending = items;
+    for (let round = 1; pending.length > 0; round++) {
+      const again: BatchItem[] = [];
+      let waitForLock = false;
+      for (const { item, step, error } of await runRound(portal, pending, deadline, attempts)) {
+        const message = item.message;
+        if (step.kind === "ok") {
+          outcomes[item.index] = { ok: true, result: handedOver(item.state, portal, message) };
+        } else if (step.kind === "done") {
+          outcomes[item.index] = { ok: true, result: { ...step.result, ...(message ? { message } : {}) } };
+        } else if (step.kind === "failed") {
+          outcomes[item.index] = { ok: false, error: withMessage(step.error, message) };
+        } else {
+          // Its refusal stands, in case no round is left to run it again: nothing ran.
+          outcomes[item.index] = { ok: false, error: withMessage(error as TransferError, message) };
+          item.state = step.state;
+          waitForLock ||= step.waitForLock;
+          again.push(item);
         }
       }
-      if (retry.length === 0 || round === BATCH_ROUNDS) break;
-      const waited = lockHeld
+      if (again.length === 0 || round === BATCH_ROUNDS) break;
+      const waited = waitForLock
         ? await sleepWithin(LOCK_RETRY_MS, deadline)
         : await backOff(round, DEFAULT_RETRY, deadline);
       if (!waited) break;
-      pending = retry;
+      pending = again;
     }
-    return attempts;
+    return attempts.count;
   };
 
-  return {
-    portalFor,
-
-    async transfer(request, deadline) {
-      const portal = portalFor(request);
-      const outcome = await callPortal(
-        portal,
-        TRANSFER_METHOD,
-        (access) => transferParams(request, access),
-        deadline,
-      );
-      return { result: confirmTransfer(outcome.result, request, portal), attempts: outcome.attempts };
-    },
-
-    async transferBatch(requests, deadline) {
-      const groups = new Map<string, { index: number; request: TransferRequest }[]>();
-      requests.forEach((request, index) => {
-        let portal: string;
-        try {
-          portal = portalFor(request);
-        } catch (error) {
-          // The whole batch is refused before any call: bad input never reaches Bitrix24.
-          if (error instanceof TransferError)
-            error.details.detail = `transfers.${index}: ${error.details.detail}`;
-          throw error;
-        }
-        const group = groups.get(portal) ?? [];
-        group.push({ index, request });
-        groups.set(portal, group);
-      });
-      const outcomes: ItemOutcome[] = new Array(requests.length);
-      const attempts = await Promise.all(
-        [...groups].map(([portal, items]) => runPortalBatch(portal, items, outcomes, deadline)),
-      );
-      return { items: outcomes, attempts: attempts.reduce((sum, n) => sum + n, 0) };
-    },
+  const transferBatch = async (
+    requests: readonly TransferRequest[],
+    deadline: number,
+  ): Promise<BatchOutcome> => {
+    const groups = new Map<string, BatchItem[]>();
+    requests.forEach((request, index) => {
+      let portal: string;
+      try {
+        portal = portalFor(request);
+      } catch (error) {
+        // The whole batch is refused before any call: bad input never reaches Bitrix24.
+        if (error instanceof TransferError)
+          error.details.detail = `transfers.${index}: ${error.details.detail}`;
+        throw error;
+      }
+      const group = groups.get(portal) ?? [];
+      group.push({ index, state: startHandOver(request), messagePending: request.message !== undefined });
+      groups.set(portal, group);
+    });
+    const outcomes: ItemOutcome[] = new Array(requests.length);
+    const attempts = await Promise.all(
+      [...groups].map(([portal, items]) => runPortalBatch(portal, items, outcomes, deadline)),
+    );
+    return { items: outcomes, attempts: attempts.reduce((sum, n) => sum + n, 0) };
   };
+
+  return { portalFor, transfer, transferBatch };
+}
+
+const messageKey = (index: number) => `m${index}`;
+const handOverKey = (index: number) => `t${index}`;
+
+/** An item's commands for this round: its message while pending, then its hand-over. */
+function commandsFor(item: BatchItem, access: PortalAccess): BatchCommand[] {
+  const { request, target } = item.state;
+  const commands: BatchCommand[] = [];
+  if (item.messagePending && request.message !== undefined) {
+    commands.push({ key: messageKey(item.index), call: messageCall(request.chatId, request.message) });
+  }
+  commands.push({
+    key: handOverKey(item.index),
+    call: handOverCall(request.chatId, target, request.leave, access),
+  });
+  return commands;
+}
+
+/** A failed hand-over's problem also tells whether the message went out. */
+function withMessage(error: TransferError, message: MessageOutcome | undefined): TransferError {
+  if (!message) return error;
+  return new TransferError(error.code, { ...error.details, message });
 }

@@ -105,7 +105,7 @@ describe("fuzzing the HTTP handler", () => {
           return {
             items: requests.map((r) => ({
               ok: true as const,
-              result: { transferred: true as const, ...r, portal: "main" },
+              result: { transferred: true as const, ...r, portal: "main" } as never,
             })),
             attempts: 1,
           };

@@ -1,8 +1,7 @@
 import { errorPolicy } from "./bitrix24-errors.ts";
 import { isRecord } from "./is-record.ts";
 import { TransferError, UNKNOWN_OUTCOME_ADVICE } from "./problems.ts";
-import { type PortalAccess, TRANSFER_METHOD, transferParams } from "./transfer.ts";
-import type { TransferRequest } from "./transfer-request.ts";
+import type { MethodCall } from "./transfer.ts";
 
 /**
  * Bitrix24 `batch`: up to 50 commands in one hit against the rate limit. Each command is a query string;
@@ -12,21 +11,48 @@ import type { TransferRequest } from "./transfer-request.ts";
 
 export type CommandOutcome = { ok: true } | { ok: false; error: TransferError; retry: boolean };
 
-/** Named keys: Bitrix24 turns keys 0..n-1 into a JSON list, which is easy to misread. */
-export const commandKey = (index: number) => `t${index}`;
+/** Bitrix24 runs at most this many commands per `batch` call (rest_provider.php `batch`). */
+export const MAX_BATCH_COMMANDS = 50;
 
-export function batchCommands(
-  items: readonly { index: number; request: TransferRequest }[],
-  access: PortalAccess,
-): Record<string, string> {
+/** One command of a batch under a key of ours. */
+export interface BatchCommand {
+  key: string;
+  call: MethodCall;
+}
+
+/**
+ * Commands as Bitrix24 takes them: `method?PARAM=value&…`. Named keys, because Bitrix24 turns keys
+ * 0..n-1 into a JSON list, which is easy to misread; commands run in the order given.
+ */
+export function batchCommands(commands: readonly BatchCommand[]): Record<string, string> {
   const cmd: Record<string, string> = {};
-  for (const { index, request } of items) {
+  for (const { key, call } of commands) {
     const query = new URLSearchParams();
-    for (const [name, value] of Object.entries(transferParams(request, access)))
-      query.set(name, String(value));
-    cmd[commandKey(index)] = `${TRANSFER_METHOD}?${query}`;
+    for (const [name, value] of Object.entries(call.params)) query.set(name, String(value));
+    cmd[key] = `${call.method}?${query}`;
   }
   return cmd;
+}
+
+/**
+ * Splits groups of commands (each group: one chat's commands, in order) into batches of at most 50
+ * commands, never splitting a group, so a message always travels with its transfer, just before it.
+ */
+export function packBatches<T extends { commands: readonly BatchCommand[] }>(groups: readonly T[]): T[][] {
+  const batches: T[][] = [];
+  let current: T[] = [];
+  let size = 0;
+  for (const group of groups) {
+    if (size + group.commands.length > MAX_BATCH_COMMANDS && current.length > 0) {
+      batches.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(group);
+    size += group.commands.length;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
 }
 
 /**
@@ -49,7 +75,7 @@ export function readBatchAnswer(answer: unknown, keys: readonly string[]): Map<s
         ok: false,
         retry: false,
         error: new TransferError("OUTCOME_UNKNOWN", {
-          detail: `Bitrix24 ${key in results ? "did not confirm" : "gave no answer for"} this transfer in the batch; ${UNKNOWN_OUTCOME_ADVICE}`,
+          detail: `Bitrix24 ${key in results ? "did not confirm" : "gave no answer for"} this command in the batch; ${UNKNOWN_OUTCOME_ADVICE}`,
         }),
       });
     }
@@ -66,7 +92,7 @@ function commandRefusal(code: string, rawDescription: unknown): CommandOutcome {
       ok: false,
       retry: false,
       error: new TransferError("OUTCOME_UNKNOWN", {
-        detail: `Bitrix24 failed with ${code} on this transfer in the batch; ${UNKNOWN_OUTCOME_ADVICE}`,
+        detail: `Bitrix24 failed with ${code} on this command in the batch; ${UNKNOWN_OUTCOME_ADVICE}`,
         bitrix24,
       }),
     };
@@ -76,7 +102,7 @@ function commandRefusal(code: string, rawDescription: unknown): CommandOutcome {
     // The queue lock (OPERATOR_WRONG) is worth the next round: nothing ran.
     retry: policy.retry || policy.retryOnceAfterMs !== undefined,
     error: new TransferError(policy.code, {
-      detail: `Bitrix24 refused this transfer in the batch with ${code}`,
+      detail: `Bitrix24 refused this command in the batch with ${code}`,
       bitrix24,
       ...(policy.retryAfter === undefined ? {} : { retryAfter: policy.retryAfter }),
     }),

@@ -48,6 +48,8 @@ export interface ProblemDetails {
   retryAfter?: number;
   /** How many Bitrix24 calls were made before giving up, for logs. */
   attempts?: number;
+  /** Whether the hand-over's message was written before the transfer failed. */
+  message?: { sent: boolean; code?: ProblemCode; detail?: string };
 }
 
 /**
@@ -78,13 +80,14 @@ export interface ProblemDocument {
   requestId: string;
   errors?: FieldError[];
   bitrix24?: Bitrix24Error;
+  message?: ProblemDetails["message"];
 }
 
 export const PROBLEM_TYPE_BASE = "urn:b24-transfer:problem:";
 
 /** RFC 9457 problem details. */
 export function toProblemDocument(error: TransferError, requestId: string): ProblemDocument {
-  const { detail, errors, bitrix24 } = error.details;
+  const { detail, errors, bitrix24, message } = error.details;
   const doc: ProblemDocument = {
     type: PROBLEM_TYPE_BASE + error.code,
     title: PROBLEMS[error.code].title,
@@ -95,5 +98,6 @@ export function toProblemDocument(error: TransferError, requestId: string): Prob
   };
   if (errors) doc.errors = errors;
   if (bitrix24) doc.bitrix24 = bitrix24;
+  if (message) doc.message = message;
   return doc;
 }

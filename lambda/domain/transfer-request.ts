@@ -35,55 +35,114 @@ export const portalName = z.string({ error: "portal must be a string" }).check(
   }),
 );
 
+/** The three ways to hand a chat over; exactly one per target. */
+const targetShape = {
+  operatorId: z.optional(positiveId("operatorId")),
+  queueId: z.optional(positiveId("queueId")),
+  anyOperator: z.optional(z.literal(true, { error: "anyOperator must be true" })),
+};
+const TARGET_FIELDS = ["operatorId", "queueId", "anyOperator"] as const;
+
+type TargetFields = {
+  operatorId?: number | undefined;
+  queueId?: number | undefined;
+  anyOperator?: true | undefined;
+};
+
+/** Pushes an issue unless exactly one target field is given; `path` prefixes the field names. */
+function checkOneTarget(value: TargetFields, path: (string | number)[], issues: z.core.$ZodRawIssue[]): void {
+  const given = TARGET_FIELDS.filter((field) => value[field] !== undefined);
+  if (given.length === 1) return;
+  issues.push({
+    code: "custom",
+    input: value,
+    path: [...path, given[1] ?? "operatorId"],
+    message:
+      given.length === 0
+        ? "exactly one of operatorId, queueId or anyOperator is required"
+        : `give one of operatorId, queueId or anyOperator, not ${given.join(" and ")}`,
+  });
+}
+
+/** Bitrix24 shows the message in the chat; beyond a few paragraphs it is no longer a hand-over note. */
+export const MAX_MESSAGE_CHARACTERS = 2000;
+
+const message = z.string({ error: "message must be a string" }).check(
+  z.refine((text) => text.trim() !== "", { error: "message must not be blank" }),
+  // Characters as people count them (code points), so an emoji is one, not two UTF-16 units.
+  z.refine((text) => [...text].length <= MAX_MESSAGE_CHARACTERS, {
+    error: `message must be at most ${MAX_MESSAGE_CHARACTERS} characters`,
+  }),
+);
+
+const fallbackSchema = z
+  .strictObject(targetShape, { error: 'fallback must be an object such as {"queueId": 3}' })
+  .check(z.superRefine((value, ctx) => checkOneTarget(value, [], ctx.issues)));
+
 export const transferRequestSchema = z
   .strictObject(
     {
       chatId: positiveId("chatId"),
-      operatorId: z.optional(positiveId("operatorId")),
-      queueId: z.optional(positiveId("queueId")),
+      ...targetShape,
       leave: z.optional(z.boolean({ error: "leave must be true or false" })),
+      message: z.optional(message),
+      fallback: z.optional(fallbackSchema),
       portal: z.optional(portalName),
     },
     { error: "the request must be a JSON object" },
   )
   .check(
     z.superRefine((value, ctx) => {
-      const targets = [value.operatorId, value.queueId].filter((id) => id !== undefined).length;
-      if (targets !== 1) {
+      checkOneTarget(value, [], ctx.issues);
+      if (value.fallback && sameTarget(toTarget(value), toTarget(value.fallback))) {
         ctx.issues.push({
           code: "custom",
-          input: value,
-          path: targets === 0 ? ["operatorId"] : ["queueId"],
-          message:
-            targets === 0
-              ? "exactly one of operatorId or queueId is required"
-              : "give operatorId or queueId, not both",
+          input: value.fallback,
+          path: ["fallback"],
+          message: "fallback must differ from the target",
         });
       }
     }),
   );
 
-export type TransferTarget = { operatorId: number } | { queueId: number };
+/** Where the chat goes: an employee, an open line's queue, or whichever operator of its own line is free. */
+export type TransferTarget = { operatorId: number } | { queueId: number } | { anyOperator: true };
 
 /** A validated request in the shape the domain works with: exactly one target, defaults applied. */
 export interface TransferRequest {
   chatId: number;
   target: TransferTarget;
   leave: boolean;
+  /** Written into the chat by the bot just before the hand-over. */
+  message?: string;
+  /** Tried only when Bitrix24 refused `target` without doing anything. */
+  fallback?: TransferTarget;
   portal?: string;
+}
+
+function toTarget(fields: TargetFields): TransferTarget {
+  if (fields.operatorId !== undefined) return { operatorId: fields.operatorId };
+  if (fields.queueId !== undefined) return { queueId: fields.queueId };
+  return { anyOperator: true };
+}
+
+export function sameTarget(a: TransferTarget, b: TransferTarget): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 export type ParseResult = { ok: true; request: TransferRequest } | { ok: false; errors: FieldError[] };
 
 type ParsedRequest = z.output<typeof transferRequestSchema>;
 
-function normalise({ chatId, operatorId, queueId, leave, portal }: ParsedRequest): TransferRequest {
+function normalise(parsed: ParsedRequest): TransferRequest {
   const request: TransferRequest = {
-    chatId,
-    target: operatorId !== undefined ? { operatorId } : { queueId: queueId as number },
-    leave: leave ?? false,
+    chatId: parsed.chatId,
+    target: toTarget(parsed),
+    leave: parsed.leave ?? false,
   };
-  if (portal !== undefined) request.portal = portal;
+  if (parsed.message !== undefined) request.message = parsed.message;
+  if (parsed.fallback !== undefined) request.fallback = toTarget(parsed.fallback);
+  if (parsed.portal !== undefined) request.portal = parsed.portal;
   return request;
 }
 

@@ -1,8 +1,16 @@
 import { errorPolicy } from "./bitrix24-errors.ts";
 import { TransferError, UNKNOWN_OUTCOME_ADVICE } from "./problems.ts";
-import type { TransferRequest, TransferTarget } from "./transfer-request.ts";
+import type { TransferTarget } from "./transfer-request.ts";
 
+/**
+ * The Bitrix24 methods a bot hands a chat over with (imopenlines/lib/rest.php), and their parameters.
+ * Parameter names are case-sensitive for the transfer (`botSessionTransfer` reads `$arParams` as given).
+ */
 export const TRANSFER_METHOD = "imopenlines.bot.session.transfer";
+/** `botSessionOperator`: the chat goes to its own line's queue; refused (WRONG_CHAT) once it is no longer with a bot. */
+export const ANY_OPERATOR_METHOD = "imopenlines.bot.session.operator";
+/** `botSessionSendAutoMessage`: with NAME=DEFAULT, writes MESSAGE into the chat (chat.php `sendAutoMessage`). */
+export const MESSAGE_METHOD = "imopenlines.bot.session.message.send";
 
 /**
  * Who acts on the portal. A webhook call must name its bot's CLIENT_ID: Bitrix24 acts as the first bot
@@ -14,38 +22,43 @@ export interface PortalAccess {
   clientId?: string;
 }
 
-export interface TransferResult {
-  transferred: true;
-  chatId: number;
-  target: TransferTarget;
-  leave: boolean;
-  portal: string;
+/** One Bitrix24 call: method and parameters. */
+export interface MethodCall {
+  method: string;
+  params: Record<string, string | number>;
 }
 
-/** Bitrix24 parameters for one transfer (rest.php `botSessionTransfer`; names are case-sensitive). */
-export function transferParams(
-  request: TransferRequest,
+export function handOverCall(
+  chatId: number,
+  target: TransferTarget,
+  leave: boolean,
   access: PortalAccess,
-): Record<string, string | number> {
-  const params: Record<string, string | number> = { CHAT_ID: request.chatId };
-  if ("operatorId" in request.target) params.USER_ID = request.target.operatorId;
-  else params.QUEUE_ID = request.target.queueId;
-  params.LEAVE = request.leave ? "Y" : "N";
+): MethodCall {
+  // botSessionOperator needs no bot: it ends whatever bot session the chat has.
+  if ("anyOperator" in target) return { method: ANY_OPERATOR_METHOD, params: { CHAT_ID: chatId } };
+  const params: Record<string, string | number> = { CHAT_ID: chatId };
+  if ("operatorId" in target) params.USER_ID = target.operatorId;
+  else params.QUEUE_ID = target.queueId;
+  params.LEAVE = leave ? "Y" : "N";
   if (access.clientId !== undefined) params.CLIENT_ID = access.clientId;
-  return params;
+  return { method: TRANSFER_METHOD, params };
+}
+
+export function messageCall(chatId: number, message: string): MethodCall {
+  return { method: MESSAGE_METHOD, params: { CHAT_ID: chatId, MESSAGE: message, NAME: "DEFAULT" } };
 }
 
 /**
- * Only `result === true` is a transfer; anything else must not be reported as one. botSessionTransfer
- * returns true or throws, so any other answer came from something between us and it: the outcome is unknown.
+ * Only `result === true` is a hand-over (or a written message); anything else must not be reported as
+ * one. These methods return true or throw, so any other answer came from something between us and them:
+ * the outcome is unknown.
  */
-export function confirmTransfer(result: unknown, request: TransferRequest, portal: string): TransferResult {
+export function requireConfirmed(result: unknown, what: string): void {
   if (result !== true) {
     throw new TransferError("OUTCOME_UNKNOWN", {
-      detail: `Bitrix24 did not confirm the transfer (result was ${describe(result)}); ${UNKNOWN_OUTCOME_ADVICE}`,
+      detail: `Bitrix24 did not confirm the ${what} (result was ${describe(result)}); ${UNKNOWN_OUTCOME_ADVICE}`,
     });
   }
-  return { transferred: true, chatId: request.chatId, target: request.target, leave: request.leave, portal };
 }
 
 /** True when re-reading the portal's secret might fix the error (a rotated webhook). */

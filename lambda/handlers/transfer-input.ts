@@ -1,5 +1,5 @@
+import type { TransferResult } from "../domain/hand-over.ts";
 import { type ProblemDocument, type TransferError, toProblemDocument } from "../domain/problems.ts";
-import type { TransferResult } from "../domain/transfer.ts";
 import type { TransferInput, TransferRequest } from "../domain/transfer-request.ts";
 import type { BatchOutcome, TransferService } from "../transfer-service.ts";
 

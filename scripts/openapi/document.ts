@@ -50,11 +50,18 @@ type RequestField = keyof z.input<typeof transferRequestSchema>;
 const REQUEST_FIELDS: Record<RequestField, string> = {
   chatId:
     'The Open Lines chat (Bitrix24 CHAT_ID). A string of digits such as "112" is accepted: many CRMs serialise ids as strings.',
-  operatorId: "The employee who receives the chat (Bitrix24 USER_ID). Give operatorId or queueId, not both.",
+  operatorId:
+    "The employee who receives the chat (Bitrix24 USER_ID). Give exactly one of operatorId, queueId or anyOperator.",
   queueId:
     "The open line (queue) that receives the chat: the ID from imopenlines.config.list.get (Bitrix24 QUEUE_ID).",
+  anyOperator:
+    "true: the chat goes to whichever operator of its own open line is free (imopenlines.bot.session.operator). Refused (422 TRANSFER_REJECTED, WRONG_CHAT) when the chat is no longer with a bot.",
   leave:
-    "true: the bot leaves the chat at once (LEAVE=Y); false (default): it stays until the transfer is confirmed.",
+    "true: the bot leaves the chat at once (LEAVE=Y); false (default): it stays until the transfer is confirmed. Not used with anyOperator, which always ends the bot's part.",
+  message:
+    'Written into the chat by the bot just before the hand-over (imopenlines.bot.session.message.send, NAME=DEFAULT), e.g. "Connecting you to a specialist, one moment". 1-2000 characters. If it fails, the hand-over still runs and the answer says so.',
+  fallback:
+    'One alternative target ({"operatorId": n}, {"queueId": n} or {"anyOperator": true}), tried only when Bitrix24 refused the target without doing anything (OPERATOR_WRONG, USER_ID_EMPTY, …), never after an unknown outcome.',
   portal: "Which configured portal; the default portal when absent.",
 };
 
@@ -67,7 +74,11 @@ function describeRequestSchema(ctx: { zodSchema: unknown; jsonSchema: JsonObject
       if (!property) throw new Error(`REQUEST_FIELDS names ${field}, which the schema does not have`);
       property.description = description;
     }
-    ctx.jsonSchema.oneOf = [{ required: ["operatorId"] }, { required: ["queueId"] }];
+    ctx.jsonSchema.oneOf = [
+      { required: ["operatorId"] },
+      { required: ["queueId"] },
+      { required: ["anyOperator"] },
+    ];
     ctx.jsonSchema.description =
       "One transfer. Unknown fields are refused: a typo such as operatorID must never transfer a chat to nobody.";
   }

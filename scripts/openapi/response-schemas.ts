@@ -16,8 +16,22 @@ export const transferTarget = z
   .union([
     z.strictObject({ operatorId: id.describe("the employee who received the chat (Bitrix24 USER_ID)") }),
     z.strictObject({ queueId: id.describe("the open line (queue) that received it (Bitrix24 QUEUE_ID)") }),
+    z.strictObject({
+      anyOperator: z.literal(true).describe("the chat's own line, to whichever operator is free"),
+    }),
   ])
-  .describe("Where the chat went: exactly one of operatorId or queueId");
+  .describe("Where the chat went: exactly one of operatorId, queueId or anyOperator");
+
+export const messageOutcome = z
+  .strictObject({
+    sent: z.boolean().describe("Bitrix24 confirmed the message (result === true)"),
+    code: z
+      .enum(PROBLEM_CODES)
+      .optional()
+      .describe("why not, when not (OUTCOME_UNKNOWN: it may have been written)"),
+    detail: z.string().optional(),
+  })
+  .describe("Whether the request's message was written into the chat before the hand-over");
 
 export const transferResult = z
   .strictObject({
@@ -26,6 +40,15 @@ export const transferResult = z
     target: transferTarget,
     leave: z.boolean().describe("whether the bot left the chat at once (LEAVE=Y)"),
     portal: z.string().describe("the configured portal that performed it"),
+    fallbackUsed: z
+      .literal(true)
+      .optional()
+      .describe("the target was refused and the fallback took the chat"),
+    message: messageOutcome.optional(),
+    evidence: z
+      .string()
+      .optional()
+      .describe("how the hand-over is known to have happened when the answer that did it was lost"),
   })
   .describe("One transfer Bitrix24 confirmed");
 
@@ -57,6 +80,7 @@ const problemShape = {
   requestId: z.string(),
   errors: z.array(fieldError).min(1).optional().describe("every field error, for VALIDATION_FAILED"),
   bitrix24: bitrix24Error.optional(),
+  message: messageOutcome.optional(),
 };
 
 export const problem = z

@@ -1,0 +1,125 @@
+import type { ProblemDetails, TransferError } from "./problems.ts";
+import type { TransferRequest, TransferTarget } from "./transfer-request.ts";
+
+/**
+ * One chat's hand-over as a bot does it: an optional message into the chat, then the target, then, only
+ * if Bitrix24 refused the target without doing anything, the fallback. Pure decisions: the drivers in
+ * the transfer service make the calls (one by one, or in `batch` rounds) and ask `afterFailure` what next.
+ */
+
+/** Whether the message was written; when not, why (OUTCOME_UNKNOWN: it may have been). */
+export type MessageOutcome = NonNullable<ProblemDetails["message"]>;
+
+export interface TransferResult {
+  transferred: true;
+  chatId: number;
+  /** The target that took the chat: the fallback when `fallbackUsed`. */
+  target: TransferTarget;
+  leave: boolean;
+  portal: string;
+  fallbackUsed?: true;
+  message?: MessageOutcome;
+  /** How we know, when the answer that did it was lost. */
+  evidence?: string;
+}
+
+export interface HandOverState {
+  request: TransferRequest;
+  target: TransferTarget;
+  fallbackUsed: boolean;
+  /** The chat's queue lock was met and the target tried once more. */
+  lockRetried: boolean;
+  /** An `anyOperator` attempt whose outcome was unknown: a refusal now may be its proof. */
+  unknownBefore: boolean;
+}
+
+export type NextStep =
+  | { kind: "done"; result: TransferResult }
+  | { kind: "again"; state: HandOverState; waitForLock: boolean }
+  | { kind: "failed"; error: TransferError };
+
+export function startHandOver(request: TransferRequest): HandOverState {
+  return { request, target: request.target, fallbackUsed: false, lockRetried: false, unknownBefore: false };
+}
+
+export function handedOver(
+  state: HandOverState,
+  portal: string,
+  message?: MessageOutcome,
+  evidence?: string,
+): TransferResult {
+  const result: TransferResult = {
+    transferred: true,
+    chatId: state.request.chatId,
+    target: state.target,
+    leave: state.request.leave,
+    portal,
+  };
+  if (state.fallbackUsed) result.fallbackUsed = true;
+  if (message) result.message = message;
+  if (evidence) result.evidence = evidence;
+  return result;
+}
+
+/**
+ * Refusals after which nothing happened and another target may help. Not WRONG_CHAT: the chat is no
+ * longer with the bot (an operator may hold it), and a transfer then would take it from that operator.
+ */
+const FALLBACK_ON = new Set(["OPERATOR_WRONG", "USER_ID_EMPTY", "QUEUE_ID_EMPTY", "TRANSFER_ID_EMPTY"]);
+
+/**
+ * What to do after the target's call failed with `error`; `retryable` says Bitrix24 refused it before
+ * running it and it is worth sending again (rate limits, in batches).
+ */
+export function afterFailure(
+  state: HandOverState,
+  error: TransferError,
+  retryable: boolean,
+  portal: string,
+): NextStep {
+  const bitrix24 = error.details.bitrix24?.error;
+  const anyOperator = "anyOperator" in state.target;
+  // botSessionOperator refuses a chat that is no longer with a bot (chat.php `endBotSession`): after a
+  // lost answer, that refusal is the proof that the first attempt handed it over.
+  if (anyOperator && state.unknownBefore && bitrix24 === "WRONG_CHAT") {
+    return {
+      kind: "done",
+      result: handedOver(
+        state,
+        portal,
+        undefined,
+        "the first attempt's answer was lost; Bitrix24 then said the chat is no longer with the bot (WRONG_CHAT), so the first attempt handed it over",
+      ),
+    };
+  }
+  // ...which also makes sending it again safe: it either runs now or is refused as above.
+  if (anyOperator && error.code === "OUTCOME_UNKNOWN" && !state.unknownBefore) {
+    return { kind: "again", state: { ...state, unknownBefore: true }, waitForLock: false };
+  }
+  if (error.code === "OUTCOME_UNKNOWN") return { kind: "failed", error };
+  if (retryable) return { kind: "again", state, waitForLock: false };
+  if (bitrix24 === "OPERATOR_WRONG" && !state.lockRetried) {
+    return { kind: "again", state: { ...state, lockRetried: true }, waitForLock: true };
+  }
+  const { fallback } = state.request;
+  if (fallback && !state.fallbackUsed && bitrix24 !== undefined && FALLBACK_ON.has(bitrix24)) {
+    return {
+      kind: "again",
+      state: { ...state, target: fallback, fallbackUsed: true, lockRetried: false, unknownBefore: false },
+      waitForLock: false,
+    };
+  }
+  return { kind: "failed", error };
+}
+
+/** What a message's failure means for the answer: the hand-over goes on regardless. */
+export function messageFailure(error: TransferError): MessageOutcome {
+  return {
+    sent: false,
+    code: error.code,
+    detail:
+      error.code === "OUTCOME_UNKNOWN"
+        ? "the message's answer was lost: it may have been written; it was not sent again"
+        : error.details.detail,
+  };
+}

@@ -17,27 +17,34 @@ describe("transfer request schema", () => {
   });
 
   it("normalises digit strings and keeps optional fields", () => {
-    expect(
-      parseTransferRequest({ chatId: "112", queueId: "3", leave: true, botId: "7", portal: "eu-1" }),
-    ).toEqual({
+    expect(parseTransferRequest({ chatId: "112", queueId: "3", leave: true, portal: "eu-1" })).toEqual({
       ok: true,
-      request: { chatId: 112, target: { queueId: 3 }, leave: true, botId: 7, portal: "eu-1" },
+      request: { chatId: 112, target: { queueId: 3 }, leave: true, portal: "eu-1" },
     });
   });
 
   it("rejects a misspelt field instead of transferring to nobody", () => {
     expect(errorsOf({ chatId: 112, operatorID: 12 })).toEqual([
       { path: "operatorID", message: "unknown field operatorID" },
-      { path: "operatorId", message: "exactly one of operatorId or queueId is required" },
+      { path: "operatorId", message: "exactly one of operatorId, queueId or anyOperator is required" },
     ]);
   });
 
   it("requires exactly one target", () => {
     expect(errorsOf({ chatId: 1 })).toEqual([
-      { path: "operatorId", message: "exactly one of operatorId or queueId is required" },
+      { path: "operatorId", message: "exactly one of operatorId, queueId or anyOperator is required" },
     ]);
     expect(errorsOf({ chatId: 1, operatorId: 2, queueId: 3 })).toEqual([
-      { path: "queueId", message: "give operatorId or queueId, not both" },
+      {
+        path: "queueId",
+        message: "give one of operatorId, queueId or anyOperator, not operatorId and queueId",
+      },
+    ]);
+  });
+
+  it("refuses botId like any unknown field: Bitrix24 has no BOT_ID parameter", () => {
+    expect(errorsOf({ chatId: 1, operatorId: 2, botId: 7 })).toEqual([
+      { path: "botId", message: "unknown field botId" },
     ]);
   });
 

@@ -1,0 +1,153 @@
+import { describe, expect, it } from "vitest";
+import { type BatchCommand, MAX_BATCH_COMMANDS, packBatches } from "../lambda/domain/batch.ts";
+import { afterFailure, messageFailure, startHandOver } from "../lambda/domain/hand-over.ts";
+import { TransferError } from "../lambda/domain/problems.ts";
+import type { TransferRequest } from "../lambda/domain/transfer-request.ts";
+
+/** The hand-over's decisions, one failure at a time (the drivers are tested against the simulator). */
+const refusal = (error: string) =>
+  new TransferError(error === "BOT_ID_ERROR" ? "PORTAL_MISCONFIGURED" : "TRANSFER_REJECTED", {
+    detail: `refused with ${error}`,
+    bitrix24: { error },
+  });
+const unknown = () => new TransferError("OUTCOME_UNKNOWN", { detail: "lost" });
+const request = (extra: Partial<TransferRequest> = {}): TransferRequest => ({
+  chatId: 112,
+  target: { operatorId: 12 },
+  leave: false,
+  ...extra,
+});
+
+describe("after a failure of the target", () => {
+  it("tries the same target once more after OPERATOR_WRONG (the queue lock), waiting for it", () => {
+    const first = afterFailure(startHandOver(request()), refusal("OPERATOR_WRONG"), false, "main");
+    expect(first).toMatchObject({
+      kind: "again",
+      waitForLock: true,
+      state: { target: { operatorId: 12 }, lockRetried: true },
+    });
+    if (first.kind !== "again") throw new Error("unreachable");
+    expect(afterFailure(first.state, refusal("OPERATOR_WRONG"), false, "main").kind).toBe("failed");
+  });
+
+  it.each(["OPERATOR_WRONG", "USER_ID_EMPTY", "QUEUE_ID_EMPTY", "TRANSFER_ID_EMPTY"])(
+    "moves to the fallback after %s, which ran nothing",
+    (code) => {
+      const state = { ...startHandOver(request({ fallback: { queueId: 3 } })), lockRetried: true };
+      const next = afterFailure(state, refusal(code), false, "main");
+      expect(next).toMatchObject({ kind: "again", state: { target: { queueId: 3 }, fallbackUsed: true } });
+    },
+  );
+
+  it("gives the fallback its own lock retry, and has no fallback for the fallback", () => {
+    const state = { ...startHandOver(request({ fallback: { queueId: 3 } })), lockRetried: true };
+    const onFallback = afterFailure(state, refusal("OPERATOR_WRONG"), false, "main");
+    if (onFallback.kind !== "again") throw new Error("expected the fallback");
+    const lock = afterFailure(onFallback.state, refusal("OPERATOR_WRONG"), false, "main");
+    if (lock.kind !== "again") throw new Error("expected a lock retry");
+    expect(lock.state.target).toEqual({ queueId: 3 });
+    expect(afterFailure(lock.state, refusal("OPERATOR_WRONG"), false, "main")).toMatchObject({
+      kind: "failed",
+    });
+  });
+
+  it.each([
+    ["an unknown outcome", unknown()],
+    [
+      "WRONG_CHAT (the chat is no longer with the bot: a transfer would take it from an operator)",
+      refusal("WRONG_CHAT"),
+    ],
+    ["a misconfigured portal", refusal("BOT_ID_ERROR")],
+    ["CHAT_ID_EMPTY (the same chat would be refused again)", refusal("CHAT_ID_EMPTY")],
+  ])("never uses the fallback after %s", (_name, error) => {
+    const state = { ...startHandOver(request({ fallback: { queueId: 3 } })), lockRetried: true };
+    expect(afterFailure(state, error, false, "main")).toMatchObject({ kind: "failed", error });
+  });
+
+  it("sends a refusal that ran nothing and is retryable (rate limit) again, as it was", () => {
+    const state = startHandOver(request());
+    const limited = new TransferError("RATE_LIMITED", {
+      detail: "x",
+      bitrix24: { error: "QUERY_LIMIT_EXCEEDED" },
+    });
+    expect(afterFailure(state, limited, true, "main")).toEqual({ kind: "again", state, waitForLock: false });
+  });
+});
+
+describe("anyOperator after a lost answer", () => {
+  const anyOperator = () => startHandOver(request({ target: { anyOperator: true } }));
+
+  it("calls once more, because a repeat is refused once the chat left the bot", () => {
+    const next = afterFailure(anyOperator(), unknown(), false, "main");
+    expect(next).toMatchObject({ kind: "again", state: { unknownBefore: true } });
+  });
+
+  it("takes WRONG_CHAT on that second call as the proof that the first one worked", () => {
+    const next = afterFailure(
+      { ...anyOperator(), unknownBefore: true },
+      refusal("WRONG_CHAT"),
+      false,
+      "main",
+    );
+    expect(next).toMatchObject({
+      kind: "done",
+      result: { transferred: true, chatId: 112, target: { anyOperator: true }, portal: "main" },
+    });
+    if (next.kind === "done") expect(next.result.evidence).toContain("WRONG_CHAT");
+  });
+
+  it("reports WRONG_CHAT without a lost answer before it as the refusal it is", () => {
+    expect(afterFailure(anyOperator(), refusal("WRONG_CHAT"), false, "main")).toMatchObject({
+      kind: "failed",
+    });
+  });
+
+  it("gives up after a second lost answer", () => {
+    const next = afterFailure({ ...anyOperator(), unknownBefore: true }, unknown(), false, "main");
+    expect(next).toMatchObject({ kind: "failed", error: { code: "OUTCOME_UNKNOWN" } });
+  });
+
+  it("never sends a transfer (operatorId) again after a lost answer", () => {
+    expect(afterFailure(startHandOver(request()), unknown(), false, "main")).toMatchObject({
+      kind: "failed",
+    });
+  });
+});
+
+describe("the message's outcome", () => {
+  it("says a lost answer may have written it", () => {
+    expect(messageFailure(unknown())).toEqual({
+      sent: false,
+      code: "OUTCOME_UNKNOWN",
+      detail: expect.stringContaining("may have been written"),
+    });
+    expect(messageFailure(refusal("CHAT_ID_EMPTY"))).toMatchObject({
+      sent: false,
+      code: "TRANSFER_REJECTED",
+    });
+  });
+});
+
+describe("packing commands into batch calls", () => {
+  const group = (index: number, withMessage: boolean) => ({
+    index,
+    commands: [
+      ...(withMessage ? [{ key: `m${index}`, call: { method: "m", params: {} } }] : []),
+      { key: `t${index}`, call: { method: "t", params: {} } },
+    ] as BatchCommand[],
+  });
+
+  it("keeps every call within 50 commands and never splits a chat's message from its transfer", () => {
+    const groups = Array.from({ length: 50 }, (_, i) => group(i, true));
+    const batches = packBatches(groups);
+    expect(batches.map((batch) => batch.reduce((n, g) => n + g.commands.length, 0))).toEqual([50, 50]);
+    expect(batches.flat().map((g) => g.index)).toEqual(groups.map((g) => g.index));
+  });
+
+  it("fills calls up to the limit with mixed items", () => {
+    const groups = [group(0, false), ...Array.from({ length: 25 }, (_, i) => group(i + 1, true))];
+    const sizes = packBatches(groups).map((batch) => batch.reduce((n, g) => n + g.commands.length, 0));
+    expect(sizes.every((size) => size <= MAX_BATCH_COMMANDS)).toBe(true);
+    expect(sizes).toEqual([49, 2]);
+  });
+});

@@ -4,7 +4,7 @@ import { type HttpResult, jsonResult } from "./adapters/http-event.ts";
 import { publishMetrics } from "./adapters/metrics.ts";
 import { ConfigError } from "./config.ts";
 import type { TransferResult } from "./domain/hand-over.ts";
-import { TransferError, toProblemDocument } from "./domain/problems.ts";
+import { type ProblemDocument, TransferError, toProblemDocument } from "./domain/problems.ts";
 import { requireTransferInput } from "./domain/transfer-request.ts";
 import { type EventSummary, handleEvent } from "./handlers/async-event.ts";
 import { idempotencyKey } from "./handlers/idempotency-key.ts";
@@ -40,11 +40,13 @@ export interface HandlerOptions {
   runtime?: () => Runtime;
 }
 
-/** A finished answer: what HTTP callers get as status and body, and direct callers as the body. */
-interface Answer {
-  status: number;
-  body: TransferResponse | BatchResponse;
-}
+/**
+ * A finished answer: what HTTP callers get as status and body, and direct callers as the body. Plain
+ * data, because Idempotency-Key stores it and replays it. A `problem` is a failure worth storing.
+ */
+type Answer =
+  | { status: number; body: TransferResponse | BatchResponse; problem?: undefined }
+  | { status: number; problem: ProblemDocument; retryAfter?: number };
 
 /**
  * The Lambda entry: it recognises the event, delegates to the transfer service and turns the outcome
@@ -100,22 +102,34 @@ export function createHandler(options: HandlerOptions = {}) {
       describeInput(log, input, getRuntime().service);
 
       const execute = async (): Promise<Answer> => {
-        const outcome = await runTransferInput(input, getRuntime().service, deadline);
-        failure = describeOutcome(log, outcome);
-        return answerFor(outcome, log.requestId);
+        try {
+          const outcome = await runTransferInput(input, getRuntime().service, deadline);
+          failure = describeOutcome(log, outcome);
+          return answerFor(outcome, log.requestId);
+        } catch (error) {
+          // A failure after the message was written is stored under the key: a retry must not write it twice.
+          if (!(error instanceof TransferError) || error.details.message?.sent !== true) throw error;
+          failure = error;
+          describeFailure(log, error);
+          return problemAnswer(error, log.requestId);
+        }
       };
       const { value: answer, replayed } = key
         ? await idempotent(getRuntime(), key, input, context, execute)
         : { value: await execute(), replayed: false };
       if (replayed) log.replayed = true;
 
+      const replayHeaders: Record<string, string> = replayed ? { "idempotent-replayed": "true" } : {};
+      if (answer.problem) {
+        if (!http) throw storedProblem(answer.problem);
+        const headers =
+          answer.retryAfter === undefined
+            ? replayHeaders
+            : { ...replayHeaders, "retry-after": String(answer.retryAfter) };
+        return jsonResult(answer.status, answer.problem, "application/problem+json", headers);
+      }
       if (!http) return answer.body;
-      return jsonResult(
-        answer.status,
-        answer.body,
-        "application/json",
-        replayed ? { "idempotent-replayed": "true" } : {},
-      );
+      return jsonResult(answer.status, answer.body, "application/json", replayHeaders);
     } catch (error) {
       failure = asTransferError(error);
       describeFailure(log, failure);
@@ -150,6 +164,23 @@ async function idempotent<T>(
     throw new ConfigError("a request carries an idempotency key but IDEMPOTENCY_TABLE is not set");
   }
   return runtime.idempotency.run(key, payload, context, work);
+}
+
+function problemAnswer(error: TransferError, requestId: string): Answer {
+  const answer: Answer = { status: error.status, problem: toProblemDocument(error, requestId) };
+  if (error.details.retryAfter !== undefined) answer.retryAfter = error.details.retryAfter;
+  return answer;
+}
+
+/** A stored problem, thrown again for a direct caller: the same code, the same texts. */
+function storedProblem(problem: ProblemDocument): TransferError {
+  const { detail, code, errors, bitrix24, message } = problem;
+  return new TransferError(code, {
+    detail,
+    ...(errors ? { errors } : {}),
+    ...(bitrix24 ? { bitrix24 } : {}),
+    ...(message ? { message } : {}),
+  });
 }
 
 function problemResult(error: TransferError, requestId: string): HttpResult {

@@ -17,6 +17,8 @@ export interface InvocationMetrics {
   failed: Record<string, number>;
   /** Bitrix24 calls beyond the first. */
   retries: number;
+  fallbacksUsed: number;
+  messagesNotSent: number;
   durationMs: number;
   replayed: boolean;
 }
@@ -27,6 +29,10 @@ export function publishMetrics(invocation: InvocationMetrics): void {
   if (invocation.succeeded > 0)
     metrics.addMetric("TransfersSucceeded", MetricUnit.Count, invocation.succeeded);
   if (invocation.retries > 0) metrics.addMetric("Bitrix24Retries", MetricUnit.Count, invocation.retries);
+  if (invocation.fallbacksUsed > 0)
+    metrics.addMetric("FallbacksUsed", MetricUnit.Count, invocation.fallbacksUsed);
+  if (invocation.messagesNotSent > 0)
+    metrics.addMetric("MessagesNotSent", MetricUnit.Count, invocation.messagesNotSent);
   if (invocation.replayed) metrics.addMetric("IdempotentReplays", MetricUnit.Count, 1);
   if (invocation.coldStart) metrics.addMetric("ColdStart", MetricUnit.Count, 1);
   metrics.addMetric("InvocationDuration", MetricUnit.Milliseconds, invocation.durationMs);

@@ -20,6 +20,10 @@ export interface InvocationLog {
   succeeded?: number;
   failed?: number;
   failuresByCode?: Record<string, number>;
+  /** Hand-overs that the fallback target took. */
+  fallbacksUsed?: number;
+  /** Messages that were asked for and not confirmed as written. */
+  messagesNotSent?: number;
   replayed?: boolean;
   outcome: "TRANSFERRED" | "PARTIAL" | ProblemCode;
   status: number;
@@ -46,6 +50,8 @@ export function metricsOf(log: InvocationLog): InvocationMetrics {
     coldStart: log.coldStart,
     succeeded,
     failed,
+    fallbacksUsed: replayed ? 0 : (log.fallbacksUsed ?? 0),
+    messagesNotSent: replayed ? 0 : (log.messagesNotSent ?? 0),
     retries: Math.max(0, log.attempts - 1),
     durationMs: log.durationMs,
     replayed,
@@ -77,9 +83,14 @@ function portalOrUndefined(service: TransferService, request: TransferRequest): 
 export function describeOutcome(log: InvocationLog, outcome: InputOutcome): TransferError | undefined {
   if (outcome.kind === "single") {
     log.attempts = outcome.attempts;
+    describeHandOvers(log, [outcome.result]);
     return undefined;
   }
   const { items, attempts } = outcome.outcome;
+  describeHandOvers(
+    log,
+    items.map((item) => (item.ok ? item.result : { message: item.error.details.message })),
+  );
   const failures = items.flatMap((item) => (item.ok ? [] : [item.error]));
   Object.assign(log, { attempts, succeeded: items.length - failures.length, failed: failures.length });
   if (failures.length === 0) return undefined;
@@ -91,6 +102,17 @@ export function describeOutcome(log: InvocationLog, outcome: InputOutcome): Tran
   return failures[0];
 }
 
+/** Counts fallbacks and unsent messages; absent when there were none, to keep the usual line short. */
+function describeHandOvers(
+  log: InvocationLog,
+  results: readonly { fallbackUsed?: true; message?: { sent: boolean } | undefined }[],
+): void {
+  const fallbacks = results.filter((result) => result.fallbackUsed).length;
+  const notSent = results.filter((result) => result.message && !result.message.sent).length;
+  if (fallbacks > 0) log.fallbacksUsed = fallbacks;
+  if (notSent > 0) log.messagesNotSent = notSent;
+}
+
 export function describeFailure(log: InvocationLog, failure: TransferError): void {
   Object.assign(log, {
     outcome: failure.code,
@@ -98,6 +120,7 @@ export function describeFailure(log: InvocationLog, failure: TransferError): voi
     attempts: failure.details.attempts ?? log.attempts,
   });
   if (failure.details.bitrix24) log.bitrix24Error = failure.details.bitrix24.error;
+  if (failure.details.message && !failure.details.message.sent) log.messagesNotSent = 1;
 }
 
 export function asTransferError(error: unknown): TransferError {

@@ -12,6 +12,7 @@ import {
   transferParams,
 } from "./domain/transfer.ts";
 import type { TransferRequest } from "./domain/transfer-request.ts";
+import { endpointSecrets } from "./domain/upstream-text.ts";
 
 export interface TransferOutcome {
   result: TransferResult;
@@ -74,11 +75,12 @@ export function createTransferService(config: ServiceConfig): TransferService {
     method: string,
     params: (access: PortalAccess) => Record<string, unknown>,
     deadline: number,
-  ): Promise<CallResult> => {
+  ): Promise<CallResult & { secrets: string[] }> => {
     const connection = await connections.get(portal);
     const used = await connection.endpoint(deadline);
     try {
-      return await callEndpoint(used, method, params(used.access), callOptions(deadline));
+      const outcome = await callEndpoint(used, method, params(used.access), callOptions(deadline));
+      return { ...outcome, secrets: endpointSecrets(used.restBase, used.auth) };
     } catch (error) {
       if (!isCredentialsError(error)) throw error;
       const failure = error as TransferError;
@@ -86,7 +88,11 @@ export function createTransferService(config: ServiceConfig): TransferService {
       // Credentials that would fail the same way: report the first error, not a second call.
       if (!next) throw error;
       const outcome = await callEndpoint(next, method, params(next.access), callOptions(deadline));
-      return { ...outcome, attempts: outcome.attempts + (failure.details.attempts ?? 1) };
+      return {
+        ...outcome,
+        attempts: outcome.attempts + (failure.details.attempts ?? 1),
+        secrets: endpointSecrets(next.restBase, next.auth),
+      };
     }
   };
 
@@ -100,6 +106,7 @@ export function createTransferService(config: ServiceConfig): TransferService {
     let pending = items;
     for (let round = 1; pending.length > 0; round++) {
       let answer: unknown;
+      let secrets: string[];
       try {
         const commands = pending;
         const outcome = await callPortal(
@@ -110,6 +117,7 @@ export function createTransferService(config: ServiceConfig): TransferService {
         );
         attempts += outcome.attempts;
         answer = outcome.result;
+        secrets = outcome.secrets;
       } catch (error) {
         if (!(error instanceof TransferError)) throw error;
         attempts += error.details.attempts ?? 0;
@@ -120,6 +128,7 @@ export function createTransferService(config: ServiceConfig): TransferService {
       const read = readBatchAnswer(
         answer,
         pending.map((item) => commandKey(item.index)),
+        secrets,
       );
       const retry: typeof pending = [];
       for (const item of pending) {

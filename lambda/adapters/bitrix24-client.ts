@@ -1,5 +1,6 @@
 import { errorPolicy } from "../domain/bitrix24-errors.ts";
 import { type ProblemCode, TransferError } from "../domain/problems.ts";
+import { endpointSecrets, upstreamError } from "../domain/upstream-text.ts";
 import { exchange, type HttpAnswer, HttpTimeoutError, parseJsonObject } from "./http-exchange.ts";
 
 /**
@@ -50,12 +51,13 @@ export async function callMethod(
   const random = options.random ?? Math.random;
   const url = `${restBase}${method}.json`;
   const body = JSON.stringify(params);
+  const secrets = endpointSecrets(restBase, params.auth);
   let last: AttemptFailure | undefined;
 
   for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
     const remaining = options.deadline - Date.now();
     if (remaining < MIN_ATTEMPT_MS) break;
-    const outcome = await attemptOnce(url, body, Math.min(options.attemptTimeoutMs, remaining));
+    const outcome = await attemptOnce(url, body, Math.min(options.attemptTimeoutMs, remaining), secrets);
     if ("result" in outcome) return { result: outcome.result, attempts: attempt };
     last = outcome;
     last.error.details.attempts = attempt;
@@ -74,6 +76,7 @@ async function attemptOnce(
   url: string,
   body: string,
   timeoutMs: number,
+  secrets: readonly string[],
 ): Promise<{ result: unknown } | AttemptFailure> {
   let response: HttpAnswer;
   try {
@@ -95,13 +98,11 @@ async function attemptOnce(
 
   const envelope = parseJsonObject(text);
   if (envelope && typeof envelope.error === "string") {
-    const policy = errorPolicy(response.status, envelope.error);
-    const description =
-      typeof envelope.error_description === "string" ? envelope.error_description : undefined;
+    const bitrix24 = upstreamError(envelope.error, envelope.error_description, secrets);
+    const policy = errorPolicy(response.status, bitrix24.error);
     const error = new TransferError(policy.code, {
-      detail: describeUpstreamError(policy.code, envelope.error),
-      bitrix24:
-        description === undefined ? { error: envelope.error } : { error: envelope.error, description },
+      detail: describeUpstreamError(policy.code, bitrix24.error),
+      bitrix24,
       ...(policy.retryAfter === undefined ? {} : { retryAfter: policy.retryAfter }),
     });
     return { error, retry: policy.retry };

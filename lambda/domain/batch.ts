@@ -3,6 +3,7 @@ import { isRecord } from "./is-record.ts";
 import { TransferError } from "./problems.ts";
 import { type PortalAccess, TRANSFER_METHOD, transferParams } from "./transfer.ts";
 import type { TransferRequest } from "./transfer-request.ts";
+import { upstreamError } from "./upstream-text.ts";
 
 /**
  * Bitrix24 `batch`: up to 50 commands in one hit against the rate limit. Each command is a query string;
@@ -29,22 +30,26 @@ export function batchCommands(
   return cmd;
 }
 
-/** Reads each command's outcome from a batch answer's `result`. */
-export function readBatchAnswer(answer: unknown, keys: readonly string[]): Map<string, CommandOutcome> {
+/** Reads each command's outcome from a batch answer's `result`; `secrets` are redacted from Bitrix24's texts. */
+export function readBatchAnswer(
+  answer: unknown,
+  keys: readonly string[],
+  secrets: readonly string[] = [],
+): Map<string, CommandOutcome> {
   const results = isRecord(answer) && isRecord(answer.result) ? answer.result : {};
   const errors = isRecord(answer) && isRecord(answer.result_error) ? answer.result_error : {};
   const outcomes = new Map<string, CommandOutcome>();
   for (const key of keys) {
     const error = errors[key];
     if (isRecord(error) && typeof error.error === "string") {
-      const policy = errorPolicy(0, error.error);
-      const description = typeof error.error_description === "string" ? error.error_description : undefined;
+      const bitrix24 = upstreamError(error.error, error.error_description, secrets);
+      const policy = errorPolicy(0, bitrix24.error);
       outcomes.set(key, {
         ok: false,
         retry: policy.retry,
         error: new TransferError(policy.code, {
-          detail: `Bitrix24 refused this transfer in the batch with ${error.error}`,
-          bitrix24: description === undefined ? { error: error.error } : { error: error.error, description },
+          detail: `Bitrix24 refused this transfer in the batch with ${bitrix24.error}`,
+          bitrix24,
           ...(policy.retryAfter === undefined ? {} : { retryAfter: policy.retryAfter }),
         }),
       });

@@ -11,7 +11,7 @@ import {
   type TransferResult,
   transferParams,
 } from "./domain/transfer.ts";
-import type { TransferRequest } from "./domain/transfer-request.ts";
+import { duplicateChats, duplicateChatsProblem, type TransferRequest } from "./domain/transfer-request.ts";
 import { endpointSecrets } from "./domain/upstream-text.ts";
 
 export interface TransferOutcome {
@@ -163,16 +163,22 @@ export function createTransferService(config: ServiceConfig): TransferService {
 
     async transferBatch(requests, deadline) {
       const groups = new Map<string, { index: number; request: TransferRequest }[]>();
-      requests.forEach((request, index) => {
-        let portal: string;
+      const portals = requests.map((request, index) => {
         try {
-          portal = portalFor(request);
+          return portalFor(request);
         } catch (error) {
           // The whole batch is refused before any call: bad input never reaches Bitrix24.
           if (error instanceof TransferError)
             error.details.detail = `transfers.${index}: ${error.details.detail}`;
           throw error;
         }
+      });
+      const duplicates = duplicateChatsProblem(
+        duplicateChats(requests, (_, index) => portals[index] as string),
+      );
+      if (duplicates) throw duplicates;
+      requests.forEach((request, index) => {
+        const portal = portals[index] as string;
         const group = groups.get(portal) ?? [];
         group.push({ index, request });
         groups.set(portal, group);

@@ -136,22 +136,41 @@ export const transferBatchSchema = z
   )
   .check(
     z.superRefine((value, ctx) => {
-      // Two commands for one chat in one batch would race on the portal: the caller surely meant one.
-      const seen = new Map<string, number>();
-      value.transfers.forEach((item, index) => {
-        const key = `${item.portal ?? ""}/${item.chatId}`;
-        const first = seen.get(key);
-        if (first === undefined) seen.set(key, index);
-        else
-          ctx.issues.push({
-            code: "custom",
-            input: item,
-            path: ["transfers", index, "chatId"],
-            message: `chat ${item.chatId} is already transferred by transfers.${first}`,
-          });
-      });
+      for (const { index, message } of duplicateChats(value.transfers, (item) => item.portal ?? "")) {
+        const input = value.transfers[index];
+        ctx.issues.push({ code: "custom", input, path: ["transfers", index, "chatId"], message });
+      }
     }),
   );
+
+/**
+ * Two commands for one chat in one batch would race on the portal: the caller surely meant one. The
+ * service checks again once every item's portal is resolved, since an item naming the default portal
+ * and one leaving it out address the same chat.
+ */
+export function duplicateChats<T extends { chatId: number }>(
+  items: readonly T[],
+  portalOf: (item: T, index: number) => string,
+): { index: number; message: string }[] {
+  const seen = new Map<string, number>();
+  const duplicates: { index: number; message: string }[] = [];
+  items.forEach((item, index) => {
+    const key = `${portalOf(item, index)}/${item.chatId}`;
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, index);
+    else
+      duplicates.push({ index, message: `chat ${item.chatId} is already transferred by transfers.${first}` });
+  });
+  return duplicates;
+}
+
+/** A VALIDATION_FAILED problem for the duplicates `duplicateChats` found, if any. */
+export function duplicateChatsProblem(duplicates: readonly { index: number; message: string }[]) {
+  if (duplicates.length === 0) return undefined;
+  return validationProblem(
+    duplicates.map(({ index, message }) => ({ path: `transfers.${index}.chatId`, message })),
+  );
+}
 
 export type TransferInput =
   | { kind: "single"; request: TransferRequest }

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { lambdaContext } from "../scripts/local-api.ts";
-import { httpApiEvent } from "./support/events.ts";
+import { httpApiEvent, iamHttpApiEvent } from "./support/events.ts";
 import { useBundleHarness } from "./support/harness.ts";
 
 /** Controls from docs/security.md that are about what a caller can steer. */
@@ -61,5 +61,15 @@ describe("a caller cannot steer where the function calls", () => {
     );
     const log = JSON.parse(lines.find((line) => line.includes('"message":"transfer"')) ?? "{}");
     expect(log.client).toBe("crm");
+  });
+
+  it("logs an IAM caller's principal as the client", async () => {
+    const event = iamHttpApiEvent("arn:aws:iam::111122223333:role/crm", {
+      body: JSON.stringify({ chatId: 113, operatorId: 12 }),
+      headers: { "content-type": "application/json", "x-client": "admin" },
+    });
+    await h.newHandler()(event, lambdaContext(28_000));
+    const log = JSON.parse(lines.find((line) => line.includes('"message":"transfer"')) ?? "{}");
+    expect(log.client).toBe("iam:arn:aws:iam::111122223333:role/crm");
   });
 });

@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { type FieldError, TransferError } from "./problems.ts";
+import { MAX_FIELD_ERRORS } from "./upstream-text.ts";
 
 /**
  * The public request contract, shared by the function (to validate callers) and by the CDK app (to
@@ -98,10 +99,13 @@ function toFieldErrors(issues: readonly z.core.$ZodIssue[]): FieldError[] {
   );
 }
 
+/** The first few errors suffice to fix a request; listing thousands would only amplify a hostile one. */
 function validationProblem(errors: FieldError[]): TransferError {
+  const listed = errors.slice(0, MAX_FIELD_ERRORS);
+  const more = errors.length - listed.length;
   return new TransferError("VALIDATION_FAILED", {
-    detail: errors.map((error) => `${error.path}: ${error.message}`).join("; "),
-    errors,
+    detail: `${listed.map((error) => `${error.path}: ${error.message}`).join("; ")}${more > 0 ? `; and ${more} more` : ""}`,
+    errors: listed,
   });
 }
 

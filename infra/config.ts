@@ -22,8 +22,9 @@ const SCHEDULE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const RATE_EXPRESSION = /^rate\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\)$/;
 const CRON_EXPRESSION = /^cron\(([^()\s]+(?: [^()\s]+){5})\)$/;
 
+const IAM_PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[A-Za-z0-9+=,.@_/-]{1,512}$/;
 // Who may put events on a dedicated bus: an IAM role or user, or a whole account.
-const EVENT_PUBLISHER = /^(\d{12}|arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[A-Za-z0-9+=,.@_/-]{1,512})$/;
+const EVENT_PUBLISHER = new RegExp(`^\\d{12}$|${IAM_PRINCIPAL_ARN.source}`);
 // PutEvents refuses custom events whose source starts with "aws.".
 const EVENT_SOURCE = /^(?!aws\.)[^\s]{1,256}$/;
 const RETENTION_DAYS = Object.values(RetentionDays).filter(
@@ -187,6 +188,10 @@ export const configSchema = z
         error: 'secretsKey must be "customer-managed" or "aws-managed"',
       })
       .default("customer-managed"),
+    /** People or tools (IAM role or user ARNs) who may also read the secrets under that key, e.g. for `npm run doctor`. */
+    secretReaders: z
+      .array(z.string().regex(IAM_PRINCIPAL_ARN, { error: "secretReaders are IAM role or user ARNs" }))
+      .default([]),
     eventSources: z
       .array(
         z.string().regex(EVENT_SOURCE, {

@@ -1,5 +1,11 @@
 import { RemovalPolicy, Stack } from "aws-cdk-lib";
-import { AccountRootPrincipal, type IGrantable, PolicyDocument, PolicyStatement } from "aws-cdk-lib/aws-iam";
+import {
+  AccountRootPrincipal,
+  ArnPrincipal,
+  type IGrantable,
+  PolicyDocument,
+  PolicyStatement,
+} from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
 import type { CfnSecret, ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
@@ -32,13 +38,9 @@ const ADMINISTRATION = [
 export class SecretsKey extends Construct {
   readonly key: Key;
 
-  constructor(scope: Construct, id: string) {
+  /** `readers`: IAM role or user ARNs of people or tools that must read the secrets too (say, for `npm run doctor`). */
+  constructor(scope: Construct, id: string, { readers = [] }: { readers?: readonly string[] } = {}) {
     super(scope, id);
-    const stack = Stack.of(this);
-    const viaSecretsManager = {
-      "kms:ViaService": `secretsmanager.${stack.region}.amazonaws.com`,
-      "kms:CallerAccount": stack.account,
-    };
     this.key = new Key(this, "Key", {
       description: "b24-transfer: encrypts the portal and client-token secrets; only its functions decrypt",
       enableKeyRotation: true,
@@ -58,11 +60,22 @@ export class SecretsKey extends Construct {
             principals: [new AccountRootPrincipal()],
             actions: ["kms:GenerateDataKey"],
             resources: ["*"],
-            conditions: { StringEquals: viaSecretsManager },
+            conditions: { StringEquals: viaSecretsManager(this) },
           }),
         ],
       }),
     });
+    if (readers.length > 0) {
+      this.key.addToResourcePolicy(
+        new PolicyStatement({
+          sid: "NamedReadersDecryptThroughSecretsManager",
+          principals: readers.map((arn) => new ArnPrincipal(arn)),
+          actions: ["kms:Decrypt"],
+          resources: ["*"],
+          conditions: { StringEquals: viaSecretsManager(this) },
+        }),
+      );
+    }
   }
 
   /**
@@ -75,21 +88,23 @@ export class SecretsKey extends Construct {
 
   /** Lets these functions read the secrets (and, with `write`, store new versions) through Secrets Manager. */
   allowFunctions(sid: string, functions: readonly IGrantable[], { write = false } = {}): void {
-    const stack = Stack.of(this);
     this.key.addToResourcePolicy(
       new PolicyStatement({
         sid,
         principals: functions.map((fn) => fn.grantPrincipal),
         actions: write ? ["kms:Decrypt", "kms:GenerateDataKey"] : ["kms:Decrypt"],
         resources: ["*"],
-        conditions: {
-          StringEquals: {
-            "kms:ViaService": `secretsmanager.${stack.region}.amazonaws.com`,
-            "kms:CallerAccount": stack.account,
-          },
-        },
+        conditions: { StringEquals: viaSecretsManager(this) },
       }),
     );
   }
 }
 
+/** Only as Secrets Manager's calls on behalf of a principal of this account. */
+function viaSecretsManager(scope: Construct): Record<string, string> {
+  const stack = Stack.of(scope);
+  return {
+    "kms:ViaService": `secretsmanager.${stack.region}.amazonaws.com`,
+    "kms:CallerAccount": stack.account,
+  };
+}

@@ -50,7 +50,9 @@ export class TransferStack extends Stack {
     const createsSecrets =
       config.authorization === "token" || Object.values(config.portals).some((p) => p.source === "create");
     this.secretsKey =
-      config.secretsKey === "customer-managed" && createsSecrets ? new SecretsKey(this, "SecretsKey") : undefined;
+      config.secretsKey === "customer-managed" && createsSecrets
+        ? new SecretsKey(this, "SecretsKey", { readers: config.secretReaders })
+        : undefined;
     this.portalSecrets = new PortalSecrets(this, "PortalSecrets", {
       portals: config.portals,
       secretsKey: this.secretsKey,

@@ -51,6 +51,7 @@ describe("the settings in cdk.json", () => {
       scheduleService: "rules",
       eventSources: [],
       secretsKey: "customer-managed",
+      secretReaders: [],
     });
   });
 });
@@ -307,6 +308,12 @@ describe("secretsKey", () => {
     expect(parseConfig({ ...BASE_CONFIG, secretsKey: "aws-managed" }).secretsKey).toBe("aws-managed");
     expect(problems({ ...BASE_CONFIG, secretsKey: "mine" })).toEqual([
       '  - secretsKey: secretsKey must be "customer-managed" or "aws-managed"',
+    ]);
+    expect(
+      problems({ ...BASE_CONFIG, secretReaders: ["123456789012", "arn:aws:iam::123456789012:root"] }),
+    ).toEqual([
+      "  - secretReaders[0]: secretReaders are IAM role or user ARNs",
+      "  - secretReaders[1]: secretReaders are IAM role or user ARNs",
     ]);
   });
 });

@@ -145,6 +145,17 @@ describe("finding 7: created secrets under a customer-managed key only the funct
     expect(JSON.stringify(writes?.Condition)).toContain("secretsmanager.");
   });
 
+  it("lets the named secretReaders decrypt too, through Secrets Manager only", () => {
+    const reader = "arn:aws:iam::123456789012:role/ops-admin";
+    const withReaders = synthTemplate({ ...BASE_CONFIG, secretReaders: [reader] });
+    const [, key] = resources(withReaders, "AWS::KMS::Key")[0] as [string, Resource];
+    const statements = (key.Properties.KeyPolicy as { Statement: Statement[] }).Statement;
+    const readers = statements.filter((s) => principalsOf(s).includes(reader));
+    expect(readers).toHaveLength(1);
+    expect(actions(readers[0] as Statement)).toEqual(["kms:Decrypt"]);
+    expect(JSON.stringify((readers[0] as Statement).Condition)).toContain("secretsmanager.");
+  });
+
   it('uses the AWS-managed key when secretsKey is "aws-managed", and creates no key it would not use', () => {
     const awsManaged = synthTemplate({ ...BASE_CONFIG, secretsKey: "aws-managed" });
     awsManaged.resourceCountIs("AWS::KMS::Key", 0);

@@ -4,6 +4,7 @@ import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { NodeFunction } from "./node-function-construct.ts";
+import type { SecretsKey } from "./secrets-key-construct.ts";
 
 export interface ClientTokenAuthorizerProps {
   clients: readonly string[];
@@ -11,6 +12,8 @@ export interface ClientTokenAuthorizerProps {
   secretCacheTtlSeconds: number;
   logRetention: RetentionDays;
   logLevel: string;
+  /** Encrypts the client-token secret; only the authorizer may decrypt it. */
+  secretsKey?: SecretsKey | undefined;
 }
 
 /**
@@ -33,6 +36,7 @@ export class ClientTokenAuthorizer extends Construct {
       // Losing the hashes would lock every client out until new tokens are minted and handed out.
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    props.secretsKey?.encrypt(this.secret);
     Validations.of(this.secret).acknowledge({
       id: "AwsSolutions-SMG4",
       reason:
@@ -55,6 +59,7 @@ export class ClientTokenAuthorizer extends Construct {
       },
     });
     this.secret.grantRead(this.handler.function);
+    props.secretsKey?.allowFunctions("AuthorizerReadsClientTokens", [this.handler.function]);
 
     this.authorizer = new HttpLambdaAuthorizer("ClientToken", this.handler.function, {
       responseTypes: [HttpLambdaResponseType.SIMPLE],

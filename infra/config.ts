@@ -22,6 +22,9 @@ const SCHEDULE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const RATE_EXPRESSION = /^rate\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\)$/;
 const CRON_EXPRESSION = /^cron\(([^()\s]+(?: [^()\s]+){5})\)$/;
 
+const IAM_PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[A-Za-z0-9+=,.@_/-]{1,512}$/;
+// Who may put events on a dedicated bus: an IAM role or user, or a whole account.
+const EVENT_PUBLISHER = new RegExp(`^\\d{12}$|${IAM_PRINCIPAL_ARN.source}`);
 // PutEvents refuses custom events whose source starts with "aws.".
 const EVENT_SOURCE = /^(?!aws\.)[^\s]{1,256}$/;
 const RETENTION_DAYS = Object.values(RetentionDays).filter(
@@ -159,10 +162,36 @@ export const configSchema = z
     scheduleService: z
       .enum(["rules", "scheduler"], { error: 'scheduleService must be "rules" or "scheduler"' })
       .default("rules"),
+    /**
+     * A bus of this stack's own whose resource policy names who may put events on it: the recommended
+     * setting, because an event's `source` is whatever its sender wrote, not an identity.
+     */
+    eventBus: z
+      .strictObject({
+        publishers: z
+          .array(
+            z.string().regex(EVENT_PUBLISHER, {
+              error: "publishers are IAM role or user ARNs, or 12-digit account ids",
+            }),
+          )
+          .min(1, { error: "name at least one publisher: only they may put events on the bus" }),
+      })
+      .optional(),
+    /** An existing bus ("default" included): anyone its policies let put events can claim an allowed source. */
     eventBusName: z
       .string()
       .regex(/^[A-Za-z0-9._-]{1,256}$/, { error: "eventBusName must be an event bus name" })
-      .default("default"),
+      .optional(),
+    /** Customer-managed KMS key for the created secrets (recommended), or the AWS-managed aws/secretsmanager. */
+    secretsKey: z
+      .enum(["customer-managed", "aws-managed"], {
+        error: 'secretsKey must be "customer-managed" or "aws-managed"',
+      })
+      .default("customer-managed"),
+    /** People or tools (IAM role or user ARNs) who may also read the secrets under that key, e.g. for `npm run doctor`. */
+    secretReaders: z
+      .array(z.string().regex(IAM_PRINCIPAL_ARN, { error: "secretReaders are IAM role or user ARNs" }))
+      .default([]),
     eventSources: z
       .array(
         z.string().regex(EVENT_SOURCE, {
@@ -187,6 +216,9 @@ export const configSchema = z
         message: 'token authorization needs at least one client name (or set authorization to "iam")',
       });
     }
+    eventBusIssues(config).forEach((issue) => {
+      ctx.addIssue({ code: "custom", ...issue });
+    });
     findDuplicates(config.clients).forEach((name) => {
       ctx.addIssue({ code: "custom", path: ["clients"], message: `client "${name}" is listed twice` });
     });
@@ -218,6 +250,38 @@ export const configSchema = z
       }
     });
   });
+
+/** Events need an explicit bus: a dedicated one (recommended) or a named existing one, not both. */
+function eventBusIssues(config: {
+  eventSources: readonly string[];
+  eventBus?: unknown;
+  eventBusName?: string;
+}): { path: PropertyKey[]; message: string }[] {
+  const dedicated = config.eventBus !== undefined;
+  const existing = config.eventBusName !== undefined;
+  if (config.eventSources.length === 0) {
+    if (!dedicated && !existing) return [];
+    return [
+      {
+        path: [dedicated ? "eventBus" : "eventBusName"],
+        message: "an event bus needs eventSources: without them no event reaches the function",
+      },
+    ];
+  }
+  if (dedicated && existing) {
+    return [{ path: ["eventBusName"], message: "give eventBus (a dedicated bus) or eventBusName, not both" }];
+  }
+  if (!dedicated && !existing) {
+    return [
+      {
+        path: ["eventBus"],
+        message:
+          'eventSources need a bus: eventBus with its publishers (recommended), or eventBusName (e.g. "default") to accept events from anyone who may put events there',
+      },
+    ];
+  }
+  return [];
+}
 
 /**
  * Problems the function itself would report for a scheduled request (single or batch), plus portals

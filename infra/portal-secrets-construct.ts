@@ -3,6 +3,7 @@ import { type IGrantable, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { type ISecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import type { PortalSource } from "./config.ts";
+import type { SecretsKey } from "./secrets-key-construct.ts";
 
 /**
  * The value a created portal secret starts with: not a URL, so the function reports the portal as not
@@ -26,14 +27,25 @@ export interface PortalSecret {
 /** One Secrets Manager secret per portal, created with a placeholder or imported by name or ARN. */
 export class PortalSecrets extends Construct {
   readonly portals: readonly PortalSecret[];
+  readonly #secretsKey: SecretsKey | undefined;
 
-  constructor(scope: Construct, id: string, props: { portals: Record<string, PortalSource> }) {
+  constructor(
+    scope: Construct,
+    id: string,
+    props: { portals: Record<string, PortalSource>; secretsKey?: SecretsKey | undefined },
+  ) {
     super(scope, id);
+    this.#secretsKey = props.secretsKey;
     this.portals = Object.entries(props.portals).map(([portal, source]) => this.portalSecret(portal, source));
   }
 
-  /** Read access to exactly these secrets. */
+  /** Read access to exactly these secrets (for created ones under the stack's key, also in the key policy). */
   grantRead(grantee: IGrantable): void {
+    const created = this.portals.filter((portal) => portal.created);
+    if (this.#secretsKey && created.length > 0) {
+      const write = created.some((portal) => portal.auth === "oauth");
+      this.#secretsKey.allowFunctions("TransferFunctionUsesPortalSecrets", [grantee], { write });
+    }
     for (const { secret, kmsKeyArn } of this.portals) {
       secret.grantRead(grantee);
       if (kmsKeyArn) grantee.grantPrincipal.addToPrincipalPolicy(decryptThroughSecretsManager(kmsKeyArn));
@@ -106,6 +118,7 @@ export class PortalSecrets extends Construct {
       // The webhook URL is entered by hand and cannot be recreated from anything in this stack.
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    this.#secretsKey?.encrypt(secret);
     Validations.of(secret).acknowledge({
       id: "AwsSolutions-SMG4",
       reason:

@@ -10,6 +10,7 @@ import { FailedInvocations } from "./failed-invocations-construct.ts";
 import { IdempotencyTable } from "./idempotency-table-construct.ts";
 import { PortalSecrets } from "./portal-secrets-construct.ts";
 import { Schedules } from "./schedules-construct.ts";
+import { SecretsKey } from "./secrets-key-construct.ts";
 import { TransferApi } from "./transfer-api-construct.ts";
 import { TransferEvents } from "./transfer-events-construct.ts";
 import { TransferFunction } from "./transfer-function-construct.ts";
@@ -23,6 +24,7 @@ export interface TransferStackProps extends StackProps {
  * synthesizes offline without credentials.
  */
 export class TransferStack extends Stack {
+  readonly secretsKey: SecretsKey | undefined;
   readonly portalSecrets: PortalSecrets;
   readonly transfer: TransferFunction;
   readonly api: TransferApi;
@@ -44,7 +46,17 @@ export class TransferStack extends Stack {
 
     this.failedInvocations = new FailedInvocations(this, "FailedInvocations");
     this.idempotency = new IdempotencyTable(this, "Idempotency");
-    this.portalSecrets = new PortalSecrets(this, "PortalSecrets", { portals: config.portals });
+    // A key costs money (docs/security.md): created only when a secret of this stack will use it.
+    const createsSecrets =
+      config.authorization === "token" || Object.values(config.portals).some((p) => p.source === "create");
+    this.secretsKey =
+      config.secretsKey === "customer-managed" && createsSecrets
+        ? new SecretsKey(this, "SecretsKey", { readers: config.secretReaders })
+        : undefined;
+    this.portalSecrets = new PortalSecrets(this, "PortalSecrets", {
+      portals: config.portals,
+      secretsKey: this.secretsKey,
+    });
     this.transfer = new TransferFunction(this, "TransferFunction", {
       portalSecrets: this.portalSecrets,
       defaultPortal: config.defaultPortal,
@@ -66,6 +78,7 @@ export class TransferStack extends Stack {
             secretCacheTtlSeconds: config.secretCacheTtlSeconds,
             logRetention,
             logLevel: config.logLevel,
+            secretsKey: this.secretsKey,
           })
         : undefined;
 
@@ -87,7 +100,9 @@ export class TransferStack extends Stack {
       config.eventSources.length > 0
         ? new TransferEvents(this, "TransferEvents", {
             sources: config.eventSources,
-            eventBusName: config.eventBusName,
+            bus: config.eventBus
+              ? { kind: "dedicated", publishers: config.eventBus.publishers }
+              : { kind: "existing", name: config.eventBusName as string },
             target: transferFunction,
             deadLetterQueue: this.failedInvocations.queue,
           })

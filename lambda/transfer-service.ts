@@ -24,7 +24,8 @@ import {
   type PortalAccess,
   requireConfirmed,
 } from "./domain/transfer.ts";
-import type { TransferRequest } from "./domain/transfer-request.ts";
+import { duplicateChats, duplicateChatsProblem, type TransferRequest } from "./domain/transfer-request.ts";
+import { endpointSecrets } from "./domain/upstream-text.ts";
 
 export interface TransferOutcome {
   result: TransferResult;
@@ -124,12 +125,13 @@ export function createTransferService(config: ServiceConfig): TransferService {
     portal: string,
     make: (access: PortalAccess) => MethodCall | { method: string; params: Record<string, unknown> },
     deadline: number,
-  ): Promise<CallResult> => {
+  ): Promise<CallResult & { secrets: string[] }> => {
     const connection = await connections.get(portal);
     const used = await connection.endpoint(deadline);
     try {
       const { method, params } = make(used.access);
-      return await call(portal, used, method, params, deadline);
+      const outcome = await call(portal, used, method, params, deadline);
+      return { ...outcome, secrets: endpointSecrets(used.restBase, used.auth) };
     } catch (error) {
       if (!isCredentialsError(error)) throw error;
       const failure = error as TransferError;
@@ -138,7 +140,11 @@ export function createTransferService(config: ServiceConfig): TransferService {
       if (!next) throw error;
       const { method, params } = make(next.access);
       const outcome = await call(portal, next, method, params, deadline);
-      return { ...outcome, attempts: outcome.attempts + (failure.details.attempts ?? 1) };
+      return {
+        ...outcome,
+        attempts: outcome.attempts + (failure.details.attempts ?? 1),
+        secrets: endpointSecrets(next.restBase, next.auth),
+      };
     }
   };
 
@@ -213,6 +219,7 @@ export function createTransferService(config: ServiceConfig): TransferService {
       groups.map((group) => ({ ...group, commands: commandsFor(group.item, {}) })),
     )) {
       let answer: unknown;
+      let secrets: string[];
       try {
         const outcome = await callPortal(
           portal,
@@ -227,6 +234,7 @@ export function createTransferService(config: ServiceConfig): TransferService {
         );
         attempts.count += outcome.attempts;
         answer = outcome.result;
+        secrets = outcome.secrets;
       } catch (error) {
         if (!(error instanceof TransferError)) throw error;
         attempts.count += error.details.attempts ?? 0;
@@ -242,6 +250,7 @@ export function createTransferService(config: ServiceConfig): TransferService {
       const read = readBatchAnswer(
         answer,
         batch.flatMap((group) => commandsFor(group.item, {}).map((command) => command.key)),
+        secrets,
       );
       for (const { item } of batch) {
         if (item.messagePending) {
@@ -303,16 +312,23 @@ export function createTransferService(config: ServiceConfig): TransferService {
     deadline: number,
   ): Promise<BatchOutcome> => {
     const groups = new Map<string, BatchItem[]>();
-    requests.forEach((request, index) => {
-      let portal: string;
+    const portals = requests.map((request, index) => {
       try {
-        portal = portalFor(request);
+        return portalFor(request);
       } catch (error) {
         // The whole batch is refused before any call: bad input never reaches Bitrix24.
         if (error instanceof TransferError)
           error.details.detail = `transfers.${index}: ${error.details.detail}`;
         throw error;
       }
+    });
+    // Checked again once the default portal is filled in: {"chatId": 115} and {"chatId": 115, "portal": "main"} are one chat.
+    const duplicates = duplicateChatsProblem(
+      duplicateChats(requests, (_, index) => portals[index] as string),
+    );
+    if (duplicates) throw duplicates;
+    requests.forEach((request, index) => {
+      const portal = portals[index] as string;
       const group = groups.get(portal) ?? [];
       group.push({ index, state: startHandOver(request), messagePending: request.message !== undefined });
       groups.set(portal, group);

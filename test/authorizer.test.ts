@@ -18,6 +18,7 @@ import {
 } from "vitest";
 import { PROJECT_ROOT } from "../infra/bundling.ts";
 import { logger } from "../lambda/adapters/logger.ts";
+import { FAILURE_TTL_MS } from "../lambda/adapters/secret-cache.ts";
 import { hashToken } from "../lambda/auth/token-hash.ts";
 import { type AuthorizerSettings, createAuthorizer, handler, settingsFromEnv } from "../lambda/authorizer.ts";
 import { mintClientToken } from "../scripts/client-token.ts";
@@ -227,7 +228,7 @@ describe("authorizer", () => {
     expect(secretReads()).toBe(1);
   });
 
-  it("fails (API Gateway answers 500, uncached) when the secret cannot be read, and retries next time", async () => {
+  it("fails (API Gateway answers 500, uncached) when the secret cannot be read, and reads it again seconds later", async () => {
     secretsManager
       .on(GetSecretValueCommand)
       .rejectsOnce(Object.assign(new Error("User is not authorized"), { name: "AccessDeniedException" }))
@@ -241,7 +242,18 @@ describe("authorizer", () => {
         errorName: "AccessDeniedException",
       }),
     );
-    await expect(authorize(bearer(CRM_TOKEN))).resolves.toMatchObject({ isAuthorized: true });
+    // Issue 14, finding 4: the failure is remembered for FAILURE_TTL_MS, then the secret is read again.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      for (let i = 0; i < 20; i++)
+        await expect(authorize(bearer(CRM_TOKEN))).rejects.toThrow("client tokens unavailable");
+      expect(secretReads()).toBe(1);
+      vi.setSystemTime(Date.now() + FAILURE_TTL_MS);
+      await expect(authorize(bearer(CRM_TOKEN))).resolves.toMatchObject({ isAuthorized: true });
+      expect(secretReads()).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it.each([
@@ -249,8 +261,12 @@ describe("authorizer", () => {
     ["a JSON array", '["example-crm"]'],
   ])("fails when the secret is %s", async (_case, value) => {
     secretsManager.on(GetSecretValueCommand).resolves({ SecretString: value });
-    await expect(createAuthorizer(SETTINGS)(bearer(CRM_TOKEN))).rejects.toThrow("client tokens unavailable");
+    const authorize = createAuthorizer(SETTINGS);
+    for (let i = 0; i < 20; i++)
+      await expect(authorize(bearer(CRM_TOKEN))).rejects.toThrow("client tokens unavailable");
     expect(logLines()).toContainEqual(expect.objectContaining({ errorName: "ClientTokensFormatError" }));
+    // A broken secret costs one read per container and failure window, not one per request.
+    expect(secretReads()).toBe(1);
   });
 
   it("never writes the token to the logs", async () => {

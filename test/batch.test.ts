@@ -102,6 +102,16 @@ describe("batch transfers over HTTP", () => {
     expect(response.body.detail).toContain("transfers.1");
     expect(h.sim.hits).toHaveLength(0);
   });
+
+  // Issue 14, finding 2: the duplicate check ran before the default portal was filled in.
+  it("refuses one chat named twice, once through the default portal and once by name", async () => {
+    const response = await post({ transfers: [toOperator(115), { ...toOperator(115, 13), portal: "main" }] });
+    expect([response.status, response.body.code]).toEqual([400, "VALIDATION_FAILED"]);
+    expect(response.body.errors).toEqual([
+      { path: "transfers.1.chatId", message: "chat 115 is already transferred by transfers.0" },
+    ]);
+    expect(h.sim.hits).toHaveLength(0);
+  });
 });
 
 describe("batch transfers invoked directly", () => {

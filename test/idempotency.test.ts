@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lambdaContext } from "../scripts/local-api.ts";
 import { startDynamo } from "../scripts/local-dynamodb.ts";
 import { transferRequestedEvent } from "./support/eventbridge.ts";
-import { httpApiEvent } from "./support/events.ts";
+import { httpApiEvent, iamHttpApiEvent } from "./support/events.ts";
 import { useBundleHarness } from "./support/harness.ts";
 
 const TABLE = "b24-transfer-idempotency";
@@ -99,6 +99,35 @@ describe("Idempotency-Key over HTTP (DynamoDB on dynalite)", () => {
     const other = await post(h.newHandler(), key, body(113), "telephony");
     expect(other.status).toBe(200);
     expect(h.sim.ledger.map((r) => r.chatId)).toEqual([112, 113]);
+  });
+
+  // Issue 14, finding 3: under IAM authorization every caller shared the scope "-".
+  it("keeps keys of different IAM principals apart", async () => {
+    const signed = (userArn: string, idempotencyKey: string, payload: string) =>
+      h.newHandler()(
+        iamHttpApiEvent(userArn, {
+          body: payload,
+          headers: { "content-type": "application/json", "idempotency-key": idempotencyKey },
+        }),
+        lambdaContext(28_000),
+      ) as Promise<APIGatewayProxyStructuredResultV2>;
+    const crm = "arn:aws:iam::111122223333:role/crm";
+    const telephony = "arn:aws:iam::111122223333:role/telephony";
+    const key = newKey();
+    await signed(crm, key, body(112));
+    // Another principal neither reads the first one's stored answer...
+    const replay = await signed(telephony, key, body(112));
+    expect(replay.headers?.["idempotent-replayed"]).toBeUndefined();
+    // ...nor is blocked by its key.
+    const second = newKey();
+    await signed(crm, second, body(113));
+    const other = await signed(telephony, second, body(113, 13));
+    expect(JSON.parse(other.body ?? "{}").code).not.toBe("IDEMPOTENCY_KEY_REUSED");
+    // The same principal again is a replay.
+    const again = await signed(crm, key, body(112));
+    expect(again.headers?.["idempotent-replayed"]).toBe("true");
+    // Operator 13 may not take chat 113: Bitrix24 refused it, but it was tried rather than blocked.
+    expect(h.sim.ledger.map((r) => r.chatId)).toEqual([112, 112, 113]);
   });
 
   it("refuses a malformed key before doing anything", async () => {

@@ -51,17 +51,56 @@ describe("secret cache", () => {
     expect(c.loads).toEqual(["a", "a"]);
   });
 
-  it("does not cache a failure, and waiters share it", async () => {
+  // Issue 14, finding 4: a broken secret cost one Secrets Manager read per request.
+  it("answers a failure from memory for failureTtlMs, then reads again", async () => {
     const c = counter();
-    const cache = createSecretCache({ ttlMs: 1000, load: c.load, now: c.clock.now });
+    const cache = createSecretCache({ ttlMs: 60_000, failureTtlMs: 5000, load: c.load, now: c.clock.now });
     c.failOnce();
     const waiters = [cache.get("a"), cache.get("a")];
     c.release();
     const settled = await Promise.allSettled(waiters);
     expect(settled.map((s) => s.status)).toEqual(["rejected", "rejected"]);
+
+    c.clock.advance(4999);
+    const burst = await Promise.allSettled(Array.from({ length: 50 }, () => cache.get("a")));
+    expect(burst.every((s) => s.status === "rejected")).toBe(true);
+    expect(c.loads).toHaveLength(1);
+
+    // Fixed in the meantime: the first caller after the window reads it.
+    c.clock.advance(1);
     const retry = cache.get("a");
     c.release();
     expect((await retry).value).toBe("a#2");
+    expect(c.loads).toHaveLength(2);
+  });
+
+  it("keeps a failure no longer than good values", async () => {
+    const c = counter();
+    const cache = createSecretCache({ ttlMs: 0, failureTtlMs: 5000, load: c.load, now: c.clock.now });
+    c.failOnce();
+    const first = cache.get("a");
+    c.release();
+    await expect(first).rejects.toThrow("unavailable");
+    const retry = cache.get("a");
+    c.release();
+    expect((await retry).value).toBe("a#2");
+  });
+
+  it("does not let a cached failure block a refresh after the window", async () => {
+    const c = counter();
+    const cache = createSecretCache({ ttlMs: 60_000, failureTtlMs: 5000, load: c.load, now: c.clock.now });
+    const first = cache.get("a");
+    c.release();
+    const good = await first;
+    c.failOnce();
+    const failed = cache.refresh("a", good);
+    c.release();
+    await expect(failed).rejects.toThrow("unavailable");
+    await expect(cache.refresh("a", good)).rejects.toThrow("unavailable");
+    c.clock.advance(5000);
+    const again = cache.refresh("a", good);
+    c.release();
+    expect((await again).value).toBe("a#3");
   });
 
   it("refreshes once for a burst of callers holding the same stale value", async () => {

@@ -1,6 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { FAILURE_TTL_MS } from "../lambda/adapters/secret-cache.ts";
 import { loadConfig } from "../lambda/config.ts";
 import type { TransferRequest } from "../lambda/domain/transfer-request.ts";
 import { createTransferService } from "../lambda/transfer-service.ts";
@@ -138,14 +139,25 @@ describe("transfer service", () => {
     expect(sim.hits).toHaveLength(0);
   });
 
-  it("does not cache a failed secret read", async () => {
+  it("remembers a failed secret read for a few seconds, then reads again", async () => {
     secretsManager
       .on(GetSecretValueCommand)
       .rejectsOnce(Object.assign(new Error("slow down"), { name: "ThrottlingException" }))
       .resolves(secret(sim.webhookUrl()));
     const svc = service();
     expect((await failure(svc.transfer(request, deadline()))).code).toBe("CREDENTIALS_UNAVAILABLE");
-    await expect(svc.transfer(request, deadline())).resolves.toMatchObject({ result: { transferred: true } });
+    expect((await failure(svc.transfer(request, deadline()))).code).toBe("CREDENTIALS_UNAVAILABLE");
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now() + FAILURE_TTL_MS);
+      await expect(svc.transfer(request, deadline())).resolves.toMatchObject({
+        result: { transferred: true },
+      });
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
   });
 
   it("reports a binary-only secret as misconfigured", async () => {

@@ -1,5 +1,6 @@
 import { errorPolicy } from "../domain/bitrix24-errors.ts";
 import { type ProblemCode, TransferError, UNKNOWN_OUTCOME_ADVICE } from "../domain/problems.ts";
+import { endpointSecrets, upstreamError } from "../domain/upstream-text.ts";
 import {
   exchange,
   type HttpAnswer,
@@ -63,6 +64,9 @@ interface AttemptFailure {
   retryOnceAfterMs?: number;
 }
 
+/** The call's options plus every secret value its texts must never carry (the REST base, its code, a token). */
+type AttemptOptions = CallOptions & { secrets: readonly string[] };
+
 type Attempt = { result: unknown; time?: unknown } | AttemptFailure;
 
 export async function callMethod(
@@ -75,18 +79,17 @@ export async function callMethod(
   const random = options.random ?? Math.random;
   const target = { url: new URL(`${restBase}${method}.json`) };
   const body = JSON.stringify(params);
+  const secrets = endpointSecrets(restBase, params.auth);
   let last: AttemptFailure | undefined;
   let retriedOnce = false;
 
   for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
     const remaining = options.deadline - Date.now();
     if (remaining < MIN_ATTEMPT_MS) break;
-    const outcome = await attemptWithMove(
-      target,
-      body,
-      Math.min(options.attemptTimeoutMs, remaining),
-      options,
-    );
+    const outcome = await attemptWithMove(target, body, Math.min(options.attemptTimeoutMs, remaining), {
+      ...options,
+      secrets,
+    });
     if ("result" in outcome) return { ...outcome, attempts: attempt };
     last = outcome;
     last.error.details.attempts = attempt;
@@ -112,7 +115,7 @@ async function attemptWithMove(
   target: { url: URL },
   body: string,
   timeoutMs: number,
-  options: CallOptions,
+  options: AttemptOptions,
 ): Promise<Attempt> {
   const started = Date.now();
   const first = await attemptOnce(target.url, body, timeoutMs, options);
@@ -136,7 +139,7 @@ async function attemptOnce(
   url: URL,
   body: string,
   timeoutMs: number,
-  options: CallOptions,
+  options: AttemptOptions,
 ): Promise<Attempt | { location: string }> {
   let response: HttpAnswer;
   try {
@@ -173,22 +176,19 @@ async function attemptOnce(
 
   const envelope = parseJsonObject(response.text);
   if (envelope && typeof envelope.error === "string") {
-    const policy = errorPolicy(response.status, envelope.error);
-    const description =
-      typeof envelope.error_description === "string" ? envelope.error_description : undefined;
+    const bitrix24 = upstreamError(envelope.error, envelope.error_description, options.secrets);
+    const policy = errorPolicy(response.status, bitrix24.error);
     const failure = {
       retry: policy.retry,
       outcomeUnknown: policy.outcomeUnknown === true,
       ...(policy.retryOnceAfterMs === undefined ? {} : { retryOnceAfterMs: policy.retryOnceAfterMs }),
     };
-    const bitrix24 =
-      description === undefined ? { error: envelope.error } : { error: envelope.error, description };
     if (failure.outcomeUnknown && !options.idempotent) {
-      return { ...unknownOutcome(`Bitrix24 failed with ${envelope.error}`, bitrix24), ...failure };
+      return { ...unknownOutcome(`Bitrix24 failed with ${bitrix24.error}`, bitrix24), ...failure };
     }
     const code = policy.code === "OUTCOME_UNKNOWN" ? "UPSTREAM_ERROR" : policy.code;
     const error = new TransferError(code, {
-      detail: describeUpstreamError(code, envelope.error),
+      detail: describeUpstreamError(code, bitrix24.error),
       bitrix24,
       ...(policy.retryAfter === undefined ? {} : { retryAfter: policy.retryAfter }),
     });

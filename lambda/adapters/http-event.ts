@@ -16,7 +16,10 @@ export interface HttpRequest {
   bodyTooLarge: boolean;
   /** API Gateway's request id, which also appears in its access logs. */
   requestId: string | undefined;
-  /** The caller's name as set by our Lambda authorizer; headers cannot forge it. */
+  /**
+   * Who called, as API Gateway vouches for it: the client name our Lambda authorizer set, or
+   * `iam:<userArn>` under IAM authorization. Headers cannot forge it.
+   */
   client: string | undefined;
 }
 
@@ -38,7 +41,7 @@ export function isRestApiEvent(event: unknown): event is APIGatewayProxyEvent {
 
 export function toHttpRequest(event: HttpEvent, maxBodyBytes: number): HttpRequest {
   const v2 = "version" in event && event.version === "2.0" && "http" in event.requestContext;
-  const context = event.requestContext as { requestId?: string; authorizer?: unknown };
+  const context = event.requestContext as { requestId?: string; authorizer?: unknown; identity?: unknown };
   const { body, tooLarge } = decodeBody(
     event.body ?? undefined,
     event.isBase64Encoded === true,
@@ -53,7 +56,7 @@ export function toHttpRequest(event: HttpEvent, maxBodyBytes: number): HttpReque
     body,
     bodyTooLarge: tooLarge,
     requestId: typeof context.requestId === "string" ? context.requestId : undefined,
-    client: authorizerClient(context.authorizer),
+    client: authorizerClient(context.authorizer, context.identity),
   };
 }
 
@@ -80,11 +83,20 @@ function lowerCaseHeaders(
   return result;
 }
 
-/** HTTP API simple-response authorizers put their context under `lambda`; REST API ones at the top. */
-function authorizerClient(authorizer: unknown): string | undefined {
-  if (!isRecord(authorizer)) return undefined;
-  const context = isRecord(authorizer.lambda) ? authorizer.lambda : authorizer;
-  return typeof context.client === "string" ? context.client : undefined;
+/**
+ * HTTP API simple-response authorizers put their context under `lambda`; REST API ones at the top.
+ * Under IAM authorization API Gateway puts the signer under `authorizer.iam` (HTTP API) or `identity`
+ * (REST API). The "iam:" prefix cannot clash with a client name, which has no colon.
+ */
+function authorizerClient(authorizer: unknown, identity: unknown): string | undefined {
+  if (isRecord(authorizer)) {
+    const context = isRecord(authorizer.lambda) ? authorizer.lambda : authorizer;
+    if (typeof context.client === "string") return context.client;
+    if (isRecord(authorizer.iam) && typeof authorizer.iam.userArn === "string")
+      return `iam:${authorizer.iam.userArn}`;
+  }
+  if (isRecord(identity) && typeof identity.userArn === "string") return `iam:${identity.userArn}`;
+  return undefined;
 }
 
 export function jsonResult(

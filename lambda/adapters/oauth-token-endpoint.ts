@@ -1,5 +1,6 @@
 import { type TokenEndpointFailure, tokenEndpointFailure } from "../domain/oauth-tokens.ts";
 import { TransferError } from "../domain/problems.ts";
+import { ERROR_CODE_PATTERN, safeErrorCode } from "../domain/upstream-text.ts";
 import { MAX_RESPONSE_BYTES, networkErrorCode } from "./bitrix24-client.ts";
 import { exchange, type HttpAnswer, HttpTimeoutError, parseJsonObject } from "./http-exchange.ts";
 
@@ -119,8 +120,11 @@ export async function refreshTokens(
   const { text } = response;
 
   const body = parseJsonObject(text);
+  // The URL we sent carries the client secret and refresh token: an answer quoting them is not a code.
   const errorCode =
-    typeof body?.error === "string" && /^[A-Za-z0-9_.-]{1,64}$/.test(body.error) ? body.error : undefined;
+    typeof body?.error === "string" && ERROR_CODE_PATTERN.test(body.error)
+      ? safeErrorCode(body.error, [grant.clientSecret, grant.refreshToken, url.href])
+      : undefined;
   if (response.status !== 200 || errorCode !== undefined || body === undefined) {
     const failure = tokenEndpointFailure(response.status, errorCode);
     return { ok: false, failure, error: describeFailure(failure, response.status, errorCode) };

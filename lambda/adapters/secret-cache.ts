@@ -1,15 +1,22 @@
 /**
  * A per-container cache of secret values with a TTL. It is safe when one execution environment serves
- * concurrent invocations: concurrent first uses share one fetch, a failed fetch is not cached, and a
- * forced refresh replaces only the entry the caller saw, so a burst of auth errors refetches once.
+ * concurrent invocations: concurrent first uses share one fetch, and a forced refresh replaces only the
+ * entry the caller saw, so a burst of auth errors refetches once. A failed fetch (missing, placeholder
+ * or unreadable secret, throttled Secrets Manager) is kept for a few seconds only: long enough that a
+ * broken secret does not cost one read per request, short enough that fixing it takes effect at once.
  */
 export interface CachedSecret<T> {
   value: T;
   fetchedAt: number;
 }
 
+/** How long a failed read is answered from memory; bounded by the TTL of good reads. */
+export const FAILURE_TTL_MS = 5_000;
+
 export interface SecretCacheOptions<T> {
   ttlMs: number;
+  /** Default FAILURE_TTL_MS. */
+  failureTtlMs?: number;
   load: (secretId: string) => Promise<T>;
   now?: () => number;
 }
@@ -24,10 +31,24 @@ export interface SecretCache<T> {
 interface Slot<T> {
   promise: Promise<CachedSecret<T>>;
   settled?: CachedSecret<T>;
+  failedAt?: number;
 }
 
-export function createSecretCache<T>({ ttlMs, load, now = Date.now }: SecretCacheOptions<T>): SecretCache<T> {
+export function createSecretCache<T>({
+  ttlMs,
+  failureTtlMs = FAILURE_TTL_MS,
+  load,
+  now = () => Date.now(),
+}: SecretCacheOptions<T>): SecretCache<T> {
   const slots = new Map<string, Slot<T>>();
+  const failureTtl = Math.min(failureTtlMs, ttlMs);
+
+  /** In flight, or settled recently enough to answer from. */
+  const usable = (slot: Slot<T>): boolean => {
+    if (slot.settled) return now() - slot.settled.fetchedAt < ttlMs;
+    if (slot.failedAt !== undefined) return now() - slot.failedAt < failureTtl;
+    return true;
+  };
 
   const start = (secretId: string): Promise<CachedSecret<T>> => {
     const slot = {} as Slot<T>;
@@ -37,8 +58,8 @@ export function createSecretCache<T>({ ttlMs, load, now = Date.now }: SecretCach
         return slot.settled;
       },
       (error: unknown) => {
-        // Waiters share the failure; the next caller tries again.
-        if (slots.get(secretId) === slot) slots.delete(secretId);
+        // Waiters share the failure, and so do callers within failureTtl; after it, the next caller tries again.
+        slot.failedAt = now();
         throw error;
       },
     );
@@ -49,13 +70,13 @@ export function createSecretCache<T>({ ttlMs, load, now = Date.now }: SecretCach
   return {
     get(secretId) {
       const slot = slots.get(secretId);
-      if (slot && (!slot.settled || now() - slot.settled.fetchedAt < ttlMs)) return slot.promise;
+      if (slot && usable(slot)) return slot.promise;
       return start(secretId);
     },
     refresh(secretId, stale) {
       const slot = slots.get(secretId);
       // In flight, or already replaced by a concurrent refresh: use that instead of fetching again.
-      if (slot && slot.settled !== stale) return slot.promise;
+      if (slot && slot.settled !== stale && usable(slot)) return slot.promise;
       return start(secretId);
     },
     clear() {

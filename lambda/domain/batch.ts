@@ -1,7 +1,8 @@
 import { errorPolicy } from "./bitrix24-errors.ts";
 import { isRecord } from "./is-record.ts";
-import { TransferError, UNKNOWN_OUTCOME_ADVICE } from "./problems.ts";
+import { type Bitrix24Error, TransferError, UNKNOWN_OUTCOME_ADVICE } from "./problems.ts";
 import type { MethodCall } from "./transfer.ts";
+import { upstreamError } from "./upstream-text.ts";
 
 /**
  * Bitrix24 `batch`: up to 50 commands in one hit against the rate limit. Each command is a query string;
@@ -60,14 +61,18 @@ export function packBatches<T extends { commands: readonly BatchCommand[] }>(gro
  * leaves an entry in `result` or `result_error` (rest_provider.php `batch`), so a command with neither,
  * or with a result other than true, may have run: its outcome is unknown and it is never sent again.
  */
-export function readBatchAnswer(answer: unknown, keys: readonly string[]): Map<string, CommandOutcome> {
+export function readBatchAnswer(
+  answer: unknown,
+  keys: readonly string[],
+  secrets: readonly string[] = [],
+): Map<string, CommandOutcome> {
   const results = isRecord(answer) && isRecord(answer.result) ? answer.result : {};
   const errors = isRecord(answer) && isRecord(answer.result_error) ? answer.result_error : {};
   const outcomes = new Map<string, CommandOutcome>();
   for (const key of keys) {
     const error = errors[key];
     if (isRecord(error) && typeof error.error === "string") {
-      outcomes.set(key, commandRefusal(error.error, error.error_description));
+      outcomes.set(key, commandRefusal(upstreamError(error.error, error.error_description, secrets)));
     } else if (results[key] === true) {
       outcomes.set(key, { ok: true });
     } else {
@@ -83,10 +88,10 @@ export function readBatchAnswer(answer: unknown, keys: readonly string[]): Map<s
   return outcomes;
 }
 
-function commandRefusal(code: string, rawDescription: unknown): CommandOutcome {
+/** `bitrix24` has been through upstreamError: a safe code and a redacted, cut description. */
+function commandRefusal(bitrix24: Bitrix24Error): CommandOutcome {
+  const code = bitrix24.error;
   const policy = errorPolicy(0, code);
-  const description = typeof rawDescription === "string" ? rawDescription : undefined;
-  const bitrix24 = description === undefined ? { error: code } : { error: code, description };
   if (policy.outcomeUnknown) {
     return {
       ok: false,

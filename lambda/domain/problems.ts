@@ -1,3 +1,5 @@
+import { boundedDetails } from "./upstream-text.ts";
+
 /**
  * Every failure the service reports, with one stable machine-readable code each. Callers branch on
  * `code`; `status` is what HTTP callers see, and direct invocations throw an error carrying the code.
@@ -61,7 +63,8 @@ export class TransferError extends Error {
   readonly status: number;
   readonly details: ProblemDetails;
 
-  constructor(code: ProblemCode, details: ProblemDetails) {
+  constructor(code: ProblemCode, unbounded: ProblemDetails) {
+    const details = boundedDetails(unbounded);
     super(`${code}: ${details.detail}`);
     // Lambda reports the name as errorType: async failure destinations and alarms can filter on the code.
     this.name = code;

@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { type FieldError, TransferError } from "./problems.ts";
+import { MAX_FIELD_ERRORS } from "./upstream-text.ts";
 
 /**
  * The public request contract, shared by the function (to validate callers) and by the CDK app (to
@@ -154,10 +155,13 @@ function toFieldErrors(issues: readonly z.core.$ZodIssue[]): FieldError[] {
   );
 }
 
+/** The first few errors suffice to fix a request; listing thousands would only amplify a hostile one. */
 function validationProblem(errors: FieldError[]): TransferError {
+  const listed = errors.slice(0, MAX_FIELD_ERRORS);
+  const more = errors.length - listed.length;
   return new TransferError("VALIDATION_FAILED", {
-    detail: errors.map((error) => `${error.path}: ${error.message}`).join("; "),
-    errors,
+    detail: `${listed.map((error) => `${error.path}: ${error.message}`).join("; ")}${more > 0 ? `; and ${more} more` : ""}`,
+    errors: listed,
   });
 }
 
@@ -192,22 +196,41 @@ export const transferBatchSchema = z
   )
   .check(
     z.superRefine((value, ctx) => {
-      // Two commands for one chat in one batch would race on the portal: the caller surely meant one.
-      const seen = new Map<string, number>();
-      value.transfers.forEach((item, index) => {
-        const key = `${item.portal ?? ""}/${item.chatId}`;
-        const first = seen.get(key);
-        if (first === undefined) seen.set(key, index);
-        else
-          ctx.issues.push({
-            code: "custom",
-            input: item,
-            path: ["transfers", index, "chatId"],
-            message: `chat ${item.chatId} is already transferred by transfers.${first}`,
-          });
-      });
+      for (const { index, message } of duplicateChats(value.transfers, (item) => item.portal ?? "")) {
+        const input = value.transfers[index];
+        ctx.issues.push({ code: "custom", input, path: ["transfers", index, "chatId"], message });
+      }
     }),
   );
+
+/**
+ * Two commands for one chat in one batch would race on the portal: the caller surely meant one. The
+ * service checks again once every item's portal is resolved, since an item naming the default portal
+ * and one leaving it out address the same chat.
+ */
+export function duplicateChats<T extends { chatId: number }>(
+  items: readonly T[],
+  portalOf: (item: T, index: number) => string,
+): { index: number; message: string }[] {
+  const seen = new Map<string, number>();
+  const duplicates: { index: number; message: string }[] = [];
+  items.forEach((item, index) => {
+    const key = `${portalOf(item, index)}/${item.chatId}`;
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, index);
+    else
+      duplicates.push({ index, message: `chat ${item.chatId} is already transferred by transfers.${first}` });
+  });
+  return duplicates;
+}
+
+/** A VALIDATION_FAILED problem for the duplicates `duplicateChats` found, if any. */
+export function duplicateChatsProblem(duplicates: readonly { index: number; message: string }[]) {
+  if (duplicates.length === 0) return undefined;
+  return validationProblem(
+    duplicates.map(({ index, message }) => ({ path: `transfers.${index}.chatId`, message })),
+  );
+}
 
 export type TransferInput =
   | { kind: "single"; request: TransferRequest }

@@ -69,6 +69,8 @@ export function isCredentialsError(error: unknown): boolean {
 
 function describe(value: unknown): string {
   if (value === undefined) return "missing";
-  if (value === null || typeof value !== "object") return JSON.stringify(value).slice(0, 40);
+  // A string is Bitrix24's text and may quote what we sent it (the webhook code, a token).
+  if (typeof value === "string") return "a string";
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
   return Array.isArray(value) ? "an array" : "an object";
 }

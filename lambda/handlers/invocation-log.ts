@@ -1,8 +1,9 @@
-import { logger, redact } from "../adapters/logger.ts";
+import { logger } from "../adapters/logger.ts";
 import type { InvocationMetrics } from "../adapters/metrics.ts";
 import { ConfigError } from "../config.ts";
 import { type ProblemCode, TransferError } from "../domain/problems.ts";
 import type { TransferInput, TransferRequest } from "../domain/transfer-request.ts";
+import { MAX_DETAIL_CHARS, safeText } from "../domain/upstream-text.ts";
 import type { TransferService } from "../transfer-service.ts";
 import { type InputOutcome, sharedFailure } from "./transfer-input.ts";
 
@@ -133,7 +134,11 @@ export function asTransferError(error: unknown): TransferError {
   }
   logger.error("unexpected failure", {
     errorName: error instanceof Error ? error.name : typeof error,
-    reason: redact(error instanceof Error ? `${error.message}\n${error.stack ?? ""}` : String(error)),
+    // An unexpected error's text is free text: redacted like an upstream one, and bounded.
+    reason: safeText(
+      error instanceof Error ? `${error.message}\n${error.stack ?? ""}` : String(error),
+      MAX_DETAIL_CHARS * 4,
+    ),
   });
   return new TransferError("INTERNAL_ERROR", { detail: "the service failed unexpectedly" });
 }

@@ -50,7 +50,8 @@ describe("the settings in cdk.json", () => {
       schedules: [],
       scheduleService: "rules",
       eventSources: [],
-      eventBusName: "default",
+      secretsKey: "customer-managed",
+      secretReaders: [],
     });
   });
 });
@@ -248,12 +249,71 @@ describe("schedules", () => {
 
 describe("eventSources", () => {
   it("lists the sources whose Transfer Requested events reach the function", () => {
-    expect(parseConfig({ ...BASE_CONFIG, eventSources: ["com.example.crm"] }).eventSources).toEqual([
-      "com.example.crm",
-    ]);
-    expect(problems({ ...BASE_CONFIG, eventSources: ["aws.events", "with space"] })).toEqual([
+    expect(
+      parseConfig({ ...BASE_CONFIG, eventSources: ["com.example.crm"], eventBusName: "default" })
+        .eventSources,
+    ).toEqual(["com.example.crm"]);
+    expect(
+      problems({ ...BASE_CONFIG, eventSources: ["aws.events", "with space"], eventBusName: "default" }),
+    ).toEqual([
       '  - eventSources[0]: event sources are 1-256 characters without spaces and may not start with "aws."',
       '  - eventSources[1]: event sources are 1-256 characters without spaces and may not start with "aws."',
+    ]);
+  });
+
+  // Issue 14, finding 6: the default bus was used silently, and anyone who may put events there can claim a source.
+  it("needs an explicit bus: a dedicated one with publishers, or a named existing one", () => {
+    const sources = { ...BASE_CONFIG, eventSources: ["com.example.crm"] };
+    expect(problems(sources)).toEqual([
+      '  - eventBus: eventSources need a bus: eventBus with its publishers (recommended), or eventBusName (e.g. "default") to accept events from anyone who may put events there',
+    ]);
+    expect(
+      problems({ ...sources, eventBusName: "default", eventBus: { publishers: ["123456789012"] } }),
+    ).toEqual(["  - eventBusName: give eventBus (a dedicated bus) or eventBusName, not both"]);
+    expect(problems({ ...BASE_CONFIG, eventBus: { publishers: ["123456789012"] } })).toEqual([
+      "  - eventBus: an event bus needs eventSources: without them no event reaches the function",
+    ]);
+    expect(parseConfig({ ...sources, eventBusName: "default" }).eventBusName).toBe("default");
+  });
+
+  it("accepts only IAM role or user ARNs and account ids as publishers, at least one", () => {
+    const withPublishers = (publishers: unknown) => ({
+      ...BASE_CONFIG,
+      eventSources: ["com.example.crm"],
+      eventBus: { publishers },
+    });
+    expect(
+      parseConfig(
+        withPublishers([
+          "arn:aws:iam::123456789012:role/crm",
+          "arn:aws:iam::123456789012:user/ops",
+          "210987654321",
+        ]),
+      ).eventBus?.publishers,
+    ).toHaveLength(3);
+    expect(problems(withPublishers([]))).toEqual([
+      "  - eventBus.publishers: name at least one publisher: only they may put events on the bus",
+    ]);
+    expect(problems(withPublishers(["*", "arn:aws:iam::123456789012:root", "12345"]))).toEqual([
+      "  - eventBus.publishers[0]: publishers are IAM role or user ARNs, or 12-digit account ids",
+      "  - eventBus.publishers[1]: publishers are IAM role or user ARNs, or 12-digit account ids",
+      "  - eventBus.publishers[2]: publishers are IAM role or user ARNs, or 12-digit account ids",
+    ]);
+  });
+});
+
+describe("secretsKey", () => {
+  it('defaults to a customer-managed key and accepts "aws-managed"', () => {
+    expect(parseConfig(BASE_CONFIG).secretsKey).toBe("customer-managed");
+    expect(parseConfig({ ...BASE_CONFIG, secretsKey: "aws-managed" }).secretsKey).toBe("aws-managed");
+    expect(problems({ ...BASE_CONFIG, secretsKey: "mine" })).toEqual([
+      '  - secretsKey: secretsKey must be "customer-managed" or "aws-managed"',
+    ]);
+    expect(
+      problems({ ...BASE_CONFIG, secretReaders: ["123456789012", "arn:aws:iam::123456789012:root"] }),
+    ).toEqual([
+      "  - secretReaders[0]: secretReaders are IAM role or user ARNs",
+      "  - secretReaders[1]: secretReaders are IAM role or user ARNs",
     ]);
   });
 });
@@ -298,13 +358,17 @@ describe("scheduling service and event bus", () => {
     expect(problems({ ...BASE_CONFIG, scheduleService: "cron" })).toEqual([
       '  - scheduleService: scheduleService must be "rules" or "scheduler"',
     ]);
-    expect(problems({ ...BASE_CONFIG, eventBusName: "my bus" })).toEqual([
+    expect(problems({ ...BASE_CONFIG, eventSources: ["com.example.crm"], eventBusName: "my bus" })).toEqual([
       "  - eventBusName: eventBusName must be an event bus name",
     ]);
   });
 
-  it("defaults to scheduled rules on the default bus", () => {
+  it("defaults to scheduled rules and no event bus", () => {
     const config = parseConfig(BASE_CONFIG);
-    expect([config.scheduleService, config.eventBusName]).toEqual(["rules", "default"]);
+    expect([config.scheduleService, config.eventBus, config.eventBusName]).toEqual([
+      "rules",
+      undefined,
+      undefined,
+    ]);
   });
 });

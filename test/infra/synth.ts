@@ -62,6 +62,9 @@ export const FULL_CONFIG = {
     },
   ],
   eventSources: ["com.example.crm", "com.example.helpdesk"],
+  eventBus: {
+    publishers: ["arn:aws:iam::123456789012:role/crm-publisher", "210987654321"],
+  },
 } satisfies TransferConfigInput;
 
 export interface SynthOptions {

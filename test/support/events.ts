@@ -39,6 +39,16 @@ export function httpApiEvent(edit: HttpEventEdit = {}): APIGatewayProxyEventV2 {
   return event;
 }
 
+/** An HTTP API request signed with SigV4, as API Gateway delivers it under IAM authorization. */
+export function iamHttpApiEvent(userArn: string, edit: HttpEventEdit = {}): APIGatewayProxyEventV2 {
+  const event = httpApiEvent(edit);
+  const sample = fixture<APIGatewayProxyEventV2>("apigw-http-v2__iam-authorizer__powertools-python.json");
+  const { iam } = (sample.requestContext as unknown as { authorizer: { iam: Record<string, unknown> } })
+    .authorizer;
+  (event.requestContext as unknown as { authorizer: unknown }).authorizer = { iam: { ...iam, userArn } };
+  return event;
+}
+
 export function restApiEvent(edit: HttpEventEdit = {}): APIGatewayProxyEvent {
   const event = fixture<APIGatewayProxyEvent>("apigw-request.json");
   event.httpMethod = edit.method ?? "POST";

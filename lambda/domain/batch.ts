@@ -104,8 +104,8 @@ function commandRefusal(bitrix24: Bitrix24Error): CommandOutcome {
   }
   return {
     ok: false,
-    // The queue lock (OPERATOR_WRONG) is worth the next round: nothing ran.
-    retry: policy.retry || policy.retryOnceAfterMs !== undefined,
+    // The queue lock (OPERATOR_WRONG) is the hand-over's decision (domain/hand-over.ts), not a plain retry.
+    retry: policy.retry,
     error: new TransferError(policy.code, {
       detail: `Bitrix24 refused this command in the batch with ${code}`,
       bitrix24,

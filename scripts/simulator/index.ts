@@ -42,8 +42,9 @@
  */
 
 export { MAX_BATCH_COMMANDS } from "./batch.ts";
-export { DEMO_APP, DEMO_BOT, DEMO_WEBHOOK, demoPortal } from "./demo-portal.ts";
+export { DEMO_APP, DEMO_APP_BOT, DEMO_BOT, DEMO_WEBHOOK, demoPortal } from "./demo-portal.ts";
 export type { Fault, FaultKind, FaultOptions } from "./faults.ts";
+export type { Caller, MessageRecord, TransferRecord } from "./method-types.ts";
 export { DEFAULT_RATE_LIMIT, LeakyBucket, type RateLimit } from "./leaky-bucket.ts";
 export type { AppSeed, RefreshTokenState, TokenGrant, TokenRequestRecord } from "./oauth-server.ts";
 export type {
@@ -66,4 +67,3 @@ export {
   startSimulator,
 } from "./server.ts";
 export type { CommandTime, TimeEnvelope } from "./time-envelope.ts";
-export type { TransferRecord } from "./transfer-method.ts";

@@ -44,8 +44,8 @@
 export { MAX_BATCH_COMMANDS } from "./batch.ts";
 export { DEMO_APP, DEMO_APP_BOT, DEMO_BOT, DEMO_WEBHOOK, demoPortal } from "./demo-portal.ts";
 export type { Fault, FaultKind, FaultOptions } from "./faults.ts";
-export type { Caller, MessageRecord, TransferRecord } from "./method-types.ts";
 export { DEFAULT_RATE_LIMIT, LeakyBucket, type RateLimit } from "./leaky-bucket.ts";
+export type { Caller, MessageRecord, TransferRecord } from "./method-types.ts";
 export type { AppSeed, RefreshTokenState, TokenGrant, TokenRequestRecord } from "./oauth-server.ts";
 export type {
   BotSeed,

@@ -219,7 +219,8 @@ class PortalSimulator implements Simulator {
 
   holdLock(chatId: number, options: { times?: number } = {}): void {
     const times = options.times ?? 1;
-    if (!(Number.isInteger(times) && times > 0)) throw new RangeError("lock times must be a positive integer");
+    if (!(Number.isInteger(times) && times > 0))
+      throw new RangeError("lock times must be a positive integer");
     this.#portal.holdLock(chatId, times);
   }
 
@@ -333,7 +334,13 @@ class PortalSimulator implements Simulator {
     let answer: Answer;
     if (body.kind === "too-large") {
       answer = { status: 413, contentType: "text/html", body: htmlErrorPage(413) };
-    } else if (fault && fault.kind !== "latency" && fault.kind !== "reset" && fault.kind !== "hang" && !executes) {
+    } else if (
+      fault &&
+      fault.kind !== "latency" &&
+      fault.kind !== "reset" &&
+      fault.kind !== "hang" &&
+      !executes
+    ) {
       answer = faultAnswer(fault, timeEnvelope(started, this.#now()));
     } else {
       answer = this.#answer(route, url, req, body.body, started);

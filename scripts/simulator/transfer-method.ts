@@ -1,6 +1,6 @@
 import { resolveActingBot } from "./acting-bot.ts";
 import type { MethodContext, MethodResult, RestMethod } from "./method-types.ts";
-import { intval, isGiven, type Params } from "./php-values.ts";
+import { intval, isGiven, type Params, phpString } from "./php-values.ts";
 import type { PortalState, TransferTarget } from "./portal-state.ts";
 import { methodError } from "./rest-errors.ts";
 
@@ -49,12 +49,13 @@ export const transferMethod: RestMethod = {
   run: transfer,
 };
 
-function readTarget(params: Params): TransferTarget {
+/** TRANSFER_ID overwrites QUEUE_ID (`queue<ID>`) or USER_ID (anything else); then USER_ID > QUEUE_ID. */
+function readTarget(raw: Params): TransferTarget {
+  const params: Params = { ...raw };
   if (isGiven(params.TRANSFER_ID)) {
-    const transferId = String(params.TRANSFER_ID);
-    // mb_substr(TRANSFER_ID, 0, 5) == 'queue' → QUEUE_ID, anything else → USER_ID.
-    if (transferId.startsWith("queue")) return readQueue(transferId.slice(5));
-    return readUser(transferId);
+    const transferId = phpString(params.TRANSFER_ID);
+    if (transferId.startsWith("queue")) params.QUEUE_ID = transferId.slice(5);
+    else params.USER_ID = transferId;
   }
   if (isGiven(params.USER_ID)) return readUser(params.USER_ID);
   if (isGiven(params.QUEUE_ID)) return readQueue(params.QUEUE_ID);

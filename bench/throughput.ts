@@ -1,5 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import type { Simulator } from "../scripts/simulator/index.ts";
+import { DEMO_BOT, type Simulator } from "../scripts/simulator/index.ts";
 import { runNode } from "./lib/children.ts";
 import { round } from "./lib/stats.ts";
 import { benchPortal, type World } from "./lib/world.ts";
@@ -107,6 +107,7 @@ export async function measureThroughput(
       PORTALS: JSON.stringify({ bench: SECRET_ID }),
       ALLOW_HTTP_LOOPBACK: "true",
       WEBHOOK_URL: simulator.webhookUrl(),
+      CLIENT_ID: DEMO_BOT.clientId,
     }),
     ipc: true,
     timeoutMs: 600_000,

@@ -1,4 +1,5 @@
 import type { ChildProcess } from "node:child_process";
+import { DEMO_BOT } from "../scripts/simulator/index.ts";
 import { runNode } from "./lib/children.ts";
 import { round, type Summary, summarize } from "./lib/stats.ts";
 import { SECRET_ID, WARM_CHATS, type World } from "./lib/world.ts";
@@ -46,6 +47,7 @@ export async function measureWarm(
       ...variant.env,
       BUNDLE: variant.file,
       WEBHOOK_URL: world.webhookUrl,
+      CLIENT_ID: DEMO_BOT.clientId,
       ITERATIONS: String(variant.iterations),
       WARMUP: String(warmup),
       CHAT_FIRST: String(WARM_CHATS.first),

@@ -3,7 +3,7 @@ import type { Context } from "aws-lambda";
 import { bundleLambda, LAMBDA_ENTRIES, PROJECT_ROOT } from "../infra/bundling.ts";
 import { type LocalAws, startLocalAws } from "./local-aws.ts";
 import { startDynamo } from "./local-dynamodb.ts";
-import { type Simulator, startSimulator } from "./simulator/index.ts";
+import { DEMO_BOT, type Simulator, startSimulator } from "./simulator/index.ts";
 
 /**
  * The real Lambda bundle wired to loopback stand-ins, as `npm start` and `npm run invoke` run it:
@@ -39,7 +39,8 @@ export async function startLocalEnvironment(env: NodeJS.ProcessEnv = process.env
     SECRET_ID,
     JSON.stringify({
       webhookUrl: realWebhook ?? simulator?.webhookUrl(),
-      ...(env.B24_CLIENT_ID ? { clientId: env.B24_CLIENT_ID } : {}),
+      // The simulator's demo webhook registered its bot with this CLIENT_ID.
+      clientId: env.B24_CLIENT_ID || DEMO_BOT.clientId,
     }),
   );
   // Idempotency-Key works locally too: dynalite is a real DynamoDB implementation in this process.

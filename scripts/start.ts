@@ -22,7 +22,7 @@ b24-transfer is listening on ${api.url}, transferring on ${local.portalDescripti
 
 Try it:
   curl -sS -X POST ${api.url}/transfers -H 'content-type: application/json' -d '${example}'
-${simulator ? `\nThe simulator has chat 112 (held by bot 7), operators 12 and 13 (inactive) and queues 3 and 4.\nEach transfer it performs is printed below as "ledger: …".` : ""}
+${simulator ? `\nThe simulator has chat 112 (held by bot 7, which its webhook registered with CLIENT_ID "b24-transfer-demo"), operators 12 and 13 (inactive) and queues 3 and 4.\nEach transfer it performs is printed below as "ledger: …".` : ""}
 Press Ctrl-C to stop.
 `);
 simulator?.onTransfer((record) => console.log(`ledger: ${JSON.stringify(record)}`));

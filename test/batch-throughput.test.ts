@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { lambdaContext } from "../scripts/local-api.ts";
 import { type LocalAws, startLocalAws } from "../scripts/local-aws.ts";
-import { demoPortal, type Simulator, startSimulator } from "../scripts/simulator/index.ts";
+import { DEMO_BOT, demoPortal, type Simulator, startSimulator } from "../scripts/simulator/index.ts";
 import { type BundledHandler, loadBundle } from "./support/bundle.ts";
 
 /**
@@ -22,7 +22,7 @@ beforeAll(async () => {
   const chats = Array.from({ length: COUNT }, (_, i) => ({ id: 1000 + i, lineId: 3, botIds: [7] }));
   sim = await startSimulator({ portal: { ...seed, chats: [...seed.chats, ...chats] }, now: simulatedNow });
   aws = await startLocalAws();
-  aws.put("b24/main", JSON.stringify({ webhookUrl: sim.webhookUrl() }));
+  aws.put("b24/main", JSON.stringify({ webhookUrl: sim.webhookUrl(), clientId: DEMO_BOT.clientId }));
   Object.assign(process.env, aws.env(), {
     PORTALS: JSON.stringify({ main: "b24/main" }),
     ALLOW_HTTP_LOOPBACK: "true",

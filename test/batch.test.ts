@@ -58,7 +58,7 @@ describe("batch transfers over HTTP", () => {
     });
     expect(response.body.results[2]).toMatchObject({
       transferred: false,
-      problem: { bitrix24: { error: "WRONG_CHAT" } },
+      problem: { bitrix24: { error: "OPERATOR_WRONG" } },
     });
     expect(h.sim.ledger.map((r) => r.chatId)).toEqual([112, 114]);
   });

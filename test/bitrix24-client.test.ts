@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type CallOptions, callMethod } from "../lambda/adapters/bitrix24-client.ts";
 import { isCredentialsError, TRANSFER_METHOD } from "../lambda/domain/transfer.ts";
-import { DEMO_WEBHOOK, type Simulator, startSimulator } from "../scripts/simulator/index.ts";
+import { DEMO_BOT, DEMO_WEBHOOK, type Simulator, startSimulator } from "../scripts/simulator/index.ts";
 import { failure } from "./support/failure.ts";
 
 let sim: Simulator;
@@ -23,7 +23,7 @@ const transfer = (
   params: Record<string, unknown> = { CHAT_ID: 112, USER_ID: 12, LEAVE: "N" },
   overrides?: Partial<CallOptions>,
   base = sim.webhookUrl(),
-) => callMethod(base, TRANSFER_METHOD, params, options(overrides));
+) => callMethod(base, TRANSFER_METHOD, { CLIENT_ID: DEMO_BOT.clientId, ...params }, options(overrides));
 
 const transferHits = () => sim.hits.filter((hit) => hit.method === TRANSFER_METHOD).length;
 
@@ -39,7 +39,7 @@ describe("Bitrix24 client against the simulator", () => {
     ["QUEUE_ID_EMPTY", { CHAT_ID: 112, QUEUE_ID: 0 }],
     ["TRANSFER_ID_EMPTY", { CHAT_ID: 112 }],
     ["OPERATOR_WRONG", { CHAT_ID: 112, USER_ID: 13 }],
-    ["WRONG_CHAT", { CHAT_ID: 99999, USER_ID: 12 }],
+    ["OPERATOR_WRONG", { CHAT_ID: 99999, USER_ID: 12 }],
   ])("reports %s as TRANSFER_REJECTED without retrying", async (bitrixError, params) => {
     const error = await failure(transfer(params));
     expect(error.code).toBe("TRANSFER_REJECTED");
@@ -50,9 +50,15 @@ describe("Bitrix24 client against the simulator", () => {
     expect(sim.ledger).toHaveLength(0);
   });
 
-  it("reports an unknown bot as PORTAL_MISCONFIGURED", async () => {
-    const error = await failure(transfer({ CHAT_ID: 112, USER_ID: 12, BOT_ID: 999 }));
+  it("reports a CLIENT_ID without a bot as PORTAL_MISCONFIGURED", async () => {
+    const error = await failure(transfer({ CHAT_ID: 112, USER_ID: 12, CLIENT_ID: "no-such-bot" }));
     expect([error.code, error.details.bitrix24?.error]).toEqual(["PORTAL_MISCONFIGURED", "BOT_ID_ERROR"]);
+  });
+
+  it("reports a webhook call without CLIENT_ID as PORTAL_MISCONFIGURED", async () => {
+    const error = await failure(transfer({ CHAT_ID: 112, USER_ID: 12, CLIENT_ID: undefined }));
+    expect([error.code, error.details.bitrix24?.error]).toEqual(["PORTAL_MISCONFIGURED", "ACCESS_DENIED"]);
+    expect(sim.ledger).toHaveLength(0);
   });
 
   it("reports a wrong webhook code as a credentials error", async () => {

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { describe, expect, it } from "vitest";
 import { lambdaContext } from "../scripts/local-api.ts";
-import type { Fault } from "../scripts/simulator/index.ts";
+import { DEMO_BOT, type Fault } from "../scripts/simulator/index.ts";
 import { httpApiEvent } from "./support/events.ts";
 import { type Harness, MAIN_SECRET, useBundleHarness } from "./support/harness.ts";
 
@@ -186,7 +186,10 @@ describe("fault matrix", () => {
     h.sim.addWebhook({ userId: 1, code: "oldwebhook", scopes: ["imopenlines", "imbot"] });
     h.secrets.put(
       MAIN_SECRET,
-      JSON.stringify({ webhookUrl: h.sim.webhookUrl({ userId: 1, code: "oldwebhook" }) }),
+      JSON.stringify({
+        webhookUrl: h.sim.webhookUrl({ userId: 1, code: "oldwebhook" }),
+        clientId: DEMO_BOT.clientId,
+      }),
     );
     const handler = h.newHandler();
     expect((await invoke(handler)).status).toBe(200);
@@ -195,7 +198,10 @@ describe("fault matrix", () => {
     h.sim.addWebhook({ userId: 1, code: "newwebhook", scopes: ["imopenlines", "imbot"] });
     h.secrets.put(
       MAIN_SECRET,
-      JSON.stringify({ webhookUrl: h.sim.webhookUrl({ userId: 1, code: "newwebhook" }) }),
+      JSON.stringify({
+        webhookUrl: h.sim.webhookUrl({ userId: 1, code: "newwebhook" }),
+        clientId: DEMO_BOT.clientId,
+      }),
     );
     h.sim.reset();
     // The cached (revoked) webhook fails once; the function re-reads the secret and succeeds.

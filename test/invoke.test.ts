@@ -151,8 +151,8 @@ describe("npm run invoke", () => {
     expect(code, output).toBe(0);
     expect(output).toContain("result: HTTP 200");
     expect(output).toMatch(/"succeeded": 2/);
-    expect(output).toMatch(/^ledger: \{"chatId":113,/m);
-    expect(output).toMatch(/^ledger: \{"chatId":114,/m);
+    expect(output).toMatch(/^ledger: \{"seq":\d+,"method":"imopenlines.bot.session.transfer","chatId":113,/m);
+    expect(output).toMatch(/^ledger: \{"seq":\d+,"method":"imopenlines.bot.session.transfer","chatId":114,/m);
     expect(output).toContain('"outcome":"TRANSFERRED"'); // the function's own log line
     expect(output).not.toContain(DEMO_WEBHOOK.code);
   });

@@ -37,7 +37,7 @@ describe("OAuth application portals", () => {
       result: { transferred: true, chatId: 112, portal: "main" },
       attempts: 1,
     });
-    expect(world.sim.ledger).toMatchObject([{ chatId: 112, to: { userId: 12 }, botId: 7 }]);
+    expect(world.sim.ledger).toMatchObject([{ chatId: 112, to: { userId: 12 }, botId: 9 }]);
     expect(world.sim.tokenRequests).toEqual([]);
     expect(stub.commandCalls(PutSecretValueCommand)).toHaveLength(0);
   });

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { lambdaContext } from "../scripts/local-api.ts";
-import { DEMO_WEBHOOK } from "../scripts/simulator/index.ts";
+import { DEMO_BOT, DEMO_WEBHOOK } from "../scripts/simulator/index.ts";
 import { httpApiEvent } from "./support/events.ts";
 import { MAIN_SECRET, useBundleHarness } from "./support/harness.ts";
 
@@ -37,7 +37,10 @@ const paths: [string, () => void, unknown][] = [
       h.sim.revokeWebhook(REVOKED_CODE);
       h.secrets.put(
         MAIN_SECRET,
-        JSON.stringify({ webhookUrl: h.sim.webhookUrl({ userId: 1, code: REVOKED_CODE }) }),
+        JSON.stringify({
+          webhookUrl: h.sim.webhookUrl({ userId: 1, code: REVOKED_CODE }),
+          clientId: DEMO_BOT.clientId,
+        }),
       );
     },
     httpApiEvent({ body: body() }),
@@ -48,7 +51,10 @@ const paths: [string, () => void, unknown][] = [
       h.sim.addWebhook({ userId: 1, code: ROTATED_CODE, scopes: ["imopenlines", "imbot"] });
       h.secrets.put(
         MAIN_SECRET,
-        JSON.stringify({ webhookUrl: h.sim.webhookUrl({ userId: 1, code: ROTATED_CODE }) }),
+        JSON.stringify({
+          webhookUrl: h.sim.webhookUrl({ userId: 1, code: ROTATED_CODE }),
+          clientId: DEMO_BOT.clientId,
+        }),
       );
     },
     httpApiEvent({ body: body({ chatId: 113 }) }),

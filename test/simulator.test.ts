@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  DEMO_APP,
+  DEMO_APP_BOT,
+  DEMO_BOT,
   demoPortal,
   type Fault,
   type Simulator,
@@ -9,6 +12,10 @@ import {
 
 const TRANSFER = "imopenlines.bot.session.transfer";
 const CONFIG_LIST = "imopenlines.config.list.get";
+const OPERATOR = "imopenlines.bot.session.operator";
+const MESSAGE_SEND = "imopenlines.bot.session.message.send";
+/** A batch command prefix for a transfer through the demo bot. */
+const TRANSFER_Q = `${TRANSFER}?CLIENT_ID=${DEMO_BOT.clientId}&`;
 
 const running: Simulator[] = [];
 
@@ -47,16 +54,24 @@ async function request(url: string, init?: RequestInit): Promise<Reply> {
   return { status: response.status, contentType: response.headers.get("content-type") ?? "", text, json };
 }
 
+/**
+ * POSTs JSON to a method through a webhook. Transfers go through the demo bot: CLIENT_ID is added
+ * unless the params name one (send `CLIENT_ID: undefined` to leave it out).
+ */
 function call(
   simulator: Simulator,
   method: string,
-  params: unknown = {},
+  params: Record<string, unknown> = {},
   webhook?: { userId: number; code: string },
 ): Promise<Reply> {
+  const body =
+    method.toLowerCase().startsWith(TRANSFER) && !("CLIENT_ID" in params)
+      ? { CLIENT_ID: DEMO_BOT.clientId, ...params }
+      : params;
   return request(`${simulator.webhookUrl(webhook)}${method}`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify(params),
+    body: JSON.stringify(body),
   });
 }
 
@@ -90,6 +105,8 @@ function batchOf(reply: Reply): BatchAnswer["result"] {
   return (reply.json as BatchAnswer).result;
 }
 
+const FRESH_112 = { id: 112, lineId: 3, botIds: [7], operatorId: null, open: true, distributing: false };
+
 describe("imopenlines.bot.session.transfer", () => {
   it("transfers to an operator, answers result true with a time block and records it", async () => {
     const sim = await start();
@@ -99,37 +116,85 @@ describe("imopenlines.bot.session.transfer", () => {
     expect(reply.contentType).toContain("application/json");
     expect(reply.json).toEqual({ result: true, time: expect.objectContaining(TIME_BLOCK) });
     expect(sim.ledger).toEqual([
-      { chatId: 112, to: { userId: 12 }, leave: false, botId: 7, at: expect.any(Number) },
+      {
+        seq: 1,
+        method: TRANSFER,
+        chatId: 112,
+        to: { userId: 12 },
+        leave: false,
+        botId: 7,
+        at: expect.any(Number),
+      },
     ]);
-    expect(sim.chat(112)).toEqual({ id: 112, lineId: 3, botIds: [7], operatorId: 12 });
+    expect(sim.chat(112)).toEqual({ ...FRESH_112, operatorId: 12 });
   });
 
-  it("with LEAVE=Y the bot leaves the chat, so it cannot transfer it again", async () => {
+  it("a queue transfer removes the operator and other bots and puts the chat back into distribution", async () => {
+    const seed = demoPortal();
+    const chats = seed.chats.map((chat) =>
+      chat.id === 112 ? { ...chat, botIds: [7, 8], operatorId: 14 } : chat,
+    );
+    const sim = await start({ portal: { ...seed, chats } });
+    expect((await call(sim, TRANSFER, { CHAT_ID: 112, QUEUE_ID: 4 })).status).toBe(200);
+    expect(sim.chat(112)).toEqual({ ...FRESH_112, lineId: 4, botIds: [7], distributing: true });
+
+    // Not idempotent: the same call again runs again (the ledger counts two executions).
+    expect((await call(sim, TRANSFER, { CHAT_ID: 112, QUEUE_ID: 4 })).status).toBe(200);
+    expect(sim.ledger.map((record) => record.seq)).toEqual([1, 2]);
+  });
+
+  it("LEAVE exactly Y makes the bot leave; y, true and Yes count as N", async () => {
     const sim = await start();
     expect((await call(sim, TRANSFER, { CHAT_ID: 112, QUEUE_ID: 4, LEAVE: "Y" })).status).toBe(200);
-    expect(sim.chat(112)).toEqual({ id: 112, lineId: 4, botIds: [], operatorId: null });
-
-    const again = await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 });
-    expect(again.status).toBe(400);
-    expect(again.json).toEqual(errorBody("WRONG_CHAT"));
-    expect(sim.ledger).toHaveLength(1);
-    expect(sim.ledger[0]).toMatchObject({ chatId: 112, to: { queueId: 4 }, leave: true });
+    expect(sim.chat(112)).toEqual({ ...FRESH_112, lineId: 4, botIds: [], distributing: true });
+    for (const [chatId, leave] of [
+      [113, "y"],
+      [114, true],
+      [115, "Yes"],
+    ] as const) {
+      expect((await call(sim, TRANSFER, { CHAT_ID: chatId, USER_ID: 12, LEAVE: leave })).status).toBe(200);
+      expect(sim.chat(chatId)?.botIds).toEqual([7]);
+    }
+    expect(sim.ledger.map((record) => record.leave)).toEqual([true, false, false, false]);
   });
 
-  it("accepts numeric strings, lower-case names, .json, query strings, form and multipart bodies", async () => {
+  it("parameter names are case-sensitive, except CLIENT_ID", async () => {
+    const sim = await start();
+    const lower = await call(sim, TRANSFER, { chat_id: 112, user_id: 12 });
+    expect(lower.json).toEqual(errorBody("CHAT_ID_EMPTY"));
+    const noTarget = await call(sim, TRANSFER, { CHAT_ID: 112, user_id: 12 });
+    expect(noTarget.json).toEqual(errorBody("TRANSFER_ID_EMPTY"));
+    const clientLower = await call(sim, TRANSFER, {
+      CHAT_ID: 112,
+      USER_ID: 12,
+      CLIENT_ID: undefined,
+      client_id: DEMO_BOT.clientId,
+    });
+    expect(clientLower.status).toBe(200);
+    expect(sim.ledger).toHaveLength(1);
+  });
+
+  it("accepts numeric strings, .json, query strings, form and multipart bodies", async () => {
     const sim = await start();
     const base = sim.webhookUrl();
+    const client = `CLIENT_ID=${DEMO_BOT.clientId}`;
 
-    expect((await call(sim, `${TRANSFER}.json`, { chat_id: "113", user_id: "12" })).status).toBe(200);
-    expect((await request(`${base}${TRANSFER}?CHAT_ID=114&USER_ID=14`)).status).toBe(200);
+    expect((await call(sim, `${TRANSFER}.json`, { CHAT_ID: "113", USER_ID: "12" })).status).toBe(200);
+    expect((await request(`${base}${TRANSFER}?CHAT_ID=114&USER_ID=14&${client}`)).status).toBe(200);
     const form = await request(`${base}${TRANSFER}`, {
       method: "POST",
-      body: new URLSearchParams({ CHAT_ID: "115", TRANSFER_ID: "queue3", LEAVE: "Y" }),
+      body: new URLSearchParams({
+        CHAT_ID: "115",
+        TRANSFER_ID: "queue3",
+        LEAVE: "Y",
+        CLIENT_ID: DEMO_BOT.clientId,
+      }),
     });
     expect(form.status).toBe(200);
     const multipart = new FormData();
     multipart.set("CHAT_ID", "116");
     multipart.set("USER_ID", "12");
+    multipart.set("CLIENT_ID", DEMO_BOT.clientId);
     expect(
       (await request(`${base}${TRANSFER.toUpperCase()}`, { method: "POST", body: multipart })).status,
     ).toBe(200);
@@ -144,50 +209,133 @@ describe("imopenlines.bot.session.transfer", () => {
 
   it.each([
     [{ USER_ID: 12, QUEUE_ID: 4, TRANSFER_ID: "queue3" }, { userId: 12 }],
-    [{ QUEUE_ID: "4", TRANSFER_ID: "14" }, { queueId: 4 }],
+    [{ QUEUE_ID: "4", TRANSFER_ID: "14" }, { userId: 14 }],
+    [{ USER_ID: 14, QUEUE_ID: 4 }, { userId: 14 }],
     [{ TRANSFER_ID: "queue4" }, { queueId: 4 }],
     [{ TRANSFER_ID: 14 }, { userId: 14 }],
-  ])("destination priority USER_ID > QUEUE_ID > TRANSFER_ID: %j", async (destination, expected) => {
-    const sim = await start();
-    const reply = await call(sim, TRANSFER, { CHAT_ID: 112, ...destination });
-    expect(reply.status).toBe(200);
-    expect(sim.ledger.map((record) => record.to)).toEqual([expected]);
-  });
+  ])(
+    "TRANSFER_ID overwrites USER_ID/QUEUE_ID, then USER_ID > QUEUE_ID: %j",
+    async (destination, expected) => {
+      const sim = await start();
+      const reply = await call(sim, TRANSFER, { CHAT_ID: 112, ...destination });
+      expect(reply.status).toBe(200);
+      expect(sim.ledger.map((record) => record.to)).toEqual([expected]);
+    },
+  );
 
   it.each([
-    ["CHAT_ID missing", { USER_ID: 12 }, "CHAT_ID_EMPTY"],
-    ["CHAT_ID 0", { CHAT_ID: 0, USER_ID: 12 }, "CHAT_ID_EMPTY"],
-    ["CHAT_ID not a number", { CHAT_ID: "abc", USER_ID: 12 }, "CHAT_ID_EMPTY"],
-    ["USER_ID empty, even with a QUEUE_ID", { CHAT_ID: 112, USER_ID: "", QUEUE_ID: 3 }, "USER_ID_EMPTY"],
-    ["USER_ID 0", { CHAT_ID: 112, USER_ID: 0 }, "USER_ID_EMPTY"],
-    ["QUEUE_ID negative", { CHAT_ID: 112, QUEUE_ID: -1 }, "QUEUE_ID_EMPTY"],
-    ["no destination", { CHAT_ID: 112 }, "TRANSFER_ID_EMPTY"],
-    ["TRANSFER_ID empty", { CHAT_ID: 112, TRANSFER_ID: "" }, "TRANSFER_ID_EMPTY"],
-    ["unknown BOT_ID", { CHAT_ID: 112, USER_ID: 12, BOT_ID: 999 }, "BOT_ID_ERROR"],
-    ["unknown CLIENT_ID", { CHAT_ID: 112, USER_ID: 12, CLIENT_ID: "nope" }, "BOT_ID_ERROR"],
+    ["CHAT_ID missing", { USER_ID: 12 }, 400, "CHAT_ID_EMPTY"],
+    ["CHAT_ID 0", { CHAT_ID: 0, USER_ID: 12 }, 400, "CHAT_ID_EMPTY"],
+    ["CHAT_ID not a number", { CHAT_ID: "abc", USER_ID: 12 }, 400, "CHAT_ID_EMPTY"],
+    ["USER_ID empty, even with a QUEUE_ID", { CHAT_ID: 112, USER_ID: "", QUEUE_ID: 3 }, 400, "USER_ID_EMPTY"],
+    ["USER_ID 0", { CHAT_ID: 112, USER_ID: 0 }, 400, "USER_ID_EMPTY"],
+    ["QUEUE_ID negative", { CHAT_ID: 112, QUEUE_ID: -1 }, 400, "QUEUE_ID_EMPTY"],
+    ["no destination", { CHAT_ID: 112 }, 400, "TRANSFER_ID_EMPTY"],
+    ["TRANSFER_ID that is neither", { CHAT_ID: 112, TRANSFER_ID: "somebody" }, 400, "USER_ID_EMPTY"],
     [
-      "BOT_ID of another bot's CLIENT_ID",
-      { CHAT_ID: 112, USER_ID: 12, BOT_ID: 7, CLIENT_ID: "other-bot-client" },
+      "no CLIENT_ID from a webhook",
+      { CHAT_ID: 112, USER_ID: 12, CLIENT_ID: undefined },
+      403,
+      "ACCESS_DENIED",
+    ],
+    [
+      "a CLIENT_ID no bot was registered with",
+      { CHAT_ID: 112, USER_ID: 12, CLIENT_ID: "nope" },
+      400,
       "BOT_ID_ERROR",
     ],
-    ["unknown user", { CHAT_ID: 112, USER_ID: 999 }, "OPERATOR_WRONG"],
-    ["inactive operator", { CHAT_ID: 112, USER_ID: 13 }, "OPERATOR_WRONG"],
-    ["unknown queue", { CHAT_ID: 112, QUEUE_ID: 99 }, "OPERATOR_WRONG"],
-    ["inactive open line", { CHAT_ID: 112, TRANSFER_ID: "queue5" }, "OPERATOR_WRONG"],
-    ["TRANSFER_ID that is neither", { CHAT_ID: 112, TRANSFER_ID: "somebody" }, "OPERATOR_WRONG"],
-    ["unknown chat", { CHAT_ID: 999, USER_ID: 12 }, "WRONG_CHAT"],
-    ["chat the bot is not in", { CHAT_ID: 121, USER_ID: 14 }, "WRONG_CHAT"],
-    ["acting bot not in the chat", { CHAT_ID: 112, USER_ID: 12, BOT_ID: 8 }, "WRONG_CHAT"],
-    ["target is a bot", { CHAT_ID: 112, USER_ID: 7 }, "WRONG_CHAT"],
-    ["target is an extranet user", { CHAT_ID: 112, USER_ID: 20 }, "WRONG_CHAT"],
-  ])("%s → 400 %s, nothing transferred", async (_name, params, code) => {
+    [
+      "BOT_ID instead of CLIENT_ID",
+      { CHAT_ID: 112, USER_ID: 12, CLIENT_ID: undefined, BOT_ID: 7 },
+      403,
+      "ACCESS_DENIED",
+    ],
+    ["unknown chat", { CHAT_ID: 999, USER_ID: 12 }, 400, "OPERATOR_WRONG"],
+    ["chat without an open dialogue", { CHAT_ID: 122, USER_ID: 12 }, 400, "OPERATOR_WRONG"],
+    ["unknown user", { CHAT_ID: 112, USER_ID: 999 }, 400, "OPERATOR_WRONG"],
+    ["inactive operator", { CHAT_ID: 112, USER_ID: 13 }, 400, "OPERATOR_WRONG"],
+    ["target is a bot", { CHAT_ID: 112, USER_ID: 7 }, 400, "OPERATOR_WRONG"],
+    ["target is an extranet user", { CHAT_ID: 112, USER_ID: 20 }, 400, "OPERATOR_WRONG"],
+    ["target is a connector", { CHAT_ID: 112, USER_ID: 30 }, 400, "OPERATOR_WRONG"],
+    ["unknown queue", { CHAT_ID: 112, QUEUE_ID: 99 }, 400, "OPERATOR_WRONG"],
+    ["inactive open line", { CHAT_ID: 112, TRANSFER_ID: "queue5" }, 400, "OPERATOR_WRONG"],
+  ])("%s → %i %s, nothing transferred", async (_name, params, status, code) => {
     const sim = await start();
     const reply = await call(sim, TRANSFER, params);
-    expect(reply.status).toBe(400);
+    expect(reply.status).toBe(status);
     expect(reply.json).toEqual(errorBody(code));
     expect(sim.ledger).toEqual([]);
-    expect(sim.chat(112)).toEqual({ id: 112, lineId: 3, botIds: [7], operatorId: null });
-    expect(sim.hits).toEqual([{ method: TRANSFER, status: 400, error: code, at: expect.any(Number) }]);
+    expect(sim.chat(112)).toEqual(FRESH_112);
+    expect(sim.hits).toEqual([{ method: TRANSFER, status, error: code, at: expect.any(Number) }]);
+  });
+
+  it("ACCESS_DENIED and BOT_ID_ERROR carry the module's texts", async () => {
+    const sim = await start();
+    expect((await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12, CLIENT_ID: undefined })).json).toEqual({
+      error: "ACCESS_DENIED",
+      error_description: "Access denied! Client ID not specified.",
+    });
+    expect((await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12, CLIENT_ID: "x" })).json).toEqual({
+      error: "BOT_ID_ERROR",
+      error_description: "Bot not found",
+    });
+    expect((await call(sim, TRANSFER, { CHAT_ID: 999, USER_ID: 12 })).json).toEqual({
+      error: "OPERATOR_WRONG",
+      error_description: "You can not redirect to this operator",
+    });
+  });
+
+  it("acts through the FIRST bot registered with the CLIENT_ID, whether or not it is in the chat", async () => {
+    const seed = demoPortal();
+    const bots = [...seed.bots, { id: 10, appId: DEMO_BOT.appId, code: "duplicate" }];
+    const sim = await start({ portal: { ...seed, bots } });
+    expect((await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 })).status).toBe(200);
+    // Bot 8 is not in chat 121; the module does not check.
+    expect(
+      (await call(sim, TRANSFER, { CHAT_ID: 121, USER_ID: 14, CLIENT_ID: "other-bot-client" })).status,
+    ).toBe(200);
+    expect(sim.ledger.map((record) => record.botId)).toEqual([7, 8]);
+  });
+
+  it("an OAuth application acts through its own first bot; CLIENT_ID and BOT_ID are ignored", async () => {
+    const sim = await start();
+    const grant = sim.installApp();
+    const viaApp = (params: Record<string, unknown>) =>
+      request(`${sim.url}/rest/${TRANSFER}.json`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ ...params, auth: grant.access_token }),
+      });
+    expect(
+      (await viaApp({ CHAT_ID: 112, USER_ID: 12, CLIENT_ID: "other-bot-client", BOT_ID: 7 })).status,
+    ).toBe(200);
+    expect(sim.ledger).toMatchObject([{ chatId: 112, botId: DEMO_APP_BOT.id }]);
+
+    const bots = demoPortal().bots.filter((bot) => bot.appId !== DEMO_APP.clientId);
+    const botless = await start({ portal: { ...demoPortal(), bots } });
+    const token = botless.installApp().access_token;
+    const reply = await request(`${botless.url}/rest/${TRANSFER}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ CHAT_ID: 112, USER_ID: 12, auth: token }),
+    });
+    expect([reply.status, reply.json]).toEqual([400, errorBody("BOT_ID_ERROR")]);
+  });
+
+  it("a held distribution lock answers OPERATOR_WRONG without executing, for as many attempts as scripted", async () => {
+    const sim = await start();
+    sim.holdLock(112, { times: 2 });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const reply = await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 });
+      expect([reply.status, reply.json]).toEqual([400, errorBody("OPERATOR_WRONG")]);
+    }
+    expect(sim.ledger).toEqual([]);
+    expect(sim.chat(112)).toEqual(FRESH_112);
+    // Another chat is not locked, and the lock is gone after its two attempts.
+    expect((await call(sim, TRANSFER, { CHAT_ID: 113, USER_ID: 12 })).status).toBe(200);
+    expect((await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 })).status).toBe(200);
+    expect(sim.ledger.map((record) => record.chatId)).toEqual([113, 112]);
+    expect(() => sim.holdLock(112, { times: 0 })).toThrow(RangeError);
   });
 
   it("onTransfer reports each transfer as it happens, until unsubscribed", async () => {
@@ -199,28 +347,79 @@ describe("imopenlines.bot.session.transfer", () => {
     });
     await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 });
     await call(sim, "batch", {
-      cmd: [`${TRANSFER}?CHAT_ID=113&USER_ID=12`, `${TRANSFER}?CHAT_ID=999&USER_ID=12`],
+      cmd: [`${TRANSFER_Q}CHAT_ID=113&USER_ID=12`, `${TRANSFER_Q}CHAT_ID=999&USER_ID=12`],
     });
     unsubscribe();
     expect((await call(sim, TRANSFER, { CHAT_ID: 114, USER_ID: 12 })).status).toBe(200);
     expect(seen).toEqual([112, 113]);
     expect(sim.ledger).toHaveLength(3);
   });
+});
 
-  it("answers BOT_ID_ERROR when the portal has no chat bot", async () => {
-    const sim = await start({ portal: { ...demoPortal(), bots: [] } });
-    const reply = await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 });
-    expect(reply.status).toBe(400);
-    expect(reply.json).toEqual(errorBody("BOT_ID_ERROR"));
+describe("imopenlines.bot.session.operator and message.send", () => {
+  it("session.operator hands the chat to its own line's queue once; a repeat is WRONG_CHAT", async () => {
+    const sim = await start();
+    const first = await call(sim, OPERATOR, { chat_id: 113 });
+    expect(first.json).toEqual({ result: true, time: expect.objectContaining(TIME_BLOCK) });
+    expect(sim.chat(113)).toMatchObject({ lineId: 4, botIds: [], operatorId: null, distributing: true });
+    expect(sim.ledger).toEqual([
+      {
+        seq: 1,
+        method: OPERATOR,
+        chatId: 113,
+        to: { queueId: 4 },
+        leave: true,
+        botId: 7,
+        at: expect.any(Number),
+      },
+    ]);
+
+    const again = await call(sim, OPERATOR, { CHAT_ID: 113 });
+    expect([again.status, again.json]).toEqual([
+      400,
+      { error: "WRONG_CHAT", error_description: "Operator is not a bot" },
+    ]);
+    expect(sim.ledger).toHaveLength(1);
   });
 
-  it("acts as the bot named by BOT_ID or CLIENT_ID", async () => {
+  it.each([
+    ["no CHAT_ID", {}, "CHAT_ID_EMPTY"],
+    ["an unknown chat", { CHAT_ID: 999 }, "WRONG_CHAT"],
+    ["a chat already with an operator", { CHAT_ID: 121 }, "WRONG_CHAT"],
+  ])("session.operator with %s → 400 %s", async (_name, params, code) => {
     const sim = await start();
-    expect((await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12, BOT_ID: "7" })).status).toBe(200);
-    expect(
-      (await call(sim, TRANSFER, { CHAT_ID: 113, USER_ID: 12, CLIENT_ID: "demo-bot-client" })).status,
-    ).toBe(200);
-    expect(sim.ledger.map((record) => record.botId)).toEqual([7, 7]);
+    const reply = await call(sim, OPERATOR, params);
+    expect([reply.status, reply.json]).toEqual([400, errorBody(code)]);
+    expect(sim.ledger).toEqual([]);
+  });
+
+  it("message.send records the message in order with the hand-over that follows", async () => {
+    const sim = await start();
+    const sent = await call(sim, MESSAGE_SEND, {
+      CHAT_ID: 112,
+      MESSAGE: "Connecting you…",
+      NAME: "Support bot",
+    });
+    expect(sent.json).toEqual({ result: true, time: expect.objectContaining(TIME_BLOCK) });
+    await call(sim, TRANSFER, { CHAT_ID: 112, QUEUE_ID: 3 });
+    await call(sim, "batch", {
+      cmd: { m: `${MESSAGE_SEND}?CHAT_ID=113&MESSAGE=bye`, o: `${OPERATOR}?CHAT_ID=113` },
+    });
+    expect(sim.messages).toEqual([
+      { seq: 1, chatId: 112, name: "Support bot", message: "Connecting you…", at: expect.any(Number) },
+      { seq: 3, chatId: 113, message: "bye", at: expect.any(Number) },
+    ]);
+    expect(sim.ledger.map(({ seq, method, chatId }) => ({ seq, method, chatId }))).toEqual([
+      { seq: 2, method: TRANSFER, chatId: 112 },
+      { seq: 4, method: OPERATOR, chatId: 113 },
+    ]);
+  });
+
+  it("message.send: CHAT_ID_EMPTY without a chat; an empty MESSAGE is sent as an empty string", async () => {
+    const sim = await start();
+    expect((await call(sim, MESSAGE_SEND, { MESSAGE: "hi" })).json).toEqual(errorBody("CHAT_ID_EMPTY"));
+    expect((await call(sim, MESSAGE_SEND, { chat_id: 112, message: "" })).status).toBe(200);
+    expect(sim.messages).toEqual([{ seq: 1, chatId: 112, message: "", at: expect.any(Number) }]);
   });
 });
 
@@ -272,15 +471,23 @@ describe("authentication and scopes", () => {
     expect(token.json).toEqual(errorBody("invalid_token"));
   });
 
-  it("a webhook without imopenlines or imbot → 401 insufficient_scope; scope still answers", async () => {
+  it("the bot session methods need only imopenlines: without it 401 insufficient_scope", async () => {
     const sim = await start();
-    sim.addWebhook({ userId: 1, code: "im0only", scopes: ["im"] });
+    sim.addWebhook({ userId: 1, code: "im0only", scopes: ["im", "imbot"] });
     sim.addWebhook({ userId: 1, code: "no0imbot", scopes: ["imopenlines"] });
     const imOnly = { userId: 1, code: "im0only" };
 
+    // imopenlines alone is enough (Rest::onRestServiceBuildDescription registers them only there).
+    const noImbot = { userId: 1, code: "no0imbot" };
+    expect((await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 }, noImbot)).status).toBe(200);
+    expect((await call(sim, MESSAGE_SEND, { CHAT_ID: 113, MESSAGE: "hi" }, noImbot)).status).toBe(200);
+    expect((await call(sim, OPERATOR, { CHAT_ID: 113 }, noImbot)).status).toBe(200);
+    sim.reset();
+
     for (const [method, webhook] of [
       [TRANSFER, imOnly],
-      [TRANSFER, { userId: 1, code: "no0imbot" }],
+      [OPERATOR, imOnly],
+      [MESSAGE_SEND, imOnly],
       [CONFIG_LIST, imOnly],
     ] as const) {
       const reply = await call(sim, method, { CHAT_ID: 112, USER_ID: 12 }, webhook);
@@ -288,7 +495,7 @@ describe("authentication and scopes", () => {
       expect(reply.json).toEqual(errorBody("insufficient_scope"));
     }
     expect(sim.ledger).toEqual([]);
-    expect((await call(sim, "scope", {}, imOnly)).json).toMatchObject({ result: ["im"] });
+    expect((await call(sim, "scope", {}, imOnly)).json).toMatchObject({ result: ["im", "imbot"] });
   });
 
   it("an unknown method → 404 ERROR_METHOD_NOT_FOUND; a path outside /rest → 404 page", async () => {
@@ -513,8 +720,8 @@ describe("batch", () => {
       await call(sim, "batch", {
         halt: 0,
         cmd: {
-          first: `${TRANSFER}?CHAT_ID=112&USER_ID=12`,
-          second: `${TRANSFER}?CHAT_ID=113&TRANSFER_ID=queue3&LEAVE=Y`,
+          first: `${TRANSFER_Q}CHAT_ID=112&USER_ID=12`,
+          second: `${TRANSFER_Q}CHAT_ID=113&TRANSFER_ID=queue3&LEAVE=Y`,
         },
       }),
     );
@@ -540,8 +747,8 @@ describe("batch", () => {
     const batch = batchOf(
       await call(sim, "batch", {
         cmd: {
-          ok: `${TRANSFER}?CHAT_ID=114&USER_ID=12`,
-          bad: `${TRANSFER}?CHAT_ID=999&USER_ID=12`,
+          ok: `${TRANSFER_Q}CHAT_ID=114&USER_ID=12`,
+          bad: `${TRANSFER_Q}CHAT_ID=999&USER_ID=12`,
           nested: "batch?cmd[x]=scope",
           unknown: "no.such.method",
           also: "scope",
@@ -550,7 +757,7 @@ describe("batch", () => {
     );
     expect(batch.result).toEqual({ ok: true, also: ["imopenlines", "imbot", "im"] });
     expect(batch.result_error).toEqual({
-      bad: errorBody("WRONG_CHAT"),
+      bad: errorBody("OPERATOR_WRONG"),
       nested: errorBody("ERROR_BATCH_METHOD_NOT_ALLOWED"),
       unknown: errorBody("ERROR_METHOD_NOT_FOUND"),
     });
@@ -561,11 +768,11 @@ describe("batch", () => {
     const sim = await start();
     const batch = batchOf(
       await call(sim, "batch", {
-        cmd: [`${TRANSFER}?CHAT_ID=112&USER_ID=12`, `${TRANSFER}?CHAT_ID=999&USER_ID=12`],
+        cmd: [`${TRANSFER_Q}CHAT_ID=112&USER_ID=12`, `${TRANSFER_Q}CHAT_ID=999&USER_ID=12`],
       }),
     );
     expect(batch.result).toEqual([true]);
-    expect(batch.result_error).toEqual({ 1: errorBody("WRONG_CHAT") });
+    expect(batch.result_error).toEqual({ 1: errorBody("OPERATOR_WRONG") });
     expect(Array.isArray(batch.result_time)).toBe(true);
   });
 
@@ -575,9 +782,9 @@ describe("batch", () => {
       await call(sim, "batch", {
         halt: 1,
         cmd: {
-          a: `${TRANSFER}?CHAT_ID=115&USER_ID=12`,
-          b: `${TRANSFER}?CHAT_ID=115&USER_ID=13`,
-          c: `${TRANSFER}?CHAT_ID=116&USER_ID=12`,
+          a: `${TRANSFER_Q}CHAT_ID=115&USER_ID=12`,
+          b: `${TRANSFER_Q}CHAT_ID=115&USER_ID=13`,
+          c: `${TRANSFER_Q}CHAT_ID=116&USER_ID=12`,
         },
       }),
     );
@@ -590,7 +797,7 @@ describe("batch", () => {
   it("runs 50 commands; each one past the 50th gets ERROR_BATCH_LENGTH_EXCEEDED", async () => {
     const sim = await start();
     const cmd = Object.fromEntries(
-      Array.from({ length: 52 }, (_, i) => [`c${i}`, `${TRANSFER}?CHAT_ID=112&USER_ID=12&LEAVE=N`]),
+      Array.from({ length: 52 }, (_, i) => [`c${i}`, `${TRANSFER_Q}CHAT_ID=112&USER_ID=12&LEAVE=N`]),
     );
     const batch = batchOf(await call(sim, "batch", { halt: 0, cmd }));
     expect(Object.keys(batch.result as object)).toHaveLength(50);
@@ -617,7 +824,7 @@ describe("batch", () => {
       body: new URLSearchParams({
         halt: "1",
         "cmd[lines]": `${CONFIG_LIST}?PARAMS[filter][ACTIVE]=Y&OPTIONS[QUEUE]=Y`,
-        "cmd[move]": `${TRANSFER}?CHAT_ID=117&USER_ID=$result[lines][1][QUEUE][1]`,
+        "cmd[move]": `${TRANSFER_Q}CHAT_ID=117&USER_ID=$result[lines][1][QUEUE][1]`,
       }),
     });
     const batch = batchOf(reply);
@@ -633,7 +840,7 @@ describe("batch", () => {
       await call(
         sim,
         "batch",
-        { cmd: { t: `${TRANSFER}?CHAT_ID=112&USER_ID=12` } },
+        { cmd: { t: `${TRANSFER_Q}CHAT_ID=112&USER_ID=12` } },
         { userId: 1, code: "im0only" },
       ),
     );
@@ -700,9 +907,146 @@ describe("reset", () => {
     sim.reset();
     expect(sim.ledger).toEqual([]);
     expect(sim.hits).toEqual([]);
-    expect(sim.chat(112)).toEqual({ id: 112, lineId: 3, botIds: [7], operatorId: null });
+    expect(sim.chat(112)).toEqual(FRESH_112);
     const reply = await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 });
     expect(reply.json).toMatchObject({ result: true });
     expect((await call(sim, "scope", {}, { userId: 3, code: "kept0code" })).status).toBe(200);
+  });
+});
+
+describe("method lookup before authentication", () => {
+  it("an unknown method answers 404 whatever the credentials; a known one then checks them (401)", async () => {
+    const sim = await start();
+    const wrong = { userId: 1, code: "wrong0code" };
+    const unknown = await call(sim, "imopenlines.bot.session.teleport", {}, wrong);
+    expect([unknown.status, unknown.json]).toEqual([404, errorBody("ERROR_METHOD_NOT_FOUND")]);
+    const bare = await request(`${sim.url}/rest/no.such.method.json`, { method: "POST" });
+    expect([bare.status, bare.json]).toEqual([404, errorBody("ERROR_METHOD_NOT_FOUND")]);
+    const known = await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 }, wrong);
+    expect([known.status, known.json]).toEqual([401, errorBody("INVALID_CREDENTIALS")]);
+  });
+});
+
+describe("faults after execution", () => {
+  const afterExecution: Array<[string, Fault]> = [
+    ["500 ERROR_CORE", { kind: "error", status: 500, error: "ERROR_CORE" }],
+    ["400 ERROR_CORE", { kind: "error", status: 400, error: "ERROR_CORE" }],
+    ["502 envelope", { kind: "error", status: 502, error: "INTERNAL_SERVER_ERROR" }],
+    ["504 envelope", { kind: "error", status: 504, error: "ERROR_UNEXPECTED_ANSWER" }],
+    ["malformed 200", { kind: "malformed" }],
+    ["html proxy page", { kind: "html", status: 502 }],
+    ["empty 200", { kind: "empty" }],
+  ];
+
+  it.each(afterExecution)(
+    "%s with executes: the transfer ran though the caller got the fault",
+    async (_name, fault) => {
+      const sim = await start();
+      sim.injectFault(fault, { executes: true });
+      const reply = await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 });
+      expect(reply.json).not.toMatchObject({ result: true });
+      expect(sim.ledger).toMatchObject([{ chatId: 112, to: { userId: 12 } }]);
+      expect(sim.chat(112)?.operatorId).toBe(12);
+      expect(sim.hits).toMatchObject([{ method: TRANSFER, fault: fault.kind }]);
+    },
+  );
+
+  it.each(afterExecution)("%s by default: refused before execution", async (_name, fault) => {
+    const sim = await start();
+    sim.injectFault(fault);
+    const reply = await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 });
+    expect(reply.json).not.toMatchObject({ result: true });
+    expect(sim.ledger).toEqual([]);
+    expect(sim.chat(112)).toEqual(FRESH_112);
+  });
+
+  it("ERROR_CORE answers its envelope with the injected status", async () => {
+    const sim = await start();
+    sim.injectFault({ kind: "error", status: 500, error: "ERROR_CORE", description: "boom" });
+    const reply = await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 });
+    expect([reply.status, reply.json]).toEqual([500, { error: "ERROR_CORE", error_description: "boom" }]);
+  });
+
+  it("reset and hang with executes: the chat moved, the answer is lost", async () => {
+    const sim = await start();
+    sim.injectFault({ kind: "reset" }, { executes: true, method: TRANSFER });
+    await expect(call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 })).rejects.toThrow();
+    expect(sim.ledger).toMatchObject([{ chatId: 112 }]);
+
+    sim.injectFault({ kind: "hang" }, { executes: true });
+    const hung = call(sim, TRANSFER, { CHAT_ID: 113, QUEUE_ID: 3 }).then(
+      () => "answered",
+      () => "failed",
+    );
+    // Nothing answers until the timeout; the test gives up after 300 ms.
+    const outcome = await Promise.race([
+      hung,
+      new Promise((resolve) => setTimeout(() => resolve("hung"), 300)),
+    ]);
+    expect(outcome).toBe("hung");
+    expect(sim.ledger.map((record) => record.chatId)).toEqual([112, 113]);
+    expect(sim.hits.map((hit) => hit.fault)).toEqual(["reset", "hang"]);
+  });
+
+  it("a batch with an after-execution fault runs every command, then loses the answer", async () => {
+    const sim = await start();
+    sim.injectFault({ kind: "error", status: 504, error: "GATEWAY_TIMEOUT" }, { executes: true });
+    const reply = await call(sim, "batch", {
+      cmd: { a: `${TRANSFER_Q}CHAT_ID=112&USER_ID=12`, b: `${MESSAGE_SEND}?CHAT_ID=113&MESSAGE=x` },
+    });
+    expect(reply.status).toBe(504);
+    expect(sim.ledger).toMatchObject([{ seq: 1, chatId: 112 }]);
+    expect(sim.messages).toMatchObject([{ seq: 2, chatId: 113 }]);
+  });
+});
+
+describe("a renamed portal (movePortal)", () => {
+  it("the old address answers 302 to the new one with the same path and query; the new one works", async () => {
+    const sim = await start();
+    const oldBase = sim.webhookUrl();
+    const oldUrl = sim.url;
+    const newUrl = await sim.movePortal();
+    expect(newUrl).not.toBe(oldUrl);
+    expect(sim.url).toBe(newUrl);
+
+    const path = `${TRANSFER}.json?CHAT_ID=112&USER_ID=12&CLIENT_ID=${DEMO_BOT.clientId}`;
+    const moved = await fetch(`${oldBase}${path}`, { method: "POST", redirect: "manual" });
+    expect(moved.status).toBe(302);
+    expect(moved.headers.get("location")).toBe(`${newUrl}${new URL(oldBase).pathname}${path}`);
+    expect(sim.ledger).toEqual([]);
+
+    const followed = await request(moved.headers.get("location") as string, { method: "POST" });
+    expect(followed.json).toMatchObject({ result: true });
+    expect(sim.webhookUrl().startsWith(newUrl)).toBe(true);
+    expect(sim.ledger).toMatchObject([{ chatId: 112 }]);
+    // The same state behind both: the old address redirects even an unknown method.
+    expect((await fetch(`${oldUrl}/rest/anything`, { redirect: "manual" })).status).toBe(302);
+  });
+
+  it("token answers after the move carry the new client_endpoint", async () => {
+    const sim = await start();
+    const grant = sim.installApp();
+    const newUrl = await sim.movePortal();
+    const refreshed = await request(
+      `${sim.tokenUrl}?${new URLSearchParams({
+        grant_type: "refresh_token",
+        client_id: DEMO_APP.clientId,
+        client_secret: DEMO_APP.clientSecret,
+        refresh_token: grant.refresh_token,
+      })}`,
+    );
+    expect(refreshed.json).toMatchObject({ client_endpoint: `${newUrl}/rest/` });
+  });
+});
+
+describe("reset of the new state", () => {
+  it("clears messages, sequence numbers and locks", async () => {
+    const sim = await start();
+    sim.holdLock(112, { times: 3 });
+    await call(sim, MESSAGE_SEND, { CHAT_ID: 112, MESSAGE: "x" });
+    sim.reset();
+    expect(sim.messages).toEqual([]);
+    expect((await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 })).status).toBe(200);
+    expect(sim.ledger).toMatchObject([{ seq: 1 }]);
   });
 });

@@ -5,7 +5,7 @@ import { FAILURE_TTL_MS } from "../lambda/adapters/secret-cache.ts";
 import { loadConfig } from "../lambda/config.ts";
 import type { TransferRequest } from "../lambda/domain/transfer-request.ts";
 import { createTransferService } from "../lambda/transfer-service.ts";
-import { type Simulator, startSimulator } from "../scripts/simulator/index.ts";
+import { DEMO_BOT, type Simulator, startSimulator } from "../scripts/simulator/index.ts";
 import { failure } from "./support/failure.ts";
 
 const secretsManager = mockClient(SecretsManagerClient);
@@ -26,7 +26,7 @@ beforeEach(() => {
 const request: TransferRequest = { chatId: 112, target: { operatorId: 12 }, leave: false };
 const deadline = () => Date.now() + 5_000;
 const secret = (webhookUrl: string, extra: Record<string, unknown> = {}) => ({
-  SecretString: JSON.stringify({ webhookUrl, ...extra }),
+  SecretString: JSON.stringify({ webhookUrl, clientId: DEMO_BOT.clientId, ...extra }),
   VersionId: "v1",
 });
 
@@ -52,16 +52,17 @@ describe("transfer service", () => {
     expect(sim.ledger).toMatchObject([{ chatId: 112, to: { userId: 12 }, botId: 7 }]);
   });
 
-  it("passes the configured bot and client id, and lets the request's bot win", async () => {
+  it("passes the configured client id, which alone picks the acting bot (a botId changes nothing)", async () => {
     secretsManager
       .on(GetSecretValueCommand)
-      .resolves(secret(sim.webhookUrl(), { botId: 8, clientId: "other-bot-client" }));
-    // Bot 8 is not in chat 112: the simulator refuses, which proves BOT_ID reached it.
-    const refused = await failure(service().transfer(request, deadline()));
-    expect(refused.details.bitrix24?.error).toBe("WRONG_CHAT");
-    secretsManager.on(GetSecretValueCommand).resolves(secret(sim.webhookUrl(), { botId: 8 }));
-    await service().transfer({ ...request, botId: 7 }, deadline());
-    expect(sim.ledger).toMatchObject([{ botId: 7 }]);
+      .resolves(secret(sim.webhookUrl(), { botId: 7, clientId: "other-bot-client" }));
+    // Bot 8 was registered with CLIENT_ID "other-bot-client"; Bitrix24 has no BOT_ID parameter.
+    await service().transfer(request, deadline());
+    expect(sim.ledger).toMatchObject([{ chatId: 112, botId: 8 }]);
+    secretsManager.on(GetSecretValueCommand).resolves(secret(sim.webhookUrl(), { clientId: "no-such-bot" }));
+    const refused = await failure(service().transfer({ ...request, chatId: 113, botId: 8 }, deadline()));
+    expect(refused.details.bitrix24?.error).toBe("BOT_ID_ERROR");
+    expect(sim.ledger).toHaveLength(1);
   });
 
   it("reads each secret once per TTL and shares the first read between concurrent calls", async () => {

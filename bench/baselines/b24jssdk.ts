@@ -24,7 +24,7 @@ const TransferRequest = z
     message: "give exactly one of operatorId or queueId",
   });
 
-const Secret = z.object({ webhookUrl: z.url() });
+const Secret = z.object({ webhookUrl: z.url(), clientId: z.optional(z.string()) });
 
 const unlimited =
   process.env.BENCH_SDK_UNLIMITED === "true"
@@ -43,13 +43,15 @@ export async function handler(event: unknown): Promise<{ transferred: true; chat
   const request = TransferRequest.parse(typeof body === "string" ? JSON.parse(body) : event);
 
   const secret = await secretsManager.send(new GetSecretValueCommand({ SecretId: process.env.SECRET_ID }));
-  const { webhookUrl } = Secret.parse(JSON.parse(secret.SecretString ?? "{}"));
+  const { webhookUrl, clientId } = Secret.parse(JSON.parse(secret.SecretString ?? "{}"));
   if (hook?.webhookUrl !== webhookUrl)
     hook = { webhookUrl, b24: B24Hook.fromWebhookUrl(webhookUrl, unlimited) };
 
   const params: Record<string, unknown> = { CHAT_ID: request.chatId, LEAVE: request.leave ? "Y" : "N" };
   if (request.operatorId !== undefined) params.USER_ID = request.operatorId;
   else params.QUEUE_ID = request.queueId;
+  // A webhook acts through the bot it registered with this CLIENT_ID (imopenlines botSessionTransfer).
+  if (clientId !== undefined) params.CLIENT_ID = clientId;
   const response = await hook.b24.actions.v2.call.make<boolean>({
     method: "imopenlines.bot.session.transfer",
     params,

@@ -21,18 +21,20 @@ const TransferRequest = z
     message: "give exactly one of operatorId or queueId",
   });
 
-const Secret = z.object({ webhookUrl: z.url() });
+const Secret = z.object({ webhookUrl: z.url(), clientId: z.optional(z.string()) });
 
 export async function handler(event: unknown): Promise<{ transferred: true; chatId: number }> {
   const body = (event as { body?: unknown } | null)?.body;
   const request = TransferRequest.parse(typeof body === "string" ? JSON.parse(body) : event);
 
   const secret = await secretsManager.send(new GetSecretValueCommand({ SecretId: process.env.SECRET_ID }));
-  const { webhookUrl } = Secret.parse(JSON.parse(secret.SecretString ?? "{}"));
+  const { webhookUrl, clientId } = Secret.parse(JSON.parse(secret.SecretString ?? "{}"));
 
   const params: Record<string, unknown> = { CHAT_ID: request.chatId, LEAVE: request.leave ? "Y" : "N" };
   if (request.operatorId !== undefined) params.USER_ID = request.operatorId;
   else params.QUEUE_ID = request.queueId;
+  // A webhook acts through the bot it registered with this CLIENT_ID (imopenlines botSessionTransfer).
+  if (clientId !== undefined) params.CLIENT_ID = clientId;
   const response = await fetch(`${webhookUrl}imopenlines.bot.session.transfer.json`, {
     method: "POST",
     headers: { "content-type": "application/json" },

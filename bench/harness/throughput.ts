@@ -133,7 +133,8 @@ function readHandlerBatch(answer: unknown, chatIds: readonly number[]): ItemResu
 async function simulatorBatch(chatIds: readonly number[]): Promise<ItemResult[]> {
   const cmd: Record<string, string> = {};
   chatIds.forEach((chatId, index) => {
-    cmd[`t${index}`] = `imopenlines.bot.session.transfer?CHAT_ID=${chatId}&USER_ID=12&LEAVE=N`;
+    cmd[`t${index}`] =
+      `imopenlines.bot.session.transfer?CHAT_ID=${chatId}&USER_ID=12&LEAVE=N&CLIENT_ID=${env.CLIENT_ID ?? ""}`;
   });
   const body = JSON.stringify({ halt: 0, cmd });
   for (let attempt = 1; attempt <= 4; attempt++) {

@@ -36,7 +36,7 @@ async function bareFetch(chatId: number, operatorId: number): Promise<void> {
   const response = await fetch(transferUrl, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ CHAT_ID: chatId, USER_ID: operatorId, LEAVE: "N" }),
+    body: JSON.stringify({ CHAT_ID: chatId, USER_ID: operatorId, LEAVE: "N", CLIENT_ID: env.CLIENT_ID }),
   });
   const answer = (await response.json()) as { result?: unknown };
   if (answer.result !== true) throw new Error(`bare fetch: transfer not confirmed (HTTP ${response.status})`);

@@ -1,6 +1,7 @@
 import { type LocalAws, startLocalAws } from "../../scripts/local-aws.ts";
 import { startDynamo } from "../../scripts/local-dynamodb.ts";
 import {
+  DEMO_BOT,
   DEMO_WEBHOOK,
   demoPortal,
   type PortalSeed,
@@ -62,7 +63,7 @@ export async function startWorld(): Promise<World> {
   const secrets = await startLocalAws();
   const secretsTls = await startTlsTerminator(certificate, Number(new URL(secrets.url).port));
   const webhookUrl = `${simulatorTls.url}/rest/${DEMO_WEBHOOK.userId}/${DEMO_WEBHOOK.code}/`;
-  secrets.put(SECRET_ID, JSON.stringify({ webhookUrl }));
+  secrets.put(SECRET_ID, JSON.stringify({ webhookUrl, clientId: DEMO_BOT.clientId }));
   const extraSimulators: Simulator[] = [];
 
   return {
@@ -101,7 +102,10 @@ export async function startWorld(): Promise<World> {
     async startLimitedSimulator({ rateLimit, now, portal, secretId }) {
       const limited = await startSimulator({ rateLimit, now, portal });
       extraSimulators.push(limited);
-      secrets.put(secretId, JSON.stringify({ webhookUrl: limited.webhookUrl() }));
+      secrets.put(
+        secretId,
+        JSON.stringify({ webhookUrl: limited.webhookUrl(), clientId: DEMO_BOT.clientId }),
+      );
       return limited;
     },
     async close() {

@@ -1,4 +1,5 @@
-import { invokeMethod, type MethodContext, type MethodResult, normalizeMethodName } from "./methods.ts";
+import type { MethodContext, MethodResult } from "./method-types.ts";
+import { invokeMethod, normalizeMethodName } from "./methods.ts";
 import { isRecord, type Params, PhpArray, phpString, phpTruthy, setOwn } from "./php-values.ts";
 import { parseQueryString } from "./request-params.ts";
 import { RestError, systemErrors } from "./rest-errors.ts";

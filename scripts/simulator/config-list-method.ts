@@ -1,4 +1,4 @@
-import type { MethodContext, MethodResult } from "./methods.ts";
+import type { MethodContext, MethodResult, RestMethod } from "./method-types.ts";
 import { intval, isRecord, isYes, type Params } from "./php-values.ts";
 import type { OpenLineSeed } from "./portal-state.ts";
 
@@ -11,7 +11,7 @@ const PAGE_SIZE = 50;
  * "QUEUE": ["12"] (the operators' user ids) when OPTIONS.QUEUE is "Y". Paged by 50 with `start`;
  * the answer carries `total` and, when more rows follow, `next`.
  */
-export function configListMethod(params: Params, context: MethodContext): MethodResult {
+function configList(params: Params, context: MethodContext): MethodResult {
   const query = isRecord(params.PARAMS) ? params.PARAMS : {};
   const options = isRecord(params.OPTIONS) ? params.OPTIONS : {};
   const withQueue = isYes(options.QUEUE);
@@ -27,6 +27,12 @@ export function configListMethod(params: Params, context: MethodContext): Method
     ? { result: page, total: rows.length }
     : { result: page, total: rows.length, next };
 }
+
+export const configListMethod: RestMethod = {
+  name: "imopenlines.config.list.get",
+  scopes: ["imopenlines"],
+  run: configList,
+};
 
 function toRow(line: OpenLineSeed, withQueue: boolean): Record<string, unknown> {
   const row: Record<string, unknown> = {

@@ -1,21 +1,30 @@
 import type { ChatSeed, PortalSeed } from "./portal-state.ts";
 
 export const DEMO_WEBHOOK = { userId: 1, code: "demo0webhook0code" } as const;
-export const DEMO_BOT = { id: 7, clientId: "demo-bot-client" } as const;
+/**
+ * The demo webhook registered chat bot 7 with imbot.register(CLIENT_ID: "b24-transfer-demo"), so the
+ * bot's APP_ID is "customb24-transfer-demo" and webhook callers act through it with that CLIENT_ID.
+ */
+export const DEMO_BOT = { id: 7, clientId: "b24-transfer-demo", appId: "customb24-transfer-demo" } as const;
 /** A local application installed on the demo portal; its tokens come from `installApp()`. */
 export const DEMO_APP = {
   clientId: "local.d3m0app0000000.00000000",
   clientSecret: "d3m0AppCl13ntS3cr3tD3m0AppCl13ntS3cr3t00",
 } as const;
+/** The bot DEMO_APP registered (APP_ID = the app's client id): the bot OAuth calls act through. */
+export const DEMO_APP_BOT = { id: 9, appId: DEMO_APP.clientId } as const;
 
 /**
  * The default portal, built around the docs' example (CHAT_ID 112, USER_ID 12):
  * - webhook 1/demo0webhook0code with scopes imopenlines, imbot, im
  * - a local application (DEMO_APP) with the same scopes
- * - chat bot 7 (client id "demo-bot-client"); bot 8 is a second, unrelated bot
- * - users: 1 admin, 12 and 14 active operators, 13 an inactive operator, 20 an extranet user
+ * - chat bots: 7 (webhook CLIENT_ID "b24-transfer-demo"), 8 (webhook CLIENT_ID "other-bot-client"),
+ *   9 (registered by DEMO_APP)
+ * - users: 1 admin, 12 and 14 active operators, 13 an inactive operator, 20 an extranet user,
+ *   30 a connector (the external client's user)
  * - open lines: 3 "Support" (queue [12]), 4 "Sales" (queue [12, 14]), 5 "Archive" (inactive)
- * - chats 112..120 on lines 3/4 with bot 7 in them; chat 121 already with operator 12 and no bot
+ * - chats 112..120 on lines 3/4 with bot 7 in them; chat 121 already with operator 12 and no bot;
+ *   chat 122 with bot 7 but its dialogue closed
  */
 export function demoPortal(): PortalSeed {
   const botChats: ChatSeed[] = [];
@@ -29,20 +38,27 @@ export function demoPortal(): PortalSeed {
       { id: 1, name: "Portal Admin", kind: "employee", active: true },
       { id: 7, name: "Demo Bot", kind: "bot", active: true },
       { id: 8, name: "Other Bot", kind: "bot", active: true },
+      { id: 9, name: "App Bot", kind: "bot", active: true },
       { id: 12, name: "Olga Operator", kind: "employee", active: true },
       { id: 13, name: "Ivan Inactive", kind: "employee", active: false },
       { id: 14, name: "Sam Sales", kind: "employee", active: true },
       { id: 20, name: "Eve Extranet", kind: "extranet", active: true },
+      { id: 30, name: "Telegram Client", kind: "connector", active: true },
     ],
     bots: [
-      { id: DEMO_BOT.id, clientId: DEMO_BOT.clientId, code: "demo_bot" },
-      { id: 8, clientId: "other-bot-client", code: "other_bot" },
+      { id: DEMO_BOT.id, appId: DEMO_BOT.appId, code: "demo_bot" },
+      { id: 8, appId: "customother-bot-client", code: "other_bot" },
+      { id: DEMO_APP_BOT.id, appId: DEMO_APP_BOT.appId, code: "app_bot" },
     ],
     lines: [
       { id: 3, name: "Support", active: true, queue: [12] },
       { id: 4, name: "Sales", active: true, queue: [12, 14] },
       { id: 5, name: "Archive", active: false, queue: [] },
     ],
-    chats: [...botChats, { id: 121, lineId: 3, botIds: [], operatorId: 12 }],
+    chats: [
+      ...botChats,
+      { id: 121, lineId: 3, botIds: [], operatorId: 12 },
+      { id: 122, lineId: 3, botIds: [DEMO_BOT.id], open: false },
+    ],
   };
 }

@@ -27,6 +27,18 @@ export interface FaultOptions {
   times?: number;
   /** Only requests for this method (case-insensitive, `.json` ignored); default any method. */
   method?: string;
+  /**
+   * The request is executed first (the ledger records it, chats change), then its answer is replaced
+   * by the fault: a timeout, reset, 5xx or unreadable 200 after the portal did the work. Default false:
+   * refused before execution. Meaningless for `latency`, which always answers normally.
+   */
+  executes?: boolean;
+}
+
+/** A fault as taken for one request. */
+export interface TakenFault {
+  fault: Fault;
+  executes: boolean;
 }
 
 /** An HTTP answer a fault produces (for the kinds that answer). */
@@ -42,6 +54,7 @@ interface ArmedFault {
   fault: Fault;
   remaining: number;
   method: string | undefined;
+  executes: boolean;
 }
 
 /** Injected faults, consumed first-in first-out by the requests they match. */
@@ -58,17 +71,17 @@ export class FaultPlan {
       ?.trim()
       .toLowerCase()
       .replace(/\.json$/, "");
-    this.#armed.push({ fault: { ...fault }, remaining: times, method });
+    this.#armed.push({ fault: { ...fault }, remaining: times, method, executes: options.executes === true });
   }
 
   /** The fault for a request to `method`, counting it as used; undefined when none applies. */
-  take(method: string): Fault | undefined {
+  take(method: string): TakenFault | undefined {
     const index = this.#armed.findIndex((armed) => armed.method === undefined || armed.method === method);
     const armed = this.#armed[index];
     if (!armed) return undefined;
     armed.remaining -= 1;
     if (armed.remaining <= 0) this.#armed.splice(index, 1);
-    return armed.fault;
+    return { fault: armed.fault, executes: armed.executes };
   }
 
   clear(): void {

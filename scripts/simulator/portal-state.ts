@@ -12,7 +12,8 @@ export interface WebhookSeed {
   scopes: readonly string[];
 }
 
-export type UserKind = "employee" | "extranet" | "bot";
+/** A "connector" is the external client's user (Telegram, live chat…): a chat member, never an operator. */
+export type UserKind = "employee" | "extranet" | "bot" | "connector";
 
 export interface UserSeed {
   id: number;
@@ -25,8 +26,11 @@ export interface UserSeed {
 export interface BotSeed {
   /** Bitrix24 bot ids are user ids: the bot is also a user of kind "bot". */
   id: number;
-  /** The CLIENT_ID given at imbot.register (bots registered through a webhook). */
-  clientId: string;
+  /**
+   * The bot's APP_ID (im/lib/bot.php): "custom" + the CLIENT_ID given to imbot.register through a
+   * webhook, or the client id of the OAuth application that registered it.
+   */
+  appId: string;
   code: string;
 }
 
@@ -47,6 +51,8 @@ export interface ChatSeed {
   botIds: readonly number[];
   /** The operator holding the dialogue, if any. */
   operatorId?: number;
+  /** Whether the chat has an open dialogue (session); default true. A closed one cannot be transferred. */
+  open?: boolean;
 }
 
 export interface PortalSeed {
@@ -65,6 +71,10 @@ export interface ChatSnapshot {
   lineId: number;
   botIds: number[];
   operatorId: number | null;
+  /** An open dialogue (session) exists. */
+  open: boolean;
+  /** Waiting in its line's queue for distribution to an operator (after a queue transfer or session.operator). */
+  distributing: boolean;
 }
 
 export type TransferTarget = { userId: number } | { queueId: number };
@@ -76,6 +86,8 @@ export class PortalState {
   readonly #bots = new Map<number, BotSeed>();
   readonly #lines = new Map<number, OpenLineSeed>();
   readonly #chats = new Map<number, ChatSnapshot>();
+  /** Chat id → how many more transfer attempts find the chat's distribution lock held. */
+  readonly #locks = new Map<number, number>();
 
   constructor(seed: PortalSeed) {
     this.#seed = structuredClone(seed);
@@ -140,28 +152,65 @@ export class PortalState {
     return chat && { ...chat, botIds: [...chat.botIds] };
   }
 
-  /** Moves the dialogue; with `leave` the bot leaves the chat at once. */
+  /**
+   * Moves the dialogue (imopenlines/lib/chat.php Chat::transfer). To a user: the user holds it. To a
+   * queue (Chat::transferToQueue): every member except connectors and the sending bot is removed, and
+   * the chat goes back into distribution on that line. With `leave` the sending bot leaves at once.
+   */
   applyTransfer(chatId: number, botId: number, target: TransferTarget, leave: boolean): void {
-    const chat = this.#chats.get(chatId);
-    if (!chat) throw new Error(`no chat ${chatId}`);
+    const chat = this.#mutableChat(chatId);
     if ("userId" in target) {
       chat.operatorId = target.userId;
+      chat.distributing = false;
     } else {
       chat.lineId = target.queueId;
       chat.operatorId = null;
+      chat.botIds = chat.botIds.filter((id) => id === botId);
+      chat.distributing = true;
     }
     if (leave) chat.botIds = chat.botIds.filter((id) => id !== botId);
+  }
+
+  /** Chat::endBotSession: the bots leave and the chat goes to its own line's queue. */
+  endBotSession(chatId: number): void {
+    const chat = this.#mutableChat(chatId);
+    chat.botIds = [];
+    chat.operatorId = null;
+    chat.distributing = true;
+  }
+
+  /** The next `times` transfer attempts on the chat find its lock held (Tools\Lock in Chat::transfer). */
+  holdLock(chatId: number, times: number): void {
+    this.#locks.set(chatId, (this.#locks.get(chatId) ?? 0) + times);
+  }
+
+  /** True (and one use consumed) when the chat's lock is held for this attempt. */
+  takeLock(chatId: number): boolean {
+    const remaining = this.#locks.get(chatId) ?? 0;
+    if (remaining <= 0) return false;
+    if (remaining === 1) this.#locks.delete(chatId);
+    else this.#locks.set(chatId, remaining - 1);
+    return true;
+  }
+
+  #mutableChat(chatId: number): ChatSnapshot {
+    const chat = this.#chats.get(chatId);
+    if (!chat) throw new Error(`no chat ${chatId}`);
+    return chat;
   }
 
   /** Undoes all transfers: chats as seeded. Webhooks stay as they are. */
   restoreChats(): void {
     this.#chats.clear();
+    this.#locks.clear();
     for (const chat of this.#seed.chats) {
       this.#chats.set(chat.id, {
         id: chat.id,
         lineId: chat.lineId,
         botIds: [...chat.botIds],
         operatorId: chat.operatorId ?? null,
+        open: chat.open ?? true,
+        distributing: false,
       });
     }
   }

@@ -12,14 +12,14 @@ import {
   JSON_TYPE,
 } from "./faults.ts";
 import { DEFAULT_RATE_LIMIT, type RateLimit, RateLimiter } from "./leaky-bucket.ts";
-import { invokeMethod, type MethodContext, normalizeMethodName } from "./methods.ts";
+import type { Caller, MessageRecord, MethodContext, TransferRecord } from "./method-types.ts";
+import { invokeMethod, METHODS, normalizeMethodName } from "./methods.ts";
 import { OAuthServer, type TokenGrant, type TokenRequestRecord } from "./oauth-server.ts";
 import { isGiven } from "./php-values.ts";
 import { type ChatSnapshot, type PortalSeed, PortalState, type WebhookSeed } from "./portal-state.ts";
 import { mergeParams, parseBody, parseQueryString } from "./request-params.ts";
 import { RestError, systemErrors } from "./rest-errors.ts";
 import { timeEnvelope } from "./time-envelope.ts";
-import type { TransferRecord } from "./transfer-method.ts";
 
 export interface SimulatorOptions {
   /** Port on 127.0.0.1; default 0 (a free one). */
@@ -65,9 +65,14 @@ export interface Simulator {
   readonly tokenRequests: readonly TokenRequestRecord[];
   /** Refresh tokens that would be accepted now. */
   liveRefreshTokens(): string[];
-  /** Transfers that really happened, oldest first (batch commands included). */
+  /**
+   * Hand-overs that really happened (transfers and session.operator), oldest first, batch commands and
+   * after-execution faults included: count executions here, not requests.
+   */
   readonly ledger: readonly TransferRecord[];
-  /** Calls `listener` after each transfer (batch commands included); returns a function that unsubscribes. */
+  /** Messages bots sent with session.message.send, oldest first; `seq` is shared with the ledger. */
+  readonly messages: readonly MessageRecord[];
+  /** Calls `listener` after each ledger record (batch commands included); returns a function that unsubscribes. */
   onTransfer(listener: (record: TransferRecord) => void): () => void;
   /** Every request received, in the order answered. A batch is one hit. */
   readonly hits: readonly HitRecord[];
@@ -76,10 +81,17 @@ export interface Simulator {
   addWebhook(webhook: WebhookSeed): void;
   /** The code stops working at once: INVALID_CREDENTIALS. */
   revokeWebhook(code: string): void;
+  /** The next `times` (default 1) transfer attempts on the chat answer OPERATOR_WRONG without executing. */
+  holdLock(chatId: number, options?: { times?: number }): void;
+  /**
+   * The portal's address changes: a second listener on a new port serves the same state and becomes
+   * `url`; the old address answers every /rest/ request with 302 to the new one. Resolves to the new url.
+   */
+  movePortal(): Promise<string>;
   /** One-shot by default; see FaultOptions. */
   injectFault(fault: Fault, options?: FaultOptions): void;
   clearFaults(): void;
-  /** Clears ledger, hits, faults and rate-limit buckets and restores the chats; webhooks stay as they are. */
+  /** Clears ledger, messages, hits, faults, locks and rate-limit buckets and restores the chats; webhooks stay. */
   reset(): void;
   /** Stops listening and destroys every connection, hung ones included. */
   close(): Promise<void>;
@@ -113,7 +125,8 @@ interface Answer {
 type BodyRead = { kind: "ok"; body: Buffer } | { kind: "too-large" } | { kind: "aborted" };
 
 class PortalSimulator implements Simulator {
-  readonly #server: Server;
+  /** Every listener, oldest first; the last one is the portal's current address. */
+  readonly #servers: Server[] = [];
   readonly #sockets = new Set<Socket>();
   readonly #wakeSleepers = new Set<() => void>();
   readonly #portal: PortalState;
@@ -121,6 +134,8 @@ class PortalSimulator implements Simulator {
   readonly #faults = new FaultPlan();
   readonly #now: () => number;
   readonly #ledger: TransferRecord[] = [];
+  readonly #messages: MessageRecord[] = [];
+  #seq = 0;
   readonly #hits: HitRecord[] = [];
   readonly #transferListeners = new Set<(record: TransferRecord) => void>();
   readonly #oauth: OAuthServer;
@@ -143,27 +158,47 @@ class PortalSimulator implements Simulator {
     });
     const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
     this.#limiter = rateLimit === false ? undefined : new RateLimiter(rateLimit, this.#now);
-    this.#server = createServer((req, res) => {
-      this.#handle(req, res).catch(() => {
+  }
+
+  listen(port: number): Promise<void> {
+    const server = createServer((req, res) => {
+      const handled = server === this.#servers.at(-1) ? this.#handle(req, res) : this.#redirect(req, res);
+      handled.catch(() => {
         if (res.headersSent) res.destroy();
         else send(res, jsonError(systemErrors.internal()));
       });
     });
-    this.#server.on("connection", (socket) => {
+    server.on("connection", (socket) => {
       this.#sockets.add(socket);
       socket.on("close", () => this.#sockets.delete(socket));
     });
-  }
-
-  listen(port: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#server.once("error", reject);
-      this.#server.listen(port, "127.0.0.1", () => {
-        this.#server.off("error", reject);
-        this.#port = (this.#server.address() as AddressInfo).port;
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => {
+        server.off("error", reject);
+        this.#servers.push(server);
+        this.#port = (server.address() as AddressInfo).port;
         resolve();
       });
     });
+  }
+
+  async movePortal(): Promise<string> {
+    await this.listen(0);
+    return this.url;
+  }
+
+  /**
+   * A renamed portal's old address (b24restdocs settings/how-to-call-rest-api/change-domen.md): every
+   * /rest/ request gets 302 to the new address with the same path and query. The token endpoint
+   * stands in for oauth.bitrix.info, which does not move, so it keeps answering.
+   */
+  async #redirect(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const target = req.url ?? "/";
+    if (!target.startsWith("/rest/")) return this.#handle(req, res);
+    req.resume();
+    res.writeHead(302, { location: `${this.url}${target}`, "content-length": 0 });
+    res.end();
   }
 
   get url(): string {
@@ -176,6 +211,17 @@ class PortalSimulator implements Simulator {
 
   get ledger(): readonly TransferRecord[] {
     return this.#ledger;
+  }
+
+  get messages(): readonly MessageRecord[] {
+    return this.#messages;
+  }
+
+  holdLock(chatId: number, options: { times?: number } = {}): void {
+    const times = options.times ?? 1;
+    if (!(Number.isInteger(times) && times > 0))
+      throw new RangeError("lock times must be a positive integer");
+    this.#portal.holdLock(chatId, times);
   }
 
   get hits(): readonly HitRecord[] {
@@ -244,6 +290,8 @@ class PortalSimulator implements Simulator {
 
   reset(): void {
     this.#ledger.length = 0;
+    this.#messages.length = 0;
+    this.#seq = 0;
     this.#hits.length = 0;
     this.#oauth.requests.length = 0;
     this.#faults.clear();
@@ -254,7 +302,9 @@ class PortalSimulator implements Simulator {
   close(): Promise<void> {
     if (!this.#closing) {
       for (const wake of this.#wakeSleepers) wake();
-      this.#closing = new Promise((resolve) => this.#server.close(() => resolve()));
+      this.#closing = Promise.all(
+        this.#servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+      ).then(() => undefined);
       for (const socket of this.#sockets) socket.destroy();
     }
     return this.#closing;
@@ -265,16 +315,12 @@ class PortalSimulator implements Simulator {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const route = parseRoute(url.pathname);
     if (route.kind === "oauth-token") return this.#tokenEndpoint(req, res, url);
-    const fault = this.#faults.take(route.method);
+    const taken = this.#faults.take(route.method);
+    const fault = taken?.fault;
+    const executes = taken?.executes === true && fault?.kind !== "latency";
 
-    if (fault?.kind === "reset") {
-      this.#record(route.method, 0, undefined, fault.kind);
-      req.socket.destroy();
-      return;
-    }
-    if (fault?.kind === "hang") {
-      // Left unanswered; close() destroys the socket.
-      this.#record(route.method, 0, undefined, fault.kind);
+    if (!executes && (fault?.kind === "reset" || fault?.kind === "hang")) {
+      this.#loseAnswer(req, route.method, fault.kind);
       return;
     }
 
@@ -286,15 +332,35 @@ class PortalSimulator implements Simulator {
     }
 
     let answer: Answer;
-    if (fault && fault.kind !== "latency") {
-      answer = faultAnswer(fault, timeEnvelope(started, this.#now()));
-    } else if (body.kind === "too-large") {
+    if (body.kind === "too-large") {
       answer = { status: 413, contentType: "text/html", body: htmlErrorPage(413) };
+    } else if (
+      fault &&
+      fault.kind !== "latency" &&
+      fault.kind !== "reset" &&
+      fault.kind !== "hang" &&
+      !executes
+    ) {
+      answer = faultAnswer(fault, timeEnvelope(started, this.#now()));
     } else {
       answer = this.#answer(route, url, req, body.body, started);
+      // After execution: the portal did the work, the caller gets the fault instead of its answer.
+      if (fault && fault.kind !== "latency") {
+        if (fault.kind === "reset" || fault.kind === "hang") {
+          this.#loseAnswer(req, route.method, fault.kind);
+          return;
+        }
+        answer = faultAnswer(fault, timeEnvelope(started, this.#now()));
+      }
     }
     send(res, answer);
     this.#record(route.method, answer.status, answer.error, fault?.kind);
+  }
+
+  /** reset: the connection is destroyed; hang: left unanswered until close() destroys it. */
+  #loseAnswer(req: IncomingMessage, method: string, kind: "reset" | "hang"): void {
+    this.#record(method, 0, undefined, kind);
+    if (kind === "reset") req.socket.destroy();
   }
 
   /** Authentication, rate limit, then the method: the order a portal applies them in. */
@@ -307,9 +373,11 @@ class PortalSimulator implements Simulator {
       const body = parseBody(req.headers["content-type"], rawBody);
       const params = body.ok ? mergeParams(query, body.params) : query;
 
+      // The method is looked up before authentication (contract.md: ERROR_METHOD_NOT_FOUND before auth).
       if (route.kind === "rest-unknown") throw systemErrors.methodNotFound();
-      const caller = this.#authenticate(route, params);
-      if (this.#limiter && !this.#limiter.tryAdd(caller.bucket)) {
+      if (route.method !== "batch" && !METHODS.has(route.method)) throw systemErrors.methodNotFound();
+      const { caller, bucket } = this.#authenticate(route, params);
+      if (this.#limiter && !this.#limiter.tryAdd(bucket)) {
         throw systemErrors.queryLimitExceeded();
       }
       if (!body.ok) throw systemErrors.badArgument(body.reason);
@@ -318,7 +386,10 @@ class PortalSimulator implements Simulator {
         portal: this.#portal,
         caller,
         now: this.#now,
-        recordTransfer: (record) => this.#recordTransfer(record),
+        recordTransfer: (record) => this.#recordTransfer({ seq: ++this.#seq, ...record }),
+        recordMessage: (record) => {
+          this.#messages.push({ seq: ++this.#seq, ...record });
+        },
       };
       const outcome =
         route.method === "batch" ? runBatch(params, context) : invokeMethod(route.method, params, context);
@@ -337,18 +408,24 @@ class PortalSimulator implements Simulator {
   #authenticate(
     route: Extract<Route, { kind: "webhook" | "token" }>,
     params: Record<string, unknown>,
-  ): { scopes: readonly string[]; bucket: string } {
+  ): { caller: Caller; bucket: string } {
     if (route.kind === "token") {
       if (!isGiven(params.auth)) throw systemErrors.noAuthFound();
       const check = this.#oauth.authenticate(String(params.auth));
       if (!check.ok) {
         throw check.error === "expired_token" ? systemErrors.expiredToken() : systemErrors.invalidToken();
       }
-      return { scopes: check.app.scopes, bucket: `app:${check.app.clientId}` };
+      return {
+        caller: { kind: "app", clientId: check.app.clientId, scopes: check.app.scopes },
+        bucket: `app:${check.app.clientId}`,
+      };
     }
     const webhook = this.#portal.findWebhook(route.userId, route.code);
     if (!webhook) throw systemErrors.invalidCredentials();
-    return { scopes: webhook.scopes, bucket: `${webhook.userId}/${webhook.code}` };
+    return {
+      caller: { kind: "webhook", userId: webhook.userId, scopes: webhook.scopes },
+      bucket: `${webhook.userId}/${webhook.code}`,
+    };
   }
 
   /** `/oauth/token/`: GET with a query (as documented) or POST with a form or JSON body. */

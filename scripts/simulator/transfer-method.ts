@@ -1,94 +1,81 @@
-import type { MethodContext, MethodResult } from "./methods.ts";
-import { intval, isGiven, isYes, type Params, upperCaseKeys } from "./php-values.ts";
-import type { BotSeed, PortalState, TransferTarget } from "./portal-state.ts";
+import { resolveActingBot } from "./acting-bot.ts";
+import type { MethodContext, MethodResult, RestMethod } from "./method-types.ts";
+import { intval, isGiven, type Params, phpString } from "./php-values.ts";
+import type { PortalState, TransferTarget } from "./portal-state.ts";
 import { methodError } from "./rest-errors.ts";
 
-/** A transfer that really happened. */
-export interface TransferRecord {
-  chatId: number;
-  to: TransferTarget;
-  leave: boolean;
-  botId: number;
-  /** `now()` of the simulator when it happened (epoch ms unless a clock was injected). */
-  at: number;
-}
-
-const WRONG_TARGET = "Incorrect user identifier specified or this user is a chatbot or extranet user";
+const OPERATOR_WRONG = () => methodError("OPERATOR_WRONG", "You can not redirect to this operator");
 
 /**
- * imopenlines.bot.session.transfer. Parameters (names case-insensitive, numbers as numbers or strings):
- * CHAT_ID; one destination of USER_ID > QUEUE_ID > TRANSFER_ID (a user id or `queue<ID>`); LEAVE Y/N;
- * BOT_ID and/or CLIENT_ID to pick the acting bot (without both, the portal's first bot acts).
- * Checks, in order: CHAT_ID_EMPTY; USER_ID_EMPTY / QUEUE_ID_EMPTY / TRANSFER_ID_EMPTY; BOT_ID_ERROR;
- * WRONG_CHAT (unknown chat, or the bot is not in it); the target: WRONG_CHAT for a bot or extranet user,
- * OPERATOR_WRONG for an unknown or inactive user, an unknown or inactive open line.
+ * imopenlines.bot.session.transfer (imopenlines/lib/rest.php botSessionTransfer). Parameter names are
+ * case-sensitive (no array_change_key_case there), except CLIENT_ID (see acting-bot.ts).
+ * CHAT_ID; one destination of USER_ID > QUEUE_ID > TRANSFER_ID (a user id or `queue<ID>`, overwriting
+ * the others); LEAVE exactly "Y" makes the bot leave, anything else is "N".
+ * Checks, in order: CHAT_ID_EMPTY; USER_ID_EMPTY / QUEUE_ID_EMPTY / TRANSFER_ID_EMPTY; the acting bot
+ * (ACCESS_DENIED, BOT_ID_ERROR); then Chat::transfer, whose `false` is always OPERATOR_WRONG: unknown
+ * chat, no open dialogue, a user who is unknown, inactive, a bot, extranet or a connector, an unknown or
+ * inactive line, or the chat's lock held. WRONG_CHAT is never thrown here, and whether the bot is in the
+ * chat is not checked.
  */
-export function transferMethod(rawParams: Params, context: MethodContext): MethodResult {
-  const params = upperCaseKeys(rawParams);
+function transfer(params: Params, context: MethodContext): MethodResult {
   const chatId = intval(params.CHAT_ID);
-  if (chatId <= 0) throw methodError("CHAT_ID_EMPTY", "Chat identifier not provided");
+  if (chatId <= 0) throw methodError("CHAT_ID_EMPTY", "Chat ID can't be empty");
 
   const target = readTarget(params);
-  const bot = findActingBot(params, context.portal);
+  const bot = resolveActingBot(params, context);
 
+  // Chat::transfer takes the chat's Tools\Lock first; a held lock makes it return false.
+  if (context.portal.takeLock(chatId)) throw OPERATOR_WRONG();
   const chat = context.portal.chat(chatId);
-  if (!chat) throw methodError("WRONG_CHAT", "Incorrect chat identifier");
-  if (!chat.botIds.includes(bot.id)) throw methodError("WRONG_CHAT", "The chat bot is not in this chat");
-  checkTarget(target, context.portal);
+  if (!chat?.open || !acceptsTarget(target, context.portal)) throw OPERATOR_WRONG();
 
-  const leave = isYes(params.LEAVE);
+  const leave = params.LEAVE === "Y";
   context.portal.applyTransfer(chatId, bot.id, target, leave);
-  context.recordTransfer({ chatId, to: target, leave, botId: bot.id, at: context.now() });
+  context.recordTransfer({
+    method: "imopenlines.bot.session.transfer",
+    chatId,
+    to: target,
+    leave,
+    botId: bot.id,
+    at: context.now(),
+  });
   return { result: true };
 }
 
-function readTarget(params: Params): TransferTarget {
-  if (isGiven(params.USER_ID)) {
-    const userId = intval(params.USER_ID);
-    if (userId <= 0) {
-      throw methodError(
-        "USER_ID_EMPTY",
-        "User identifier to whom the conversation needs to be redirected not provided",
-      );
-    }
-    return { userId };
+export const transferMethod: RestMethod = {
+  name: "imopenlines.bot.session.transfer",
+  // Registered only in the `imopenlines` scope (Rest::onRestServiceBuildDescription).
+  scopes: ["imopenlines"],
+  run: transfer,
+};
+
+/** TRANSFER_ID overwrites QUEUE_ID (`queue<ID>`) or USER_ID (anything else); then USER_ID > QUEUE_ID. */
+function readTarget(raw: Params): TransferTarget {
+  const params: Params = { ...raw };
+  if (isGiven(params.TRANSFER_ID)) {
+    const transferId = phpString(params.TRANSFER_ID);
+    if (transferId.startsWith("queue")) params.QUEUE_ID = transferId.slice(5);
+    else params.USER_ID = transferId;
   }
-  if (isGiven(params.QUEUE_ID)) {
-    const queueId = intval(params.QUEUE_ID);
-    if (queueId <= 0) throw methodError("QUEUE_ID_EMPTY", "Open line identifier not provided");
-    return { queueId };
-  }
-  const transferId = isGiven(params.TRANSFER_ID) ? String(params.TRANSFER_ID).trim() : "";
-  if (transferId === "") throw methodError("TRANSFER_ID_EMPTY", "Transfer destination not provided");
-  const queue = /^queue(\d+)$/i.exec(transferId);
-  if (queue?.[1] !== undefined) return { queueId: Number(queue[1]) };
-  if (/^\d+$/.test(transferId) && Number(transferId) > 0) return { userId: Number(transferId) };
-  throw methodError("OPERATOR_WRONG", "You can not redirect to this operator");
+  if (isGiven(params.USER_ID)) return readUser(params.USER_ID);
+  if (isGiven(params.QUEUE_ID)) return readQueue(params.QUEUE_ID);
+  throw methodError("TRANSFER_ID_EMPTY", "Queue ID or User ID can't be empty");
 }
 
-function findActingBot(params: Params, portal: PortalState): BotSeed {
-  const botId = isGiven(params.BOT_ID) ? intval(params.BOT_ID) : undefined;
-  const clientId = isGiven(params.CLIENT_ID) ? String(params.CLIENT_ID) : undefined;
-  let bot: BotSeed | undefined;
-  if (botId !== undefined) bot = portal.bot(botId);
-  else if (clientId !== undefined) bot = portal.bots().find((candidate) => candidate.clientId === clientId);
-  else bot = portal.bots()[0];
-  if (!bot || (clientId !== undefined && bot.clientId !== clientId)) {
-    throw methodError("BOT_ID_ERROR", "Incorrect chatbot identifier");
-  }
-  return bot;
+function readUser(value: unknown): TransferTarget {
+  const userId = intval(value);
+  if (userId <= 0) throw methodError("USER_ID_EMPTY", "User ID can't be empty");
+  return { userId };
 }
 
-function checkTarget(target: TransferTarget, portal: PortalState): void {
-  if ("queueId" in target) {
-    if (!portal.line(target.queueId)?.active) {
-      throw methodError("OPERATOR_WRONG", "You can not redirect to this open line");
-    }
-    return;
-  }
+function readQueue(value: unknown): TransferTarget {
+  const queueId = intval(value);
+  if (queueId <= 0) throw methodError("QUEUE_ID_EMPTY", "QUEUE ID can't be empty");
+  return { queueId };
+}
+
+function acceptsTarget(target: TransferTarget, portal: PortalState): boolean {
+  if ("queueId" in target) return portal.line(target.queueId)?.active === true;
   const user = portal.user(target.userId);
-  if (portal.bot(target.userId) || user?.kind === "bot" || user?.kind === "extranet") {
-    throw methodError("WRONG_CHAT", WRONG_TARGET);
-  }
-  if (!user?.active) throw methodError("OPERATOR_WRONG", "You can not redirect to this operator");
+  return user?.kind === "employee" && user.active && !portal.bot(target.userId);
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach } from "vitest";
 import { type LocalAws, startLocalAws } from "../../scripts/local-aws.ts";
-import { type Simulator, startSimulator } from "../../scripts/simulator/index.ts";
+import { DEMO_BOT, type Simulator, startSimulator } from "../../scripts/simulator/index.ts";
 import { type BundledHandler, loadBundle } from "./bundle.ts";
 
 /**
@@ -34,7 +34,10 @@ export function useBundleHarness(env: Record<string, string> = {}): Harness {
   beforeEach(() => {
     harness.sim.reset();
     harness.secrets.reset();
-    harness.secrets.put(MAIN_SECRET, JSON.stringify({ webhookUrl: harness.sim.webhookUrl() }));
+    harness.secrets.put(
+      MAIN_SECRET,
+      JSON.stringify({ webhookUrl: harness.sim.webhookUrl(), clientId: DEMO_BOT.clientId }),
+    );
   });
   afterAll(async () => {
     await harness.sim?.close();

@@ -1,0 +1,61 @@
+import type { Params } from "./php-values.ts";
+import type { PortalState, TransferTarget } from "./portal-state.ts";
+
+/**
+ * Shared shapes of the simulated REST methods. Methods import only this module (never the registry),
+ * so the registry can import every method without an import cycle.
+ */
+
+/** Who calls: a webhook (by its user), or an OAuth application (by its client id). Both carry their scopes. */
+export type Caller =
+  | { kind: "webhook"; userId: number; scopes: readonly string[] }
+  | { kind: "app"; clientId: string; scopes: readonly string[] };
+
+/** A hand-over that really happened: a transfer or a bot's `session.operator`. */
+export interface TransferRecord {
+  /** Shared with `MessageRecord.seq`: increases by one for every ledger or message record. */
+  seq: number;
+  method: "imopenlines.bot.session.transfer" | "imopenlines.bot.session.operator";
+  chatId: number;
+  to: TransferTarget;
+  leave: boolean;
+  botId: number;
+  /** `now()` of the simulator when it happened (epoch ms unless a clock was injected). */
+  at: number;
+}
+
+/** A message a bot wrote into a chat with `imopenlines.bot.session.message.send`. */
+export interface MessageRecord {
+  seq: number;
+  chatId: number;
+  /** The NAME parameter as sent (the module passes it to Chat::sendAutoMessage), if any. */
+  name?: string;
+  /** "" when MESSAGE was empty or missing, as the module does. */
+  message: string;
+  at: number;
+}
+
+/** What a method may use and change while it runs. */
+export interface MethodContext {
+  portal: PortalState;
+  caller: Caller;
+  now: () => number;
+  recordTransfer(record: Omit<TransferRecord, "seq">): void;
+  recordMessage(record: Omit<MessageRecord, "seq">): void;
+}
+
+/** A method's answer: `result`, plus `total`/`next` for list methods. */
+export interface MethodResult {
+  result: unknown;
+  total?: number;
+  next?: number;
+}
+
+export interface RestMethod {
+  /** Lower-case method name (Bitrix24 method names are case-insensitive). */
+  name: string;
+  /** Scopes the caller must have (all of them). */
+  scopes: readonly string[];
+  /** Throws RestError for Bitrix24 errors. */
+  run(params: Params, context: MethodContext): MethodResult;
+}

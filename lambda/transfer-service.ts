@@ -3,7 +3,13 @@ import { logger } from "./adapters/logger.ts";
 import { publishPortalMoved } from "./adapters/metrics.ts";
 import { callEndpoint, createPortalConnections, type PortalEndpoint } from "./adapters/portal-connection.ts";
 import type { ServiceConfig } from "./config.ts";
-import { type BatchCommand, batchCommands, packBatches, readBatchAnswer } from "./domain/batch.ts";
+import {
+  type BatchCommand,
+  batchCommands,
+  packBatches,
+  readBatchAnswer,
+  requireBatchAnswer,
+} from "./domain/batch.ts";
 import { LOCK_RETRY_MS } from "./domain/bitrix24-errors.ts";
 import {
   afterFailure,
@@ -233,6 +239,8 @@ export function createTransferService(config: ServiceConfig): TransferService {
           deadline,
         );
         attempts.count += outcome.attempts;
+        // An answer that is no batch answer at all says nothing of any command: the whole call is unknown.
+        requireBatchAnswer(outcome.result);
         answer = outcome.result;
         secrets = outcome.secrets;
       } catch (error) {

@@ -56,6 +56,15 @@ export function packBatches<T extends { commands: readonly BatchCommand[] }>(gro
   return batches;
 }
 
+/** A batch answer is an object; anything else (false, a string…) came from something between us and `batch`. */
+export function requireBatchAnswer(answer: unknown): void {
+  if (!isRecord(answer)) {
+    throw new TransferError("OUTCOME_UNKNOWN", {
+      detail: `Bitrix24 answered the batch without its results; ${UNKNOWN_OUTCOME_ADVICE}`,
+    });
+  }
+}
+
 /**
  * Reads each command's outcome from a batch answer's `result`. With `halt: 0` every command runs and
  * leaves an entry in `result` or `result_error` (rest_provider.php `batch`), so a command with neither,

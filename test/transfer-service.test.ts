@@ -6,6 +6,7 @@ import { loadConfig } from "../lambda/config.ts";
 import type { TransferRequest } from "../lambda/domain/transfer-request.ts";
 import { createTransferService } from "../lambda/transfer-service.ts";
 import { DEMO_BOT, type Simulator, startSimulator } from "../scripts/simulator/index.ts";
+import { captureLogs } from "./support/capture-logs.ts";
 import { failure } from "./support/failure.ts";
 
 const secretsManager = mockClient(SecretsManagerClient);
@@ -60,9 +61,25 @@ describe("transfer service", () => {
     await service().transfer(request, deadline());
     expect(sim.ledger).toMatchObject([{ chatId: 112, botId: 8 }]);
     secretsManager.on(GetSecretValueCommand).resolves(secret(sim.webhookUrl(), { clientId: "no-such-bot" }));
-    const refused = await failure(service().transfer({ ...request, chatId: 113, botId: 8 }, deadline()));
+    const refused = await failure(service().transfer({ ...request, chatId: 113 }, deadline()));
+    expect(refused.code).toBe("PORTAL_MISCONFIGURED");
     expect(refused.details.bitrix24?.error).toBe("BOT_ID_ERROR");
+    expect(refused.details.detail).toContain("imbot.register");
     expect(sim.ledger).toHaveLength(1);
+  });
+
+  it("logs once per secret that an old botId in it has no effect", async () => {
+    secretsManager.on(GetSecretValueCommand).resolves(secret(sim.webhookUrl(), { botId: 7 }));
+    const logs = captureLogs();
+    try {
+      const svc = service({ SECRET_CACHE_TTL_SECONDS: "0" });
+      await svc.transfer(request, deadline());
+      await svc.transfer({ ...request, chatId: 113 }, deadline());
+    } finally {
+      logs.stop();
+    }
+    expect(logs.lines.filter((line) => line.includes("has no effect"))).toHaveLength(1);
+    expect(sim.ledger).toHaveLength(2);
   });
 
   it("reads each secret once per TTL and shares the first read between concurrent calls", async () => {
@@ -170,6 +187,6 @@ describe("transfer service", () => {
     secretsManager.on(GetSecretValueCommand).resolves(secret(sim.webhookUrl()));
     sim.injectFault({ kind: "result-false" });
     const error = await failure(service().transfer(request, deadline()));
-    expect([error.code, error.status]).toEqual(["UPSTREAM_ERROR", 502]);
+    expect([error.code, error.status]).toEqual(["OUTCOME_UNKNOWN", 502]);
   });
 });

@@ -32,6 +32,8 @@ export interface TransferService {
   transfer(request: TransferRequest, deadline: number): Promise<TransferOutcome>;
   /** One Bitrix24 `batch` call per portal; only commands that failed with a retryable error run again. */
   transferBatch(requests: readonly TransferRequest[], deadline: number): Promise<BatchOutcome>;
+  /** Reads the default portal's secret ahead of the first request; a failure is left for that request to meet. */
+  prepare(): Promise<void>;
 }
 
 /** Rounds of a batch: the first run plus retries of commands that failed with a retryable error. */
@@ -140,6 +142,11 @@ export function createTransferService(config: ServiceConfig): TransferService {
 
   return {
     portalFor,
+
+    async prepare() {
+      if (config.defaultPortal === undefined) return;
+      await connections.get(config.defaultPortal).catch(() => undefined);
+    },
 
     async transfer(request, deadline) {
       const portal = portalFor(request);

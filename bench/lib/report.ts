@@ -18,7 +18,7 @@ const BUNDLE_LABELS: Record<string, string> = {
   naive: "naive",
   b24jssdk: "official SDK",
   floor: "floor",
-  "ours-sigv4": "not adopted: without the AWS SDK (ours-sigv4)",
+  "ours-esm-builtins": "ours with built-ins as ES imports (the bundle before)",
 };
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
@@ -43,6 +43,7 @@ export interface Report {
   machine: MachineInfo;
   bundles: BuiltBundle[];
   cold: ColdRow[];
+  coldByNode: { node: string; version: string; rows: ColdRow[] }[];
   coldSamples: number;
   profile: { label: string; entries: ProfileEntry[] }[];
   warm: WarmStats[];
@@ -72,9 +73,9 @@ export function renderReport(report: Report): string {
     ),
   );
 
-  if (report.cold.length > 0) {
+  for (const [index, entry] of report.coldByNode.entries()) {
     parts.push(
-      `### 2. Cold start: fresh \`node\` per sample, ${report.coldSamples} samples per variant, interleaved (ms)`,
+      `### 2${"abc"[index] ?? ""}. Cold start on Node ${entry.version}: fresh \`node\` per sample, ${report.coldSamples} samples per variant, interleaved (ms)`,
       table(
         [
           "variant",
@@ -88,7 +89,7 @@ export function renderReport(report: Report): string {
           "× naive",
           "overhead ÷ naive's",
         ],
-        report.cold.map((row) => [
+        entry.rows.map((row) => [
           row.name === "ours" ? `**${row.label}**` : row.label,
           ms(row.bootstrap.p50),
           ms(row.importOnly.p50),

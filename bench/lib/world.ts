@@ -1,6 +1,10 @@
 import { type LocalAws, startLocalAws } from "../../scripts/local-aws.ts";
 import { startDynamo } from "../../scripts/local-dynamodb.ts";
 import {
+  type LocalSecretsExtension,
+  startLocalSecretsExtension,
+} from "../../scripts/local-secrets-extension.ts";
+import {
   DEMO_WEBHOOK,
   demoPortal,
   type PortalSeed,
@@ -34,6 +38,8 @@ export interface World {
   simulatorTls: TlsTerminator;
   secrets: LocalAws;
   secretsTls: TlsTerminator;
+  /** The Parameters and Secrets extension's HTTP API, emulated; `extension.env()` points ours at it. */
+  extension: LocalSecretsExtension;
   /** The webhook REST base over TLS: https://127.0.0.1:<port>/rest/1/<code>/ */
   webhookUrl: string;
   /** A clean environment for a child: nothing inherited but PATH and HOME (no NODE_OPTIONS from npm/tsx). */
@@ -61,6 +67,8 @@ export async function startWorld(): Promise<World> {
   const simulatorTls = await startTlsTerminator(certificate, simulator.port);
   const secrets = await startLocalAws();
   const secretsTls = await startTlsTerminator(certificate, Number(new URL(secrets.url).port));
+  // On Lambda the extension reaches Secrets Manager over TLS from its own process; here over plain http.
+  const extension = await startLocalSecretsExtension({ upstream: secrets.url });
   const webhookUrl = `${simulatorTls.url}/rest/${DEMO_WEBHOOK.userId}/${DEMO_WEBHOOK.code}/`;
   secrets.put(SECRET_ID, JSON.stringify({ webhookUrl }));
   const extraSimulators: Simulator[] = [];
@@ -71,6 +79,7 @@ export async function startWorld(): Promise<World> {
     simulatorTls,
     secrets,
     secretsTls,
+    extension,
     webhookUrl,
     childEnv(extra = {}) {
       return {
@@ -86,6 +95,7 @@ export async function startWorld(): Promise<World> {
         AWS_LAMBDA_FUNCTION_NAME: "b24-transfer-bench",
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "512",
         AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
+        AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
         AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsTls.url,
         AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
@@ -110,6 +120,7 @@ export async function startWorld(): Promise<World> {
         secretsTls.close(),
         simulator.close(),
         secrets.close(),
+        extension.close(),
         dynamo.close(),
         ...extraSimulators.map((extra) => extra.close()),
       ]);

@@ -30,6 +30,8 @@ export interface ColdRow extends ColdStats {
   timesFloor: number;
   timesNaive: number;
   overheadVsNaive: number | null;
+  /** The ratio within each round, median over rounds. */
+  overheadVsNaivePaired: number | null;
 }
 
 export interface Goal {
@@ -88,6 +90,7 @@ export function renderReport(report: Report): string {
           "× floor",
           "× naive",
           "overhead ÷ naive's",
+          "… paired per round",
         ],
         entry.rows.map((row) => [
           row.name === "ours" ? `**${row.label}**` : row.label,
@@ -100,6 +103,7 @@ export function renderReport(report: Report): string {
           row.timesFloor.toFixed(2),
           row.timesNaive.toFixed(2),
           row.overheadVsNaive === null ? "–" : row.overheadVsNaive.toFixed(2),
+          row.overheadVsNaivePaired === null ? "–" : row.overheadVsNaivePaired.toFixed(2),
         ]),
       ),
       "'node start': process start → first line of the harness; 'import': importing the bundle; 'first transfer': " +

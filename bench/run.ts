@@ -24,7 +24,7 @@ import {
   buildOurs,
   buildVariant,
 } from "./lib/build.ts";
-import { type ChartColdPanel, renderChart } from "./lib/chart.ts";
+import { benchChart } from "./lib/chart.ts";
 import { killAllChildren, setChildNode } from "./lib/children.ts";
 import { machineInfo } from "./lib/machine.ts";
 import { benchNodes } from "./lib/nodes.ts";
@@ -298,7 +298,7 @@ async function main(): Promise<void> {
       PROJECT_ROOT,
       quick || only ? "dist/bench/performance.svg" : "docs/performance.svg",
     );
-    writeFileSync(chartFile, chart(coldByNode, throughput));
+    writeFileSync(chartFile, benchChart(coldByNode, throughput));
 
     console.log(
       renderReport({
@@ -307,6 +307,7 @@ async function main(): Promise<void> {
         cold,
         coldByNode,
         coldSamples: settings.coldSamples,
+        childNode: nodes.primary.version,
         profile,
         warm,
         throughput,
@@ -324,25 +325,6 @@ export interface ColdByNode {
   version: string;
   rows: ColdRow[];
   firstTransferSamples: Record<string, number[]>;
-}
-
-const CHART_VARIANTS = ["floor", "ours", "ours-sdk", "ours-esm-builtins", "naive", "b24jssdk"];
-
-function chart(coldByNode: ColdByNode[], throughput: ThroughputResult | undefined): string {
-  const panels: ChartColdPanel[] = coldByNode.map((entry) => ({
-    title: `Node ${entry.version}`,
-    variants: CHART_VARIANTS.flatMap((name) => {
-      const row = entry.rows.find((candidate) => candidate.name === name);
-      const samples = entry.firstTransferSamples[name];
-      return row && samples ? [{ label: row.label, samples, highlight: name === "ours" }] : [];
-    }),
-  }));
-  const series = (throughput?.scenarios ?? []).map((scenario) => ({
-    label: `${scenario.name}: ${scenario.transfersPerSecond.toFixed(scenario.transfersPerSecond < 10 ? 2 : 0)}/s`,
-    timeline: scenario.timeline,
-    step: 10,
-  }));
-  return renderChart(panels, series);
 }
 
 /** The committed file in the project's own format, so `npm run lint` stays clean after a run. */

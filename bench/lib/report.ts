@@ -47,6 +47,8 @@ export interface Report {
   cold: ColdRow[];
   coldByNode: { node: string; version: string; rows: ColdRow[] }[];
   coldSamples: number;
+  /** The Node version the children ran on (cold starts also on the others of coldByNode). */
+  childNode: string;
   profile: { label: string; entries: ProfileEntry[] }[];
   warm: WarmStats[];
   throughput: ThroughputResult | undefined;
@@ -57,7 +59,7 @@ export function renderReport(report: Report): string {
   const { machine, throughput } = report;
   const parts: string[] = [];
   parts.push(
-    `Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}`,
+    `Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}; the benchmark ran on Node ${machine.node}, its children on Node ${report.childNode}`,
   );
 
   parts.push(

@@ -55,12 +55,13 @@ export async function measureColdStarts(
   variants: readonly ColdVariant[],
   samples: number,
   progress: (text: string) => void,
+  node?: string,
 ): Promise<{ stats: ColdStats[]; raw: Record<string, ColdSample[]> }> {
   const raw: Record<string, ColdSample[]> = Object.fromEntries(variants.map((variant) => [variant.name, []]));
   for (let round = -1; round < samples; round++) {
     for (let k = 0; k < variants.length; k++) {
       const variant = variants[(k + Math.max(0, round)) % variants.length] as ColdVariant;
-      const sample = await coldSample(world, harness, variant, 112 + ((round + 1) % 9));
+      const sample = await coldSample(world, harness, variant, 112 + ((round + 1) % 9), node);
       if (round >= 0) raw[variant.name]?.push(sample);
     }
     if (round >= 0) progress(`cold start: round ${round + 1}/${samples}`);
@@ -74,12 +75,14 @@ async function coldSample(
   harness: string,
   variant: ColdVariant,
   chatId: number,
+  node: string | undefined,
 ): Promise<ColdSample> {
   const before = world.simulator.ledger.length;
   const run = await runNode(harness, {
     args: [variant.file, JSON.stringify(variant.event?.(chatId) ?? { chatId, operatorId: 12 })],
     env: world.childEnv(variant.env),
     timeoutMs: 30_000,
+    node,
   });
   const times = parseResult<ChildTimes>(run, `cold start of ${variant.name}`);
   if (times.error || run.code !== 0) {

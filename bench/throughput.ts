@@ -48,6 +48,8 @@ export interface ThroughputScenario {
   rateLimitedInvocations: number;
   bitrix24Requests: number;
   refusedRequests: number;
+  /** Simulated seconds from the start of the run at which every 10th transfer was recorded by the portal. */
+  timeline: number[];
 }
 
 export interface ThroughputResult {
@@ -167,6 +169,12 @@ export async function measureThroughput(
             failed,
           ]);
           verifyLedger(simulator, options.transfers, `${mode}/${bucket}`);
+          const start = simulatedNow() - Number(reply.simulatedMs);
+          const timeline = simulator.ledger
+            .map((record) => record.at)
+            .sort((a, b) => a - b)
+            .filter((_, index) => index % 10 === 9)
+            .map((at) => round(Math.max(0, at - start) / 1000, 3));
           // The `scope` requests that filled the bucket are not part of the run.
           const hits = simulator.hits.slice(hitsBefore).filter((hit) => hit.method !== "scope");
           const simulatedSeconds = Number(reply.simulatedMs) / 1000;
@@ -187,6 +195,7 @@ export async function measureThroughput(
             rateLimitedInvocations: Number(reply.rateLimitedInvocations),
             bitrix24Requests: hits.length,
             refusedRequests: hits.filter((hit) => hit.error === "QUERY_LIMIT_EXCEEDED").length,
+            timeline,
           });
         }
         const sorted = [...runs].sort((x, y) => x.transfersPerSecond - y.transfersPerSecond);

@@ -16,6 +16,24 @@ export const LAMBDA_ENTRIES = {
 
 export type LambdaName = keyof typeof LAMBDA_ENTRIES;
 
+/**
+ * Built-ins read through a CommonJS view (infra/node-builtins/*.cjs, `process.getBuiltinModule`) instead of
+ * an ES `import`. Importing a built-in from ES code makes Node read every one of its exports, lazy getters
+ * included: on Node 24 `import … from "node:http"` thereby loads undici, web streams and worker_threads for
+ * `http.WebSocket` (≈20 ms of a cold start, docs/performance.md); node:util and node:process load
+ * dozens of modules the same way. Through the CommonJS view only the exports the code uses are read.
+ */
+const CJS_BUILTINS = ["http", "util", "process"] as const;
+const builtinAliases = Object.fromEntries(
+  CJS_BUILTINS.flatMap((name) => {
+    const shim = `${PROJECT_ROOT}infra/node-builtins/${name}.cjs`;
+    return [
+      [`node:${name}`, shim],
+      [name, shim],
+    ];
+  }),
+);
+
 export function bundleOptions(name: LambdaName, outdir?: string): BuildOptions {
   const { entry, outdir: defaultOutdir } = LAMBDA_ENTRIES[name];
   return {
@@ -37,6 +55,7 @@ export function bundleOptions(name: LambdaName, outdir?: string): BuildOptions {
     // Prefer the ES module builds: the AWS SDK's are ~140 KB smaller than its CommonJS ones.
     mainFields: ["module", "main"],
     legalComments: "none",
+    alias: builtinAliases,
     logLevel: "warning",
     // The SDK's CommonJS parts call require() for Node built-ins, which an ESM bundle lacks.
     banner: {

@@ -156,6 +156,8 @@ export const configSchema = z
     logLevel: z.enum(["DEBUG", "INFO", "WARN", "ERROR"]).default("INFO"),
     reservedConcurrency: positiveInt("reservedConcurrency").optional(),
     tracing: z.boolean({ error: "tracing must be true or false" }).default(false),
+    /** The AWS Parameters and Secrets Lambda Extension for the transfer function's secret reads (docs/performance.md). */
+    secretsExtension: z.boolean({ error: "secretsExtension must be true or false" }).default(true),
     secretCacheTtlSeconds: secondsBetween("secretCacheTtlSeconds", 0, 3600).default(300),
     schedules: z.array(schedule).default([]),
     /** EventBridge Scheduler (AWS's successor to scheduled rules, with time zones) or scheduled rules. */

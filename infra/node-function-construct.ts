@@ -1,6 +1,12 @@
 import { type Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
-import { Architecture, Function as LambdaFunction, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
+import {
+  Architecture,
+  Function as LambdaFunction,
+  type ParamsAndSecretsLayerVersion,
+  Runtime,
+  Tracing,
+} from "aws-cdk-lib/aws-lambda";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { bundledCode } from "./bundled-code.ts";
@@ -22,6 +28,8 @@ export interface NodeFunctionProps {
   reservedConcurrentExecutions?: number;
   /** X-Ray active tracing: Lambda's own segments, no SDK in the bundle. */
   tracing?: boolean;
+  /** The AWS Parameters and Secrets Lambda Extension layer, with its settings as environment variables. */
+  paramsAndSecrets?: ParamsAndSecretsLayerVersion;
 }
 
 /**
@@ -63,6 +71,7 @@ export class NodeFunction extends Construct {
       // No --enable-source-maps: Node would read the 0.8 MB of maps on every cold start (4-8 ms,
       // docs/performance.md). The maps ship in the asset to decode a minified stack trace when needed.
       environment: props.environment,
+      paramsAndSecrets: props.paramsAndSecrets,
     });
     const policy = this.role.node.tryFindChild("DefaultPolicy");
     if (props.tracing && policy) {

@@ -67,6 +67,7 @@ export class TransferStack extends Stack {
       failureQueue: this.failedInvocations.queue,
       idempotencyTable: this.idempotency,
       tracing: config.tracing,
+      secretsExtension: config.secretsExtension,
     });
     const transferFunction = this.transfer.handler.function;
 

@@ -1,4 +1,9 @@
 import { Duration, Stack } from "aws-cdk-lib";
+import {
+  ParamsAndSecretsLayerVersion,
+  ParamsAndSecretsLogLevel,
+  ParamsAndSecretsVersions,
+} from "aws-cdk-lib/aws-lambda";
 import { SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
@@ -30,6 +35,8 @@ export interface TransferFunctionProps {
   failureQueue: IQueue;
   idempotencyTable: IdempotencyTable;
   tracing: boolean;
+  /** Read secrets through the AWS Parameters and Secrets Lambda Extension (the SDK stays the fallback). */
+  secretsExtension: boolean;
 }
 
 /**
@@ -50,6 +57,7 @@ export class TransferFunction extends Construct {
       logRetention: props.logRetention,
       reservedConcurrentExecutions: props.reservedConcurrency,
       tracing: props.tracing,
+      paramsAndSecrets: props.secretsExtension ? secretsExtension(props.secretCacheTtlSeconds) : undefined,
       environment: {
         PORTALS: Stack.of(this).toJsonString(props.portalSecrets.secretIds()),
         DEFAULT_PORTAL: props.defaultPortal,
@@ -74,4 +82,16 @@ export class TransferFunction extends Construct {
       onFailure: new SqsDestination(props.failureQueue),
     });
   }
+}
+
+/**
+ * The AWS-managed extension layer. Its cache may not outlive the function's own (at most 300 s anyway):
+ * then a value it serves is never older than one the function would still hold itself.
+ */
+function secretsExtension(secretCacheTtlSeconds: number): ParamsAndSecretsLayerVersion {
+  return ParamsAndSecretsLayerVersion.fromVersion(ParamsAndSecretsVersions.V1_0_103, {
+    cacheEnabled: secretCacheTtlSeconds > 0,
+    secretsManagerTtl: Duration.seconds(Math.min(secretCacheTtlSeconds, 300)),
+    logLevel: ParamsAndSecretsLogLevel.WARN,
+  });
 }

@@ -1,6 +1,39 @@
+import { loadHttps } from "./adapters/http-exchange.ts";
 import { createHandler } from "./handler.ts";
+import { defaultRuntime, type Runtime } from "./runtime.ts";
 
-export const handler = createHandler();
+let runtime: Runtime | undefined;
+const getRuntime = () => (runtime ??= defaultRuntime());
+
+export const handler = createHandler({ runtime: getRuntime });
+
+/**
+ * On Lambda, INIT reads the default portal's secret, so a proactively initialised environment (and
+ * provisioned concurrency) meets its first request with it cached. Bounded, and silent on failure: the
+ * first request then reads it again and reports what went wrong. Top-level await keeps the read inside
+ * INIT, so no request is left in flight across the freeze that follows it. While the read waits on the
+ * network, INIT loads node:https for the first Bitrix24 call (CPU work that would otherwise come after).
+ */
+const INIT_READ_LIMIT_MS = 2000;
+if (process.env.AWS_LAMBDA_INITIALIZATION_TYPE) await readDefaultPortalSecret();
+
+async function readDefaultPortalSecret(): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const read = getRuntime().service.prepare();
+    loadHttps();
+    await Promise.race([
+      read,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, INIT_READ_LIMIT_MS);
+      }),
+    ]);
+  } catch {
+    // A configuration error: every request reports it.
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** For tests and local tools that need a handler with its own caches. */
 export { createHandler } from "./handler.ts";

@@ -52,6 +52,8 @@ export interface TransferService {
   transfer(request: TransferRequest, deadline: number): Promise<TransferOutcome>;
   /** Bitrix24 `batch` calls per portal (50 commands each); only commands that certainly did not run go again. */
   transferBatch(requests: readonly TransferRequest[], deadline: number): Promise<BatchOutcome>;
+  /** Reads the default portal's secret ahead of the first request; a failure is left for that request to meet. */
+  prepare(): Promise<void>;
 }
 
 /** Rounds of a batch: the first run, then lock retries, fallbacks and rate-limited commands. */
@@ -348,7 +350,13 @@ export function createTransferService(config: ServiceConfig): TransferService {
     return { items: outcomes, attempts: attempts.reduce((sum, n) => sum + n, 0) };
   };
 
-  return { portalFor, transfer, transferBatch };
+  /** Reads the default portal's secret ahead of the first request (INIT); a failure costs nothing now. */
+  const prepare = async () => {
+    if (config.defaultPortal === undefined) return;
+    await connections.get(config.defaultPortal).catch(() => undefined);
+  };
+
+  return { portalFor, prepare, transfer, transferBatch };
 }
 
 const messageKey = (index: number) => `m${index}`;

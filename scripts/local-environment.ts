@@ -3,12 +3,15 @@ import type { Context } from "aws-lambda";
 import { bundleLambda, LAMBDA_ENTRIES, PROJECT_ROOT } from "../infra/bundling.ts";
 import { type LocalAws, startLocalAws } from "./local-aws.ts";
 import { startDynamo } from "./local-dynamodb.ts";
+import { type LocalSecretsExtension, startLocalSecretsExtension } from "./local-secrets-extension.ts";
 import { DEMO_BOT, type Simulator, startSimulator } from "./simulator/index.ts";
 
 /**
  * The real Lambda bundle wired to loopback stand-ins, as `npm start` and `npm run invoke` run it:
  * Bitrix24 is the built-in simulator unless B24_WEBHOOK_URL names a real portal; Secrets Manager and
  * SQS are scripts/local-aws.ts, DynamoDB is dynalite. No AWS account or credentials are needed.
+ * LOCAL_SECRETS_EXTENSION=true puts the Parameters and Secrets extension's HTTP API (emulated, on
+ * loopback) in front of Secrets Manager, as the deployed function has it.
  */
 
 export type BundleHandler = (event: unknown, context: Context) => Promise<unknown>;
@@ -18,6 +21,8 @@ export interface LocalEnvironment {
   /** Undefined when B24_WEBHOOK_URL names a real portal. */
   simulator: Simulator | undefined;
   aws: LocalAws;
+  /** The emulated Parameters and Secrets extension, with LOCAL_SECRETS_EXTENSION=true. */
+  extension: LocalSecretsExtension | undefined;
   /** What the transfers run against, without the webhook code: safe to print. */
   portalDescription: string;
   close(): Promise<void>;
@@ -27,7 +32,7 @@ export const LOCAL_PORTAL = "local";
 const SECRET_ID = "b24-transfer/local";
 const IDEMPOTENCY_TABLE = "b24-transfer-idempotency";
 
-/** Reads B24_WEBHOOK_URL, B24_CLIENT_ID and SKIP_BUILD from `env`; sets the function's variables. */
+/** Reads B24_WEBHOOK_URL, B24_CLIENT_ID, LOCAL_SECRETS_EXTENSION and SKIP_BUILD from `env`; sets the function's variables. */
 export async function startLocalEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<LocalEnvironment> {
   const realWebhook = env.B24_WEBHOOK_URL || undefined;
   if (realWebhook && !env.B24_CLIENT_ID) throw new LocalSettingError(MISSING_CLIENT_ID_SETTING);
@@ -45,6 +50,10 @@ export async function startLocalEnvironment(env: NodeJS.ProcessEnv = process.env
   );
   // Idempotency-Key works locally too: dynalite is a real DynamoDB implementation in this process.
   const dynamo = await startDynamo(IDEMPOTENCY_TABLE);
+  const extension =
+    env.LOCAL_SECRETS_EXTENSION === "true"
+      ? await startLocalSecretsExtension({ upstream: aws.url })
+      : undefined;
   Object.assign(process.env, aws.env(), {
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
     IDEMPOTENCY_TABLE,
@@ -52,6 +61,7 @@ export async function startLocalEnvironment(env: NodeJS.ProcessEnv = process.env
     PORTALS: JSON.stringify({ [LOCAL_PORTAL]: SECRET_ID }),
     DEFAULT_PORTAL: LOCAL_PORTAL,
     ALLOW_HTTP_LOOPBACK: simulator ? "true" : "false",
+    ...extension?.env(),
   });
 
   const { handler } = (await import(pathToFileURL(`${PROJECT_ROOT}/${outdir}/index.mjs`).href)) as {
@@ -61,11 +71,12 @@ export async function startLocalEnvironment(env: NodeJS.ProcessEnv = process.env
     handler,
     simulator,
     aws,
+    extension,
     portalDescription: simulator
       ? `the built-in Bitrix24 simulator (${simulator.url})`
       : `the portal at ${describeHost(realWebhook as string)}`,
     close: async () => {
-      await Promise.all([aws.close(), dynamo.close(), simulator?.close()]);
+      await Promise.all([aws.close(), dynamo.close(), simulator?.close(), extension?.close()]);
     },
   };
 }

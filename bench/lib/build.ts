@@ -62,6 +62,7 @@ export async function buildVariant(
   name: string,
   swaps: Record<string, Swap>,
   inject: string[] = [],
+  overrides: Partial<BuildOptions> = {},
 ): Promise<BuiltBundle> {
   cleanBenchOutput(name);
   const byPath = new Map(Object.entries(swaps).map(([from, swap]) => [join(PROJECT_ROOT, from), swap]));
@@ -86,6 +87,7 @@ export async function buildVariant(
     ...bundleOptions("transfer", `dist/bench/${name}`),
     plugins: [plugin],
     inject: inject.map((file) => join(PROJECT_ROOT, file)),
+    ...overrides,
   };
   return finish(name, options.outdir as string, await build({ ...options, metafile: true }));
 }

@@ -13,6 +13,12 @@ export function killAllChildren(): void {
   live.clear();
 }
 
+/** The Node binary children run on unless a run names another (bench/lib/nodes.ts). */
+let childNode = process.execPath;
+export function setChildNode(path: string): void {
+  childNode = path;
+}
+
 export interface RunOptions {
   args: string[];
   env: NodeJS.ProcessEnv;
@@ -20,6 +26,8 @@ export interface RunOptions {
   /** Node flags placed before the script. */
   nodeFlags?: string[];
   ipc?: boolean;
+  /** A Node binary other than the children's default. */
+  node?: string;
   onMessage?: (message: unknown, child: ChildProcess) => void;
 }
 
@@ -40,7 +48,7 @@ export function runNode(script: string, options: RunOptions): Promise<RunResult>
   return new Promise((resolve, reject) => {
     const started = performance.now();
     let resultAtMs = Number.NaN;
-    const child = spawn(process.execPath, [...(options.nodeFlags ?? []), script, ...options.args], {
+    const child = spawn(options.node ?? childNode, [...(options.nodeFlags ?? []), script, ...options.args], {
       env: options.env,
       stdio: options.ipc ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"],
     });

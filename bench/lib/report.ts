@@ -18,7 +18,7 @@ const BUNDLE_LABELS: Record<string, string> = {
   naive: "naive",
   b24jssdk: "official SDK",
   floor: "floor",
-  "ours-sigv4": "not adopted: without the AWS SDK (ours-sigv4)",
+  "ours-esm-builtins": "ours with built-ins as ES imports (the bundle before)",
 };
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
@@ -30,6 +30,8 @@ export interface ColdRow extends ColdStats {
   timesFloor: number;
   timesNaive: number;
   overheadVsNaive: number | null;
+  /** The ratio within each round, median over rounds. */
+  overheadVsNaivePaired: number | null;
 }
 
 export interface Goal {
@@ -43,7 +45,10 @@ export interface Report {
   machine: MachineInfo;
   bundles: BuiltBundle[];
   cold: ColdRow[];
+  coldByNode: { node: string; version: string; rows: ColdRow[] }[];
   coldSamples: number;
+  /** The Node version the children ran on (cold starts also on the others of coldByNode). */
+  childNode: string;
   profile: { label: string; entries: ProfileEntry[] }[];
   warm: WarmStats[];
   throughput: ThroughputResult | undefined;
@@ -54,7 +59,7 @@ export function renderReport(report: Report): string {
   const { machine, throughput } = report;
   const parts: string[] = [];
   parts.push(
-    `Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}`,
+    `Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}; the benchmark ran on Node ${machine.node}, its children on Node ${report.childNode}`,
   );
 
   parts.push(
@@ -72,9 +77,9 @@ export function renderReport(report: Report): string {
     ),
   );
 
-  if (report.cold.length > 0) {
+  for (const [index, entry] of report.coldByNode.entries()) {
     parts.push(
-      `### 2. Cold start: fresh \`node\` per sample, ${report.coldSamples} samples per variant, interleaved (ms)`,
+      `### 2${"abc"[index] ?? ""}. Cold start on Node ${entry.version}: fresh \`node\` per sample, ${report.coldSamples} samples per variant, interleaved (ms)`,
       table(
         [
           "variant",
@@ -87,8 +92,9 @@ export function renderReport(report: Report): string {
           "× floor",
           "× naive",
           "overhead ÷ naive's",
+          "… paired per round",
         ],
-        report.cold.map((row) => [
+        entry.rows.map((row) => [
           row.name === "ours" ? `**${row.label}**` : row.label,
           ms(row.bootstrap.p50),
           ms(row.importOnly.p50),
@@ -99,6 +105,7 @@ export function renderReport(report: Report): string {
           row.timesFloor.toFixed(2),
           row.timesNaive.toFixed(2),
           row.overheadVsNaive === null ? "–" : row.overheadVsNaive.toFixed(2),
+          row.overheadVsNaivePaired === null ? "–" : row.overheadVsNaivePaired.toFixed(2),
         ]),
       ),
       "'node start': process start → first line of the harness; 'import': importing the bundle; 'first transfer': " +

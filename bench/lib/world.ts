@@ -1,6 +1,10 @@
 import { type LocalAws, startLocalAws } from "../../scripts/local-aws.ts";
 import { startDynamo } from "../../scripts/local-dynamodb.ts";
 import {
+  type LocalSecretsExtension,
+  startLocalSecretsExtension,
+} from "../../scripts/local-secrets-extension.ts";
+import {
   DEMO_BOT,
   DEMO_WEBHOOK,
   demoPortal,
@@ -35,6 +39,8 @@ export interface World {
   simulatorTls: TlsTerminator;
   secrets: LocalAws;
   secretsTls: TlsTerminator;
+  /** The Parameters and Secrets extension's HTTP API, emulated; `extension.env()` points ours at it. */
+  extension: LocalSecretsExtension;
   /** The webhook REST base over TLS: https://127.0.0.1:<port>/rest/1/<code>/ */
   webhookUrl: string;
   /** A clean environment for a child: nothing inherited but PATH and HOME (no NODE_OPTIONS from npm/tsx). */
@@ -62,6 +68,8 @@ export async function startWorld(): Promise<World> {
   const simulatorTls = await startTlsTerminator(certificate, simulator.port);
   const secrets = await startLocalAws();
   const secretsTls = await startTlsTerminator(certificate, Number(new URL(secrets.url).port));
+  // On Lambda the extension reaches Secrets Manager over TLS from its own process; here over plain http.
+  const extension = await startLocalSecretsExtension({ upstream: secrets.url });
   const webhookUrl = `${simulatorTls.url}/rest/${DEMO_WEBHOOK.userId}/${DEMO_WEBHOOK.code}/`;
   secrets.put(SECRET_ID, JSON.stringify({ webhookUrl, clientId: DEMO_BOT.clientId }));
   const extraSimulators: Simulator[] = [];
@@ -72,6 +80,7 @@ export async function startWorld(): Promise<World> {
     simulatorTls,
     secrets,
     secretsTls,
+    extension,
     webhookUrl,
     childEnv(extra = {}) {
       return {
@@ -87,6 +96,7 @@ export async function startWorld(): Promise<World> {
         AWS_LAMBDA_FUNCTION_NAME: "b24-transfer-bench",
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "512",
         AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
+        AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
         AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsTls.url,
         AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
@@ -114,6 +124,7 @@ export async function startWorld(): Promise<World> {
         secretsTls.close(),
         simulator.close(),
         secrets.close(),
+        extension.close(),
         dynamo.close(),
         ...extraSimulators.map((extra) => extra.close()),
       ]);

@@ -1,5 +1,4 @@
 import { Agent as HttpAgent, request as httpRequest } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { isRecord } from "../domain/is-record.ts";
 
 /**
@@ -48,7 +47,21 @@ export class HttpConnectionError extends Error {
   }
 }
 
-const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+const httpAgent = new HttpAgent({ keepAlive: true });
+
+/**
+ * node:https (with node:tls) is loaded on first use, not at import: loading it is the largest single
+ * CPU cost of a cold start, and INIT can then do it while it waits for the secret (`loadHttps`).
+ */
+let https: { request: typeof import("node:https").request; agent: import("node:https").Agent } | undefined;
+
+export function loadHttps(): NonNullable<typeof https> {
+  if (!https) {
+    const module = process.getBuiltinModule("node:https");
+    https = { request: module.request, agent: new module.Agent({ keepAlive: true }) };
+  }
+  return https;
+}
 
 export function exchange({
   method,
@@ -69,9 +82,10 @@ export function exchange({
     };
     const secure = url.protocol === "https:";
     let reached = false;
-    const request = (secure ? httpsRequest : httpRequest)(url, {
+    const tls = secure ? loadHttps() : undefined;
+    const request = (tls ? tls.request : httpRequest)(url, {
       method,
-      agent: secure ? agents.https : agents.http,
+      agent: tls ? tls.agent : httpAgent,
       headers:
         body === undefined ? headers : { ...headers, "content-length": String(Buffer.byteLength(body)) },
     });

@@ -1,9 +1,4 @@
-import {
-  DescribeSecretCommand,
-  PutSecretValueCommand,
-  UpdateSecretVersionStageCommand,
-} from "@aws-sdk/client-secrets-manager";
-import { secretsManagerClient } from "./secrets-manager.ts";
+import { secretsManager } from "./secrets-manager.ts";
 
 /**
  * Compare-and-swap writes of a secret: a new version is written beside the current one, then
@@ -25,8 +20,9 @@ export interface SecretVersions {
 
 export const secretVersions: SecretVersions = {
   async stage(secretId, versionId, value) {
-    await secretsManagerClient().send(
-      new PutSecretValueCommand({
+    const { sdk, client } = await secretsManager();
+    await client.send(
+      new sdk.PutSecretValueCommand({
         SecretId: secretId,
         SecretString: value,
         // The version id: a retry with the same value succeeds without writing a second version.
@@ -37,8 +33,9 @@ export const secretVersions: SecretVersions = {
   },
 
   async promote(secretId, versionId, expectedCurrent) {
-    await secretsManagerClient().send(
-      new UpdateSecretVersionStageCommand({
+    const { sdk, client } = await secretsManager();
+    await client.send(
+      new sdk.UpdateSecretVersionStageCommand({
         SecretId: secretId,
         VersionStage: "AWSCURRENT",
         MoveToVersionId: versionId,
@@ -48,7 +45,8 @@ export const secretVersions: SecretVersions = {
   },
 
   async currentVersion(secretId) {
-    const output = await secretsManagerClient().send(new DescribeSecretCommand({ SecretId: secretId }));
+    const { sdk, client } = await secretsManager();
+    const output = await client.send(new sdk.DescribeSecretCommand({ SecretId: secretId }));
     const stages = Object.entries(output.VersionIdsToStages ?? {});
     return stages.find(([, labels]) => labels.includes("AWSCURRENT"))?.[0];
   },

@@ -1,15 +1,25 @@
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { readThroughExtension, type SecretsExtension, secretsExtensionFromEnv } from "./secrets-extension.ts";
+
+type Sdk = typeof import("@aws-sdk/client-secrets-manager");
 
 /**
- * Reads secrets with the SDK's default configuration chain (region, credentials, and endpoint such as
- * AWS_ENDPOINT_URL_SECRETS_MANAGER), so tests and tools can point the real client at loopback.
- * The client is created on first use: requests rejected before any secret is needed never pay for it.
+ * Reads secrets through the Parameters and Secrets Lambda Extension when the function has it, and
+ * otherwise (local runs, tests, tools, or an extension that fails) with the AWS SDK and its default
+ * configuration chain (region, credentials, and endpoint such as AWS_ENDPOINT_URL_SECRETS_MANAGER).
+ * The SDK is imported on first use, so a cold start served by the extension never loads it.
  */
-let client: SecretsManagerClient | undefined;
+let sdk: Promise<{ sdk: Sdk; client: SecretsManagerClient }> | undefined;
 
-export function secretsManagerClient(): SecretsManagerClient {
-  client ??= new SecretsManagerClient({});
-  return client;
+export function secretsManager(): Promise<{ sdk: Sdk; client: SecretsManagerClient }> {
+  sdk ??= import("@aws-sdk/client-secrets-manager").then(
+    (loaded) => ({ sdk: loaded, client: new loaded.SecretsManagerClient({}) }),
+    (error: unknown) => {
+      sdk = undefined;
+      throw error;
+    },
+  );
+  return sdk;
 }
 
 export interface SecretValue {
@@ -17,12 +27,39 @@ export interface SecretValue {
   versionId: string | undefined;
 }
 
-export async function readSecret(secretId: string): Promise<SecretValue> {
-  const output = await secretsManagerClient().send(new GetSecretValueCommand({ SecretId: secretId }));
-  if (output.SecretString === undefined) {
-    throw new SecretFormatError("the secret has no string value");
+/** When each secret was last read through the extension (ms since the epoch). */
+const readThroughExtensionAt = new Map<string, number>();
+
+export async function readSecret(secretId: string, now: () => number = Date.now): Promise<SecretValue> {
+  const extension = secretsExtensionFromEnv();
+  if (extension && !mayBeCachedByExtension(extension, secretId, now())) {
+    try {
+      const read = await readThroughExtension(extension, secretId);
+      readThroughExtensionAt.set(secretId, now());
+      return secretValue(read.secretString, read.versionId);
+    } catch (error) {
+      if (error instanceof SecretFormatError) throw error;
+      // An extension that is missing, not ready or failing: the SDK reads the secret and reports a typed error.
+    }
   }
-  return { value: output.SecretString, versionId: output.VersionId };
+  const { sdk, client } = await secretsManager();
+  const output = await client.send(new sdk.GetSecretValueCommand({ SecretId: secretId }));
+  return secretValue(output.SecretString, output.VersionId);
+}
+
+/**
+ * A second read of a secret within the extension's cache TTL can only return what the extension
+ * already gave: such a read is a forced refresh (an authentication error, an OAuth conflict) and goes
+ * to Secrets Manager itself. A read after the TTL gets a fresh value from the extension too.
+ */
+function mayBeCachedByExtension(extension: SecretsExtension, secretId: string, at: number): boolean {
+  const last = readThroughExtensionAt.get(secretId);
+  return last !== undefined && at - last < extension.cacheTtlMs;
+}
+
+function secretValue(value: string | undefined, versionId: string | undefined): SecretValue {
+  if (value === undefined) throw new SecretFormatError("the secret has no string value");
+  return { value, versionId };
 }
 
 export class SecretFormatError extends Error {

@@ -47,6 +47,7 @@ describe("the settings in cdk.json", () => {
       logLevel: "INFO",
       secretCacheTtlSeconds: 300,
       tracing: false,
+      secretsExtension: true,
       schedules: [],
       scheduleService: "rules",
       eventSources: [],

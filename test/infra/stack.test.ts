@@ -113,6 +113,16 @@ describe("default stack (cdk.json settings)", () => {
         FAILURE_QUEUE_URL: { Ref: queueId },
         IDEMPOTENCY_TABLE: { Ref: tableId },
         OAUTH_PORTALS: "[]",
+        // The Parameters and Secrets extension's settings (secretsExtension, on by default).
+        PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED: "true",
+        PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE: "1000",
+        PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: "2773",
+        PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL: "warn",
+        PARAMETERS_SECRETS_EXTENSION_MAX_CONNECTIONS: "3",
+        SECRETS_MANAGER_TIMEOUT_MILLIS: "0",
+        SECRETS_MANAGER_TTL: "300",
+        SSM_PARAMETER_STORE_TIMEOUT_MILLIS: "0",
+        SSM_PARAMETER_STORE_TTL: "300",
       },
     });
     expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();

@@ -1,0 +1,2 @@
+// See infra/bundling.ts: a CommonJS view of node:process, so its lazy exports stay lazy in the ESM bundle.
+module.exports = process.getBuiltinModule("node:process");

@@ -353,7 +353,7 @@ export function createTransferService(config: ServiceConfig): TransferService {
   /** Reads the default portal's secret ahead of the first request (INIT); a failure costs nothing now. */
   const prepare = async () => {
     if (config.defaultPortal === undefined) return;
-    await connections.get(config.defaultPortal).catch(() => undefined);
+    await connections.prepare(config.defaultPortal);
   };
 
   return { portalFor, prepare, transfer, transferBatch };

@@ -82,7 +82,7 @@ describe("the deployable bundle behind API Gateway", () => {
     expect(response.body.errors).toEqual([
       { path: "chatId", message: "chatId must be a positive integer" },
       { path: "operatorID", message: "unknown field operatorID" },
-      { path: "operatorId", message: "exactly one of operatorId or queueId is required" },
+      { path: "operatorId", message: "exactly one of operatorId, queueId or anyOperator is required" },
     ]);
   });
 
@@ -128,20 +128,21 @@ describe("the deployable bundle behind API Gateway", () => {
     expect(response.body.bitrix24).toMatchObject({ error: "QUERY_LIMIT_EXCEEDED" });
   });
 
-  it("answers 504 before the Lambda deadline when Bitrix24 hangs", async () => {
+  it("answers before the Lambda deadline when Bitrix24 hangs, without sending the transfer again", async () => {
     h.sim.injectFault({ kind: "hang" }, { times: Infinity });
     const started = Date.now();
-    expectProblem(await invokeHttp(httpApiEvent({ body: ok }), 2_000), 504, "UPSTREAM_TIMEOUT");
+    expectProblem(await invokeHttp(httpApiEvent({ body: ok }), 2_000), 502, "OUTCOME_UNKNOWN");
+    expect(h.sim.hits.filter((hit) => hit.method === "imopenlines.bot.session.transfer")).toHaveLength(1);
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(h.sim.ledger).toHaveLength(0);
   });
 
-  it("answers 502 UPSTREAM_ERROR on an HTML page and on result:false", async () => {
+  it("answers 502 OUTCOME_UNKNOWN on an HTML page and on result:false", async () => {
     h.sim.injectFault({ kind: "html", status: 502 }, { times: Infinity });
-    expectProblem(await invokeHttp(httpApiEvent({ body: ok })), 502, "UPSTREAM_ERROR");
+    expectProblem(await invokeHttp(httpApiEvent({ body: ok })), 502, "OUTCOME_UNKNOWN");
     h.sim.clearFaults();
     h.sim.injectFault({ kind: "result-false" });
-    expectProblem(await invokeHttp(httpApiEvent({ body: ok })), 502, "UPSTREAM_ERROR");
+    expectProblem(await invokeHttp(httpApiEvent({ body: ok })), 502, "OUTCOME_UNKNOWN");
     expect(h.sim.ledger).toHaveLength(0);
   });
 

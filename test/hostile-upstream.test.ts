@@ -29,7 +29,7 @@ afterAll(() => upstream.close());
 
 let output: string[];
 beforeEach(() => {
-  h.secrets.put(MAIN_SECRET, JSON.stringify({ webhookUrl }));
+  h.secrets.put(MAIN_SECRET, JSON.stringify({ webhookUrl, clientId: "b24-transfer-demo" }));
   output = [];
   const capture = (chunk: unknown) => {
     output.push(String(chunk));
@@ -107,7 +107,7 @@ describe("hostile upstream texts: single transfer", () => {
     upstream.answer(() => ({ status: 200, body: JSON.stringify({ result: CODE }) }));
     const response = await post({ chatId: 112, operatorId: 12 });
     expect(response.status).toBe(502);
-    expect(response.json.code).toBe("UPSTREAM_ERROR");
+    expect(response.json.code).toBe("OUTCOME_UNKNOWN");
     expect(response.text).not.toContain(CODE);
     expectNoLeakInLogs();
   });

@@ -1,7 +1,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { exchange, HttpTimeoutError } from "../lambda/adapters/http-exchange.ts";
+import { networkErrorCode } from "../lambda/adapters/bitrix24-client.ts";
+import { exchange, HttpConnectionError, HttpTimeoutError } from "../lambda/adapters/http-exchange.ts";
 
 /** The HTTP primitive under the Bitrix24 and OAuth clients, against a real server on loopback. */
 let server: Server;
@@ -72,8 +73,33 @@ describe("exchange", () => {
     await expect(call("/hang", { timeoutMs: 100 })).rejects.toBeInstanceOf(HttpTimeoutError);
   });
 
-  it("reports a reset connection and a cut-off answer with an error code, not a URL", async () => {
-    await expect(call("/reset")).rejects.toMatchObject({ code: "ECONNRESET" });
-    await expect(call("/cut")).rejects.toMatchObject({ code: "ECONNRESET" });
+  it("reports a reset connection and a cut-off answer with an error code, not a URL, as having reached the server", async () => {
+    for (const path of ["/reset", "/cut"]) {
+      const error = await call(path).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(HttpConnectionError);
+      expect(error).toMatchObject({ reached: true, cause: { code: "ECONNRESET" } });
+      expect(networkErrorCode(error)).toBe("ECONNRESET");
+    }
+  });
+
+  it("says a refused connection never reached the server: nothing can have run", async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const error = await exchange({
+      method: "POST",
+      url: new URL(`http://127.0.0.1:${port}/x`),
+      body: "{}",
+      timeoutMs: 1000,
+      maxBytes: 1024,
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ reached: false, cause: { code: "ECONNREFUSED" } });
+  });
+
+  it("says a timeout after the request was sent reached the server", async () => {
+    const error = await call("/hang", { timeoutMs: 100 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HttpTimeoutError);
+    expect(error).toMatchObject({ reached: true });
   });
 });

@@ -7,7 +7,7 @@ import {
   type LocalSecretsExtension,
   startLocalSecretsExtension,
 } from "../scripts/local-secrets-extension.ts";
-import { type Simulator, startSimulator } from "../scripts/simulator/index.ts";
+import { DEMO_BOT, type Simulator, startSimulator } from "../scripts/simulator/index.ts";
 
 /**
  * The deployed bundle in a fresh process, as Lambda starts it: INIT (the import) reads the default
@@ -39,7 +39,7 @@ beforeAll(async () => {
 beforeEach(() => {
   aws.reset();
   sim.reset();
-  aws.put(SECRET, JSON.stringify({ webhookUrl: sim.webhookUrl() }));
+  aws.put(SECRET, JSON.stringify({ webhookUrl: sim.webhookUrl(), clientId: DEMO_BOT.clientId }));
 });
 afterAll(async () => {
   await Promise.all([aws.close(), sim.close(), extension.close()]);

@@ -197,7 +197,13 @@ describe("npm run invoke", () => {
     sim.addWebhook({ userId: 1, code, scopes: ["imopenlines", "imbot"] });
     try {
       const webhook = sim.webhookUrl({ userId: 1, code });
-      const run = await runInvoke(["direct-single"], { B24_WEBHOOK_URL: webhook });
+      const missing = await runInvoke(["direct-single"], { B24_WEBHOOK_URL: webhook });
+      expect(missing.code).toBe(2);
+      expect(missing.output).toContain("B24_WEBHOOK_URL needs B24_CLIENT_ID");
+      const run = await runInvoke(["direct-single"], {
+        B24_WEBHOOK_URL: webhook,
+        B24_CLIENT_ID: "b24-transfer-demo",
+      });
       // A real portal must be https: the function refuses plain http outside local runs.
       expect(run.code, run.output).toBe(1);
       expect(run.output).toContain("result: threw PORTAL_MISCONFIGURED");

@@ -34,7 +34,7 @@ function failure(raw: string, versionId: string | undefined = "v1"): TransferErr
 }
 
 describe("OAuth portal secret", () => {
-  it("parses the app, the pair, the bot and the version, with https://<domain>/rest/ as the REST base", () => {
+  it("parses the app, the pair and the version, with https://<domain>/rest/ as the REST base (no bot: the app's own acts)", () => {
     const secret = parsePortalSecret(oauth({}, { botId: 7, clientId: "bot-client" }), "v1", strict);
     expect(secret).toMatchObject({
       kind: "oauth",
@@ -46,7 +46,7 @@ describe("OAuth portal secret", () => {
           expiresAt: 1_800_000_000_000,
           restBase: "https://acme.bitrix24.com/rest/",
         },
-        access: { botId: 7, clientId: "bot-client" },
+        access: {},
         versionId: "v1",
       },
     });
@@ -93,7 +93,7 @@ describe("OAuth portal secret", () => {
     ["a domain with a scheme", oauth({ domain: `https://acme.bitrix24.com/${REFRESH}` })],
     ["expiresAt as text", oauth({ expiresAt: ACCESS })],
     ["a bad clientEndpoint", oauth({ clientEndpoint: `http://evil.example/${ACCESS}` })],
-    ["a bad botId", oauth({}, { botId: REFRESH })],
+    ["a bad serverEndpoint", oauth({ serverEndpoint: 42 })],
     ["both kinds at once", oauth({}, { webhookUrl: `https://acme.bitrix24.com/rest/1/${REFRESH}/` })],
     ["oauth not an object", JSON.stringify({ oauth: ACCESS })],
   ])("rejects %s with PORTAL_MISCONFIGURED and never echoes a secret", (_name, raw) => {

@@ -104,10 +104,14 @@ describe("the document's contents", () => {
   it("takes the request schemas from the function's own zod schemas", () => {
     const { TransferRequest, TransferBatch } = document.components.schemas;
     expect(Object.keys(TransferRequest.properties).sort()).toEqual(
-      ["botId", "chatId", "leave", "operatorId", "portal", "queueId"].sort(),
+      ["anyOperator", "chatId", "fallback", "leave", "message", "operatorId", "portal", "queueId"].sort(),
     );
     expect(TransferRequest).toMatchObject({ additionalProperties: false, required: ["chatId"] });
-    expect(TransferRequest.oneOf).toEqual([{ required: ["operatorId"] }, { required: ["queueId"] }]);
+    expect(TransferRequest.oneOf).toEqual([
+      { required: ["operatorId"] },
+      { required: ["queueId"] },
+      { required: ["anyOperator"] },
+    ]);
     expect(TransferBatch.properties.transfers).toMatchObject({
       minItems: 1,
       maxItems: 50,
@@ -263,6 +267,13 @@ const problemCases: ProblemCase[] = [
   {
     code: "UPSTREAM_ERROR",
     run: () => {
+      h.sim.injectFault({ kind: "error", status: 503, error: "OVERLOAD_LIMIT" });
+      return answer(json(toOperator()));
+    },
+  },
+  {
+    code: "OUTCOME_UNKNOWN",
+    run: () => {
       h.sim.injectFault({ kind: "malformed" });
       return answer(json(toOperator()));
     },
@@ -292,11 +303,9 @@ const problemCases: ProblemCase[] = [
     },
   },
   {
+    // No attempt can start: the Lambda's remaining time, less the 1 s kept back, is under 200 ms.
     code: "UPSTREAM_TIMEOUT",
-    run: () => {
-      h.sim.injectFault({ kind: "hang" }, { times: Infinity });
-      return answer(json(toOperator()), { timeoutMs: 2_500 });
-    },
+    run: () => answer(json(toOperator()), { timeoutMs: 1_100 }),
   },
 ];
 

@@ -46,6 +46,8 @@ export interface PortalConnectionsOptions {
 
 export interface PortalConnections {
   get(portal: string): Promise<PortalConnection>;
+  /** Reads the portal's secret ahead of need (INIT); a failure is forgotten, so the first request reads again. */
+  prepare(portal: string): Promise<void>;
 }
 
 export function callEndpoint(
@@ -98,6 +100,13 @@ export function createPortalConnections(options: PortalConnectionsOptions): Port
   };
 
   return {
+    async prepare(portal) {
+      try {
+        await this.get(portal);
+      } catch {
+        cache.forgetFailure(options.portals.get(portal) as string);
+      }
+    },
     async get(portal) {
       const secretId = options.portals.get(portal) as string;
       const cached = await cache.get(secretId);

@@ -25,7 +25,8 @@ export interface SecretCache<T> {
   get(secretId: string): Promise<CachedSecret<T>>;
   /** Fetch again unless another caller already replaced `stale`. */
   refresh(secretId: string, stale: CachedSecret<T>): Promise<CachedSecret<T>>;
-  clear(): void;
+  /** Drops a failed read, so the next caller reads again (a read ahead of need must cost nothing). */
+  forgetFailure(secretId: string): void;
 }
 
 interface Slot<T> {
@@ -79,8 +80,8 @@ export function createSecretCache<T>({
       if (slot && slot.settled !== stale && usable(slot)) return slot.promise;
       return start(secretId);
     },
-    clear() {
-      slots.clear();
+    forgetFailure(secretId) {
+      if (slots.get(secretId)?.failedAt !== undefined) slots.delete(secretId);
     },
   };
 }

@@ -194,7 +194,7 @@ describe("schedules", () => {
   it("validate each request with the function's parser, so a typo fails synth", () => {
     expect(problems(withSchedule({ request: { chatId: 1, operator: 5 } }))).toEqual([
       "  - schedules[0].request.operator: unknown field operator",
-      "  - schedules[0].request.operatorId: exactly one of operatorId or queueId is required",
+      "  - schedules[0].request.operatorId: exactly one of operatorId, queueId or anyOperator is required",
     ]);
     expect(problems(withSchedule({ request: { chatId: -1, queueId: 2 } }))).toEqual([
       "  - schedules[0].request.chatId: chatId must be a positive integer",
@@ -338,7 +338,7 @@ describe("configFromContext", () => {
       /Missing cdk.json context "b24-transfer"/,
     );
     expect(() => configFromContext(appWith(withSchedule({ request: { chatId: 1 } })).node)).toThrow(
-      /^Invalid cdk.json context "b24-transfer":\n {2}- schedules\[0\]\.request\.operatorId: exactly one of operatorId or queueId is required$/,
+      /^Invalid cdk.json context "b24-transfer":\n {2}- schedules\[0\]\.request\.operatorId: exactly one of operatorId, queueId or anyOperator is required$/,
     );
   });
 });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../infra/bundling.ts";
 import { runDoctor } from "../scripts/doctor.ts";
 import { type LocalAws, startLocalAws } from "../scripts/local-aws.ts";
-import { DEMO_WEBHOOK, type Simulator, startSimulator } from "../scripts/simulator/index.ts";
+import { DEMO_BOT, DEMO_WEBHOOK, type Simulator, startSimulator } from "../scripts/simulator/index.ts";
 
 /**
  * The doctor against the simulator (a real HTTP portal on loopback) and the loopback Secrets Manager,
@@ -47,12 +47,15 @@ async function doctor(args: string[], env: NodeJS.ProcessEnv = {}) {
   return { code, output };
 }
 
-const onlyReadOnlyCalls = () =>
-  expect(sim.hits.map((hit) => hit.method)).not.toContain("imopenlines.bot.session.transfer");
+const CLIENT = DEMO_BOT.clientId;
+const nothingMoved = () => expect(sim.ledger).toHaveLength(0);
 
 describe("npm run doctor with a healthy webhook", () => {
   it("reports the host, user, scopes and every open line with its queue id, and exits 0", async () => {
-    const { code, output } = await doctor([], { B24_WEBHOOK_URL: webhook(CODES.good) });
+    const { code, output } = await doctor([], {
+      B24_WEBHOOK_URL: webhook(CODES.good),
+      B24_CLIENT_ID: CLIENT,
+    });
     expect(code, output).toBe(0);
     expect(output).toContain(`webhook: ${sim.url}, user 5`);
     expect(output).toMatch(/ok +credentials: Bitrix24 accepted the webhook/);
@@ -61,21 +64,27 @@ describe("npm run doctor with a healthy webhook", () => {
     expect(output).toMatch(/ID 4 +active +Sales +\(operators: 12, 14\)/);
     expect(output).toMatch(/ID 5 +inactive +Archive/);
     expect(output).toContain("doctor: no problem found");
-    expect(sim.hits.map((hit) => hit.method)).toEqual(["scope", "imopenlines.config.list.get"]);
+    expect(output).toMatch(/ok +bot: credentials, clientId and bot are right/);
+    expect(sim.hits.map((hit) => hit.method)).toEqual([
+      "scope",
+      "imopenlines.bot.session.transfer",
+      "imopenlines.config.list.get",
+    ]);
+    // The transfer was of a chat that cannot exist: nothing moved.
     expect(sim.ledger).toHaveLength(0);
   });
 
   it("reads a deployed portal's secret with the AWS SDK (--secret-id)", async () => {
-    aws.put("b24-transfer/main", JSON.stringify({ webhookUrl: webhook(CODES.good), botId: 7 }));
+    aws.put("b24-transfer/main", JSON.stringify({ webhookUrl: webhook(CODES.good), clientId: CLIENT }));
     const { code, output } = await doctor(["--secret-id", "b24-transfer/main"]);
     expect(code, output).toBe(0);
     expect(output).toContain("the webhook in Secrets Manager secret b24-transfer/main");
-    expect(output).toContain("user 5 (its code is never printed); bot 7");
+    expect(output).toContain(`user 5 (its code is never printed); clientId ${CLIENT}`);
     expect(aws.calls.get("b24-transfer/main")).toBe(1);
   });
 
   it("finds a portal's secret in PORTALS, as the function does (--portal)", async () => {
-    aws.put("b24-transfer/branch", JSON.stringify({ webhookUrl: webhook(CODES.good) }));
+    aws.put("b24-transfer/branch", JSON.stringify({ webhookUrl: webhook(CODES.good), clientId: CLIENT }));
     const env = { PORTALS: JSON.stringify({ main: "b24-transfer/main", branch: "b24-transfer/branch" }) };
     const { code, output } = await doctor(["--portal", "branch"], env);
     expect(code, output).toBe(0);
@@ -83,9 +92,30 @@ describe("npm run doctor with a healthy webhook", () => {
   });
 });
 
+describe("npm run doctor on a renamed portal", () => {
+  it("names the new host (never the code) and runs the checks there", async () => {
+    const portal = await startSimulator({ rateLimit: false });
+    portal.addWebhook({ userId: 5, code: CODES.good, scopes: ["imopenlines", "imbot", "im"] });
+    const oldUrl = portal.webhookUrl({ userId: 5, code: CODES.good });
+    const newOrigin = await portal.movePortal();
+    try {
+      const { code, output } = await doctor([], { B24_WEBHOOK_URL: oldUrl, B24_CLIENT_ID: CLIENT });
+      expect(code, output).toBe(0);
+      expect(output).toMatch(new RegExp(`warn +address: the portal has moved to ${newOrigin}`));
+      expect(output).toMatch(/ok +bot: credentials, clientId and bot are right/);
+      expect(portal.ledger).toHaveLength(0);
+    } finally {
+      await portal.close();
+    }
+  });
+});
+
 describe("npm run doctor finds what is wrong and exits 1", () => {
   it("a wrong code: INVALID_CREDENTIALS", async () => {
-    const { code, output } = await doctor([], { B24_WEBHOOK_URL: webhook(CODES.unknown) });
+    const { code, output } = await doctor([], {
+      B24_WEBHOOK_URL: webhook(CODES.unknown),
+      B24_CLIENT_ID: CLIENT,
+    });
     expect(code).toBe(1);
     expect(output).toMatch(/FAIL +credentials: Bitrix24 refused the webhook \(INVALID_CREDENTIALS/);
     expect(output).toContain("doctor: 1 problem found");
@@ -93,25 +123,50 @@ describe("npm run doctor finds what is wrong and exits 1", () => {
 
   it("a revoked webhook, or a code used with another user id: INVALID_CREDENTIALS", async () => {
     for (const url of [webhook(CODES.revoked), webhook(CODES.good, 6)]) {
-      const { code, output } = await doctor([], { B24_WEBHOOK_URL: url });
+      const { code, output } = await doctor([], { B24_WEBHOOK_URL: url, B24_CLIENT_ID: CLIENT });
       expect(code).toBe(1);
       expect(output).toContain("INVALID_CREDENTIALS");
     }
   });
 
   it("a missing scope, named, while the open lines are still listed", async () => {
-    const { code, output } = await doctor([], { B24_WEBHOOK_URL: webhook(CODES.noImbot) });
+    const { code, output } = await doctor([], {
+      B24_WEBHOOK_URL: webhook(CODES.noImbot),
+      B24_CLIENT_ID: CLIENT,
+    });
     expect(code).toBe(1);
     expect(output).toMatch(/FAIL +scopes: missing imbot \(granted: imopenlines\)/);
     expect(output).toMatch(/ID 3 +active +Support/);
   });
 
   it("no scope at all: both named, and the open lines cannot be listed", async () => {
-    const { code, output } = await doctor([], { B24_WEBHOOK_URL: webhook(CODES.noScopes) });
+    const { code, output } = await doctor([], {
+      B24_WEBHOOK_URL: webhook(CODES.noScopes),
+      B24_CLIENT_ID: CLIENT,
+    });
     expect(code).toBe(1);
     expect(output).toMatch(/FAIL +scopes: missing imopenlines, imbot \(granted: none\)/);
     expect(output).toMatch(/warn +open lines: not listed: that needs the imopenlines scope/);
     expect(sim.hits.map((hit) => hit.method)).toEqual(["scope"]);
+  });
+
+  it("a clientId no bot was registered with: BOT_ID_ERROR, and how to register one", async () => {
+    const { code, output } = await doctor([], {
+      B24_WEBHOOK_URL: webhook(CODES.good),
+      B24_CLIENT_ID: "nobody-registered-this",
+    });
+    expect(code).toBe(1);
+    expect(output).toMatch(/FAIL +bot: no chat bot is registered with CLIENT_ID "nobody-registered-this"/);
+    expect(output).toContain("imbot.register");
+    nothingMoved();
+  });
+
+  it("a secret without clientId, before any call", async () => {
+    aws.put("b24-transfer/noclient", JSON.stringify({ webhookUrl: webhook(CODES.good) }));
+    const { code, output } = await doctor(["--secret-id", "b24-transfer/noclient"]);
+    expect(code).toBe(1);
+    expect(output).toMatch(/FAIL +secret: the portal's secret has no "clientId"/);
+    expect(sim.hits).toHaveLength(0);
   });
 
   it("the placeholder the stack puts in a new secret", async () => {
@@ -126,6 +181,7 @@ describe("npm run doctor finds what is wrong and exits 1", () => {
   it("a plain-http URL that is not on loopback, refused before any call", async () => {
     const { code, output } = await doctor([], {
       B24_WEBHOOK_URL: "http://example.bitrix24.com/rest/1/abcdef0123/",
+      B24_CLIENT_ID: CLIENT,
     });
     expect(code).toBe(1);
     expect(output).toMatch(/FAIL +secret: the portal's webhookUrl must use https/);
@@ -133,7 +189,10 @@ describe("npm run doctor finds what is wrong and exits 1", () => {
   });
 
   it("a URL that is not a webhook", async () => {
-    const { code, output } = await doctor([], { B24_WEBHOOK_URL: "https://example.bitrix24.com/" });
+    const { code, output } = await doctor([], {
+      B24_WEBHOOK_URL: "https://example.bitrix24.com/",
+      B24_CLIENT_ID: CLIENT,
+    });
     expect(code).toBe(1);
     expect(output).toMatch(/FAIL +secret: the portal's webhookUrl must look like/);
   });
@@ -142,14 +201,17 @@ describe("npm run doctor finds what is wrong and exits 1", () => {
     const gone = await startSimulator();
     const url = gone.webhookUrl();
     await gone.close();
-    const { code, output } = await doctor([], { B24_WEBHOOK_URL: url });
+    const { code, output } = await doctor([], { B24_WEBHOOK_URL: url, B24_CLIENT_ID: CLIENT });
     expect(code).toBe(1);
     expect(output).toMatch(/FAIL +credentials: http:\/\/127\.0\.0\.1:\d+ is unreachable \(ECONNREFUSED\)/);
   });
 
   it("something that is not Bitrix24 answering", async () => {
     sim.injectFault({ kind: "html", status: 502 });
-    const { code, output } = await doctor([], { B24_WEBHOOK_URL: webhook(CODES.good) });
+    const { code, output } = await doctor([], {
+      B24_WEBHOOK_URL: webhook(CODES.good),
+      B24_CLIENT_ID: CLIENT,
+    });
     expect(code).toBe(1);
     expect(output).toContain("answered HTTP 502 without a Bitrix24 answer");
   });
@@ -174,8 +236,10 @@ describe("npm run doctor finds what is wrong and exits 1", () => {
     const unknownPortal = await doctor(["--portal", "nope"], { PORTALS: JSON.stringify({ main: "x" }) });
     expect(unknownPortal.code).toBe(2);
     expect(unknownPortal.output).toContain('portal "nope" is not in PORTALS (main)');
-    expect((await doctor(["--verbose"], { B24_WEBHOOK_URL: webhook(CODES.good) })).code).toBe(2);
-    onlyReadOnlyCalls();
+    expect(
+      (await doctor(["--verbose"], { B24_WEBHOOK_URL: webhook(CODES.good), B24_CLIENT_ID: CLIENT })).code,
+    ).toBe(2);
+    nothingMoved();
   });
 });
 
@@ -195,9 +259,9 @@ describe("npm run doctor as a process", () => {
   }
 
   it("never writes the webhook code to stdout or stderr, whether the check passes or fails", async () => {
-    aws.put("b24-transfer/main", JSON.stringify({ webhookUrl: webhook(CODES.good) }));
+    aws.put("b24-transfer/main", JSON.stringify({ webhookUrl: webhook(CODES.good), clientId: CLIENT }));
     const passing = await run(["--secret-id", "b24-transfer/main"], {});
-    const failing = await run([], { B24_WEBHOOK_URL: webhook(CODES.revoked) });
+    const failing = await run([], { B24_WEBHOOK_URL: webhook(CODES.revoked), B24_CLIENT_ID: CLIENT });
     expect(passing.code, passing.stdout + passing.stderr).toBe(0);
     expect(failing.code).toBe(1);
     expect(passing.stdout).toContain("doctor: no problem found");

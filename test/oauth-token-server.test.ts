@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { tokenUrlFor } from "../lambda/adapters/oauth-token-endpoint.ts";
+import { captureLogs } from "./support/capture-logs.ts";
 import { failure } from "./support/failure.ts";
 import {
   OAUTH_SECRET,
@@ -75,5 +76,26 @@ describe("refreshing an application's tokens", () => {
     );
     expect(world.sim.tokenRequests).toHaveLength(1);
     expect(storedSecret(world.model).oauth.serverEndpoint).toBe(`${world.sim.url}/rest/`);
+  });
+
+  it("takes a renamed portal's new client_endpoint from the token server, uses it, and logs the new host", async () => {
+    const grant = world.sim.installApp();
+    world.model.seed(OAUTH_SECRET, oauthSecretValue(world.sim, grant, expired()));
+    const oldHost = `127.0.0.1:${world.sim.port}`;
+    const newUrl = await world.sim.movePortal();
+    const logs = captureLogs();
+    try {
+      await oauthContainer(world.sim).transfer(
+        { chatId: 112, target: { operatorId: 12 }, leave: false },
+        Date.now() + 10_000,
+      );
+    } finally {
+      logs.stop();
+    }
+    expect(storedSecret(world.model).oauth.clientEndpoint).toBe(`${newUrl}/rest/`);
+    expect(logs.text()).toContain("the OAuth server gave the portal a new address");
+    expect(logs.text()).toContain(new URL(newUrl).host);
+    expect(new URL(newUrl).host).not.toBe(oldHost);
+    expect(world.sim.ledger).toHaveLength(1);
   });
 });

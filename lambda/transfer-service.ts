@@ -273,8 +273,10 @@ export function createTransferService(config: ServiceConfig): TransferService {
         }
         const handOver = read.get(handOverKey(item.index));
         if (handOver?.ok) decided.push({ item, step: { kind: "ok" } });
-        else if (handOver)
-          decided.push({ item, step: afterFailure(item.state, handOver.error, handOver.retry, portal) });
+        else if (handOver) {
+          const step = afterFailure(item.state, handOver.error, handOver.retry, portal);
+          decided.push({ item, step, error: handOver.error });
+        }
       }
     }
     return decided;

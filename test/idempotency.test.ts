@@ -85,6 +85,33 @@ describe("Idempotency-Key over HTTP (DynamoDB on dynalite)", () => {
     expect(h.sim.ledger).toHaveLength(1);
   });
 
+  it("stores a failure after the hand-over's message was written: a retry never writes it twice", async () => {
+    const key = newKey();
+    const request = JSON.stringify({ chatId: 115, operatorId: 13, message: "Соединяю 👩‍💻" });
+    const first = await post(h.newHandler(), key, request);
+    expect([first.status, first.body.code, first.body.message]).toEqual([
+      422,
+      "TRANSFER_REJECTED",
+      { sent: true },
+    ]);
+    const retry = await post(h.newHandler(), key, request);
+    expect([retry.status, retry.body.code, retry.headers["idempotent-replayed"]]).toEqual([
+      422,
+      "TRANSFER_REJECTED",
+      "true",
+    ]);
+    expect(retry.headers["content-type"]).toBe("application/problem+json");
+    expect(h.sim.messages).toHaveLength(1);
+  });
+
+  it("does not store an unknown outcome: the caller must look, then may retry with the key", async () => {
+    h.sim.injectFault({ kind: "reset" }, { method: "imopenlines.bot.session.transfer", executes: true });
+    const key = newKey();
+    expect((await post(h.newHandler(), key, body())).body.code).toBe("OUTCOME_UNKNOWN");
+    expect((await post(h.newHandler(), key, body())).status).toBe(200);
+    expect(h.sim.ledger).toHaveLength(2);
+  });
+
   it("does not store a failure, so the same key can be retried", async () => {
     h.sim.injectFault({ kind: "error", status: 429, error: "OPERATION_TIME_LIMIT" });
     const key = newKey();

@@ -144,6 +144,12 @@ export const configSchema = z
       burstLimit: positiveInt("burstLimit"),
     }),
     alarmEmail: z.email({ error: "alarmEmail must be an e-mail address" }).optional(),
+    /** Alarm when a Bitrix24 method has used this share of its operating-time budget (480 s / 10 min). */
+    operatingTimeAlarmPercent: z
+      .number({ error: typeError("operatingTimeAlarmPercent must be a number from 1 to 100") })
+      .min(1, "operatingTimeAlarmPercent must be a number from 1 to 100")
+      .max(100, "operatingTimeAlarmPercent must be a number from 1 to 100")
+      .default(70),
     logRetentionDays: z
       .number()
       .refine((days) => RETENTION_DAYS.includes(days), {

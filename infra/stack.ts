@@ -95,6 +95,7 @@ export class TransferStack extends Stack {
 
     this.alarms = new Alarms(this, "Alarms", {
       alarmEmail: config.alarmEmail,
+      operatingTimeAlarmPercent: config.operatingTimeAlarmPercent,
       transferFunction,
       authorizerFunction: this.clientTokens?.handler.function,
       api: this.api.api,

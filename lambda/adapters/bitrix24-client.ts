@@ -1,5 +1,6 @@
 import { errorPolicy } from "../domain/bitrix24-errors.ts";
 import { type ProblemCode, TransferError } from "../domain/problems.ts";
+import { noteBitrix24Answer } from "./bitrix24-usage.ts";
 import { exchange, type HttpAnswer, HttpTimeoutError, parseJsonObject } from "./http-exchange.ts";
 
 /**
@@ -94,6 +95,7 @@ async function attemptOnce(
   const { text } = response;
 
   const envelope = parseJsonObject(text);
+  noteBitrix24Answer(url, envelope);
   if (envelope && typeof envelope.error === "string") {
     const policy = errorPolicy(response.status, envelope.error);
     const description =

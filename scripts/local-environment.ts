@@ -1,6 +1,8 @@
 import { pathToFileURL } from "node:url";
 import type { Context } from "aws-lambda";
 import { bundleLambda, LAMBDA_ENTRIES, PROJECT_ROOT } from "../infra/bundling.ts";
+import { parseWebhookSecret } from "../lambda/adapters/portal-credentials.ts";
+import { TransferError } from "../lambda/domain/problems.ts";
 import { type LocalAws, startLocalAws } from "./local-aws.ts";
 import { startDynamo } from "./local-dynamodb.ts";
 import { type Simulator, startSimulator } from "./simulator/index.ts";
@@ -30,18 +32,20 @@ const IDEMPOTENCY_TABLE = "b24-transfer-idempotency";
 /** Reads B24_WEBHOOK_URL, B24_BOT_ID, B24_CLIENT_ID and SKIP_BUILD from `env`; sets the function's variables. */
 export async function startLocalEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<LocalEnvironment> {
   const realWebhook = env.B24_WEBHOOK_URL || undefined;
+  quietConsole();
+  const secret = JSON.stringify({
+    webhookUrl: realWebhook,
+    ...(env.B24_BOT_ID ? { botId: Number(env.B24_BOT_ID) } : {}),
+    ...(env.B24_CLIENT_ID ? { clientId: env.B24_CLIENT_ID } : {}),
+  });
+  // The function's own rule, checked before anything starts: a bad setting is refused here, not on
+  // every request. Plain http is accepted on loopback (another simulator), as `npm run doctor` does.
+  if (realWebhook) checkWebhookSetting(secret);
   // The test suite builds once up front and sets SKIP_BUILD, so no test reads a half-written bundle.
   const outdir = env.SKIP_BUILD === "true" ? LAMBDA_ENTRIES.transfer.outdir : await bundleLambda("transfer");
   const simulator = realWebhook ? undefined : await startSimulator();
   const aws = await startLocalAws();
-  aws.put(
-    SECRET_ID,
-    JSON.stringify({
-      webhookUrl: realWebhook ?? simulator?.webhookUrl(),
-      ...(env.B24_BOT_ID ? { botId: Number(env.B24_BOT_ID) } : {}),
-      ...(env.B24_CLIENT_ID ? { clientId: env.B24_CLIENT_ID } : {}),
-    }),
-  );
+  aws.put(SECRET_ID, realWebhook ? secret : JSON.stringify({ webhookUrl: simulator?.webhookUrl() }));
   // Idempotency-Key works locally too: dynalite is a real DynamoDB implementation in this process.
   const dynamo = await startDynamo(IDEMPOTENCY_TABLE);
   Object.assign(process.env, aws.env(), {
@@ -50,7 +54,7 @@ export async function startLocalEnvironment(env: NodeJS.ProcessEnv = process.env
     FAILURE_QUEUE_URL: aws.queueUrl,
     PORTALS: JSON.stringify({ [LOCAL_PORTAL]: SECRET_ID }),
     DEFAULT_PORTAL: LOCAL_PORTAL,
-    ALLOW_HTTP_LOOPBACK: simulator ? "true" : "false",
+    ALLOW_HTTP_LOOPBACK: "true",
   });
 
   const { handler } = (await import(pathToFileURL(`${PROJECT_ROOT}/${outdir}/index.mjs`).href)) as {
@@ -67,6 +71,30 @@ export async function startLocalEnvironment(env: NodeJS.ProcessEnv = process.env
       await Promise.all([aws.close(), dynamo.close(), simulator?.close()]);
     },
   };
+}
+
+/** A setting `npm start` or `npm run invoke` cannot run with; the message names the variable. */
+export class LocalSettingError extends Error {}
+
+function checkWebhookSetting(secret: string): void {
+  try {
+    parseWebhookSecret(secret, { allowHttpLoopback: true });
+  } catch (error) {
+    const detail = error instanceof TransferError ? error.details.detail : String(error);
+    throw new LocalSettingError(
+      `B24_WEBHOOK_URL (or B24_BOT_ID / B24_CLIENT_ID) cannot be used: ${detail.replace("the portal's ", "").replace(/ \(is the secret.*\)/, "")}. ` +
+        "Unset B24_WEBHOOK_URL to use the built-in simulator.",
+    );
+  }
+}
+
+/**
+ * What a person reads locally: the AWS SDK's Node-version notice and one EMF metrics document per
+ * request would bury the log and ledger lines. Set either variable to see them.
+ */
+function quietConsole(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
 }
 
 /** The host only: the URL's path holds the webhook code. */

@@ -13,6 +13,14 @@ function committed(): string | undefined {
   }
 }
 
+if (process.argv.includes("--help") || process.argv.includes("-h")) {
+  console.log(`usage: npm run openapi [-- --check]
+
+Writes docs/openapi.json from the request schema and the problem catalogue; --check only
+compares and exits 1 when the committed file is stale.`);
+  process.exit(0);
+}
+
 const generated = renderOpenApiDocument();
 const upToDate = committed() === generated;
 if (upToDate) {

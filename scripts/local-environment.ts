@@ -25,8 +25,9 @@ export interface LocalEnvironment {
   close(): Promise<void>;
 }
 
-export const LOCAL_PORTAL = "local";
-const SECRET_ID = "b24-transfer/local";
+/** The default configuration's portal name, so answers read locally as they will after a deploy. */
+export const LOCAL_PORTAL = "main";
+const SECRET_ID = "b24-transfer/main";
 const IDEMPOTENCY_TABLE = "b24-transfer-idempotency";
 
 /** Reads B24_WEBHOOK_URL, B24_BOT_ID, B24_CLIENT_ID and SKIP_BUILD from `env`; sets the function's variables. */

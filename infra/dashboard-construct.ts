@@ -50,7 +50,7 @@ export class Dashboard extends Construct {
         [
           new TextWidget({
             markdown:
-              "## b24-transfer\nTransfers, failures by problem code, Bitrix24 retries and the failure queue. Runbook: the README's *Runbook* section.",
+              "## b24-transfer\nTransfers, failures by problem code, Bitrix24 retries and the failure queue. Runbook: docs/operations.md.",
             width: 24,
             height: 2,
           }),

@@ -26,7 +26,7 @@ deletes the messages whose replay succeeded. Failing items stay in the queue and
   --max <n>                handle at most n messages (default: all)
   --include-unknown        also replay items whose outcome was unknown (OUTCOME_UNKNOWN: the transfer
                            may have run; check the chat first, a replay can hand it over twice)
-  --visibility-timeout <s> seconds a message stays hidden while it is handled (default 120)
+  --visibility-timeout <s> seconds a message stays hidden while it is handled (default 300)
   --help                   this text
 
 Each replay carries the idempotency key "replay:<message id>": if a run is interrupted after a
@@ -36,6 +36,8 @@ Uses the usual AWS credentials and region (AWS_PROFILE, AWS_REGION).
 Exit status: 0 when nothing failed, 1 when some item failed or was not deleted, 2 on a usage error.`;
 
 export class UsageError extends Error {}
+
+const RECEIVE_BATCH = 5;
 
 export interface ReplayOptions {
   queueUrl: string;
@@ -96,7 +98,7 @@ export function parseOptions(argv: readonly string[]): ReplayOptions | "help" {
     dryRun: values["dry-run"] === true,
     max: positive(values.max, "--max", Number.POSITIVE_INFINITY),
     includeUnknown: values["include-unknown"] === true,
-    visibilityTimeout: positive(values["visibility-timeout"], "--visibility-timeout", 120),
+    visibilityTimeout: positive(values["visibility-timeout"], "--visibility-timeout", 300),
   };
 }
 
@@ -223,7 +225,8 @@ export async function replayFailures(
       const { Messages: messages = [] } = await clients.sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: queueUrl,
-          MaxNumberOfMessages: Math.min(10, options.max - summary.seen),
+          // Few at a time: each replay may take the function's whole timeout (28 s) while the rest wait hidden.
+          MaxNumberOfMessages: Math.min(RECEIVE_BATCH, options.max - summary.seen),
           VisibilityTimeout: options.visibilityTimeout,
           WaitTimeSeconds: 1,
           MessageAttributeNames: ["All"],

@@ -22,14 +22,21 @@ afterAll(() => dynamo?.close());
 const h = useBundleHarness();
 
 function replay(...args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile(
+  return replayProcess(args).done;
+}
+
+function replayProcess(args: string[]) {
+  let child: ReturnType<typeof execFile> | undefined;
+  const done = new Promise<{ code: number; out: string }>((resolve) => {
+    child = execFile(
       process.execPath,
       ["--import", "tsx", "scripts/replay-failures.ts", ...args],
       { env: { ...process.env, ...h.secrets.env() } },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, out: stdout + stderr }),
+      (error, stdout, stderr) =>
+        resolve({ code: error ? Number(error.code ?? error.signal) || 1 : 0, out: stdout + stderr }),
     );
   });
+  return { child: child as ReturnType<typeof execFile>, done };
 }
 
 const parked = () => h.secrets.queued(h.secrets.queueUrl).map((m) => JSON.parse(m.body));
@@ -125,5 +132,42 @@ describe("npm run replay-failures", () => {
     expect(transferredChats().sort()).toEqual([112, 113, 114]);
     expect(parked().map((m) => m.request.chatId)).toEqual([99999]);
     expect(h.secrets.queued(h.secrets.queueUrl)[0]?.receiveCount).toBe(4);
+  });
+
+  it("a replay killed after the transfer but before the delete transfers nothing again when rerun", async () => {
+    const handler = h.newHandler();
+    h.sim.injectFault({ kind: "error", status: 429, error: "OPERATION_TIME_LIMIT" });
+    await handler(transferRequestedEvent({ chatId: 115, queueId: 4 }, "event-e"), lambdaContext(28_000));
+    expect(parked()).toMatchObject([{ request: { chatId: 115, queueId: 4 } }]);
+
+    // The function transfers, then the replay process dies before it can delete the message.
+    let kill = () => {};
+    h.secrets.addFunction("killer", async (event, context) => {
+      const answer = await handler(event, context);
+      kill();
+      return answer;
+    });
+    const killed = replayProcess([
+      "--queue-url",
+      h.secrets.queueUrl,
+      "--function",
+      "killer",
+      "--visibility-timeout",
+      "1",
+    ]);
+    kill = () => killed.child.kill("SIGKILL");
+    const first = await killed.done;
+    expect(first.code).not.toBe(0);
+    expect(first.out).not.toContain("Summary");
+    expect(transferredChats()).toEqual([115]);
+    expect(h.secrets.queued(h.secrets.queueUrl)).toHaveLength(1);
+
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    h.secrets.addFunction("killer", handler);
+    const rerun = await replay("--queue-url", h.secrets.queueUrl, "--function", "killer");
+    expect(rerun.code, rerun.out).toBe(0);
+    expect(rerun.out).toContain("Summary: 1 message(s), 1 replayed, 1 deleted, 0 failed and kept");
+    expect(transferredChats()).toEqual([115]);
+    expect(h.secrets.queued(h.secrets.queueUrl)).toHaveLength(0);
   });
 });

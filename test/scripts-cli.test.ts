@@ -1,7 +1,10 @@
 import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../infra/bundling.ts";
 
@@ -30,6 +33,7 @@ const SCRIPTS = [
   "scripts/openapi.ts",
   "scripts/load-test.ts",
   "scripts/replay-failures.ts",
+  "scripts/synth.ts",
 ];
 
 describe("package scripts", () => {
@@ -53,6 +57,31 @@ describe("package scripts", () => {
     expect(plain.out).toContain("must use https");
     expect(plain.out).not.toContain("abcdef123456");
   });
+
+  it("npm run synth reports configuration errors as the bare list, nothing else", async () => {
+    const config = {
+      stackName: "X",
+      portals: {},
+      defaultPortal: "main",
+      throttling: { rateLimit: 1, burstLimit: 1 },
+    };
+    const outdir = mkdtempSync(join(tmpdir(), "b24-synth-"));
+    const result = await run("scripts/synth.ts", [
+      "--no-notices",
+      "--output",
+      outdir,
+      "-c",
+      `b24-transfer=${JSON.stringify(config)}`,
+    ]);
+    rmSync(outdir, { recursive: true, force: true });
+    expect(result.code).toBe(1);
+    expect(result.out.trim().split("\n")).toEqual([
+      'Invalid cdk.json context "b24-transfer":',
+      "  - portals: configure at least one portal",
+      '  - defaultPortal: "main" is not one of the configured portals ()',
+      '  - clients: token authorization needs at least one client name (or set authorization to "iam")',
+    ]);
+  }, 60_000);
 
   it("npm start on a taken port says which variable to set", async () => {
     const taken = createServer();

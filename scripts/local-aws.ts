@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Context } from "aws-lambda";
 import { lambdaContext } from "./local-api.ts";
@@ -122,7 +122,7 @@ export async function startLocalAws(): Promise<LocalAws> {
     },
   };
 
-  const invoke = async (name: string, raw: string, res: import("node:http").ServerResponse) => {
+  const invoke = async (name: string, raw: string, res: ServerResponse) => {
     const handler = functions.get(name);
     if (!handler) {
       res.writeHead(404, {

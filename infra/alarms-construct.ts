@@ -1,12 +1,14 @@
 import { Duration } from "aws-cdk-lib";
 import type { IHttpApi } from "aws-cdk-lib/aws-apigatewayv2";
-import { Alarm, ComparisonOperator, type Metric, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
+import { Alarm, ComparisonOperator, Metric, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { SERVICE_NAME } from "../lambda/adapters/logger.ts";
+import { METRICS_NAMESPACE } from "../lambda/adapters/metrics.ts";
 
 export interface AlarmsProps {
   alarmEmail?: string;
@@ -14,6 +16,8 @@ export interface AlarmsProps {
   authorizerFunction?: IFunction;
   api: IHttpApi;
   failureQueue: IQueue;
+  /** Share (%) of a Bitrix24 method's operating-time budget at which to alarm. */
+  operatingTimeAlarmPercent: number;
 }
 
 const PERIOD = Duration.minutes(5);
@@ -57,13 +61,33 @@ export class Alarms extends Construct {
       "A scheduled or event-driven transfer failed for good: read its message in the failure queue",
       failureQueue.metricApproximateNumberOfMessagesVisible({ statistic: "Maximum" }),
     );
+    // The function publishes these without portal and method too, so one alarm covers them all.
+    const bitrix24 = (metricName: string, statistic: string) =>
+      new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service: SERVICE_NAME },
+        statistic,
+      });
+    const percent = props.operatingTimeAlarmPercent;
+    this.add(
+      "Bitrix24OperatingTime",
+      `A Bitrix24 method has used ${percent} % of its operating-time budget (480 s per 10 minutes); at 100 % Bitrix24 blocks it and callers get RATE_LIMITED until time.operating_reset_at. The dashboard shows which portal and method`,
+      bitrix24("Bitrix24OperatingShare", "Maximum"),
+      percent,
+    );
+    this.add(
+      "Bitrix24QueryLimit",
+      "Bitrix24 answered QUERY_LIMIT_EXCEEDED (the portal's request bucket overflowed; the calls were retried): something else may be calling the portal heavily",
+      bitrix24("Bitrix24QueryLimitHits", "Sum"),
+    );
   }
 
-  private add(id: string, description: string, metric: Metric): void {
+  private add(id: string, description: string, metric: Metric, threshold = 1): void {
     const alarm = new Alarm(this, id, {
       alarmDescription: description,
       metric: metric.with({ period: PERIOD }),
-      threshold: 1,
+      threshold,
       evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       // No data means no requests, which is not a failure.

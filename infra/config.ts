@@ -4,6 +4,7 @@ import * as z from "zod";
 import { CLIENT_NAME_PATTERN } from "../lambda/auth/client-tokens.ts";
 import { TransferError } from "../lambda/domain/problems.ts";
 import { portalName, requireTransferInput, type TransferInput } from "../lambda/domain/transfer-request.ts";
+import { cronFieldProblems, isKnownTimeZone } from "./cron-fields.ts";
 
 /**
  * Every deployment setting, validated once at synth. The values live in cdk.json under one context key;
@@ -73,8 +74,12 @@ const scheduleExpression = z
       });
       return;
     }
+    const fields = (cron[1] as string).split(" ");
+    for (const problem of cronFieldProblems(fields)) {
+      ctx.addIssue({ code: "custom", message: `"${value}": ${problem}` });
+    }
     // EventBridge rejects a cron that restricts both the day of month and the day of week.
-    const [, , dayOfMonth, , dayOfWeek] = (cron[1] as string).split(" ");
+    const [, , dayOfMonth, , dayOfWeek] = fields;
     if ((dayOfMonth === "?") === (dayOfWeek === "?")) {
       ctx.addIssue({
         code: "custom",
@@ -93,8 +98,8 @@ const schedule = z.strictObject({
   /** IANA time zone for cron expressions; EventBridge Scheduler only (rules run in UTC). */
   timezone: z
     .string()
-    .regex(/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+){0,2}$/, {
-      error: "timezone must be an IANA name such as Europe/Berlin",
+    .refine(isKnownTimeZone, {
+      error: (issue) => `"${String(issue.input)}" is not an IANA time zone such as Europe/Berlin`,
     })
     .optional(),
   // A single request or a batch, checked below with the function's own parser.
@@ -147,6 +152,12 @@ export const configSchema = z
       burstLimit: positiveInt("burstLimit"),
     }),
     alarmEmail: z.email({ error: "alarmEmail must be an e-mail address" }).optional(),
+    /** Alarm when a Bitrix24 method has used this share of its operating-time budget (480 s / 10 min). */
+    operatingTimeAlarmPercent: z
+      .number({ error: typeError("operatingTimeAlarmPercent must be a number from 1 to 100") })
+      .min(1, "operatingTimeAlarmPercent must be a number from 1 to 100")
+      .max(100, "operatingTimeAlarmPercent must be a number from 1 to 100")
+      .default(70),
     logRetentionDays: z
       .number()
       .refine((days) => RETENTION_DAYS.includes(days), {

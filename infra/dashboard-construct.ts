@@ -34,8 +34,8 @@ export class Dashboard extends Construct {
     const region = Stack.of(this).region;
     // SEARCH finds every portal/code combination the function has reported, without listing them here;
     // `total` sums them into one line, otherwise each combination is a line of its own.
-    const search = (metric: string, dimensions: string, total?: string) => {
-      const found = `SEARCH('{${METRICS_NAMESPACE},${dimensions}} MetricName="${metric}"', 'Sum', ${PERIOD.toSeconds()})`;
+    const search = (metric: string, dimensions: string, total?: string, statistic = "Sum") => {
+      const found = `SEARCH('{${METRICS_NAMESPACE},${dimensions}} MetricName="${metric}"', '${statistic}', ${PERIOD.toSeconds()})`;
       return new MathExpression({
         expression: total ? `SUM(${found})` : found,
         label: total ?? "",
@@ -50,7 +50,7 @@ export class Dashboard extends Construct {
         [
           new TextWidget({
             markdown:
-              "## b24-transfer\nTransfers, failures by problem code, Bitrix24 retries and the failure queue. Runbook: the README's *Runbook* section.",
+              "## b24-transfer\nTransfers, failures by problem code, Bitrix24 retries and the failure queue. Runbook: docs/operations.md.",
             width: 24,
             height: 2,
           }),
@@ -98,6 +98,19 @@ export class Dashboard extends Construct {
                 ? [authorizerFunction.metricErrors({ period: PERIOD, label: "authorizer errors" })]
                 : []),
             ],
+          }),
+        ],
+        [
+          new GraphWidget({
+            title: "Bitrix24 operating time used, % of 480 s per 10 min, by portal and method",
+            width: 12,
+            left: [search("Bitrix24OperatingShare", "method,portalHost,service", undefined, "Maximum")],
+            leftYAxis: { min: 0, max: 100 },
+          }),
+          new GraphWidget({
+            title: "Bitrix24 QUERY_LIMIT_EXCEEDED answers (retried), by portal and method",
+            width: 12,
+            left: [search("Bitrix24QueryLimitHits", "method,portalHost,service")],
           }),
         ],
         [

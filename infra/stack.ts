@@ -111,6 +111,7 @@ export class TransferStack extends Stack {
 
     this.alarms = new Alarms(this, "Alarms", {
       alarmEmail: config.alarmEmail,
+      operatingTimeAlarmPercent: config.operatingTimeAlarmPercent,
       transferFunction,
       authorizerFunction: this.clientTokens?.handler.function,
       api: this.api.api,
@@ -148,6 +149,13 @@ export class TransferStack extends Stack {
       value: this.failedInvocations.queue.queueUrl,
       description: "Scheduled and event-driven transfers that failed for good",
     });
-    new CfnOutput(this, "AlarmTopicArn", { value: this.alarms.topic.topicArn });
+    new CfnOutput(this, "TransferFunctionName", {
+      value: this.transfer.handler.function.functionName,
+      description: "The transfer function (npm run replay-failures -- --function)",
+    });
+    new CfnOutput(this, "AlarmTopicArn", {
+      value: this.alarms.topic.topicArn,
+      description: "SNS topic the alarms notify: subscribe an e-mail or a chat integration to it",
+    });
   }
 }

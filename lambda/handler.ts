@@ -98,7 +98,11 @@ export function createHandler(options: HandlerOptions = {}) {
         invocation.kind === "http"
           ? readHttpTransferRequest(invocation.request)
           : requireTransferInput(invocation.payload);
-      const key = http ? idempotencyKey(http) : undefined;
+      const key = http
+        ? idempotencyKey(http)
+        : invocation.kind === "direct" && invocation.idempotencyKey
+          ? `direct:${invocation.idempotencyKey}`
+          : undefined;
       describeInput(log, input, getRuntime().service);
 
       const execute = async (): Promise<Answer> => {

@@ -33,6 +33,13 @@ export function mintClientToken(client: string): MintedClientToken {
 
 function main(args: string[]): number {
   const [client, ...rest] = args;
+  if (client === "--help" || client === "-h") {
+    console.log(`usage: npm run client-token -- <client-name>
+
+Mints an API token for one client: prints the token (shown once) and the hash entry to add to
+the client-token secret (stack output ClientTokensSecretName).`);
+    return 0;
+  }
   if (client === undefined || rest.length > 0 || client.startsWith("-")) {
     console.error("usage: npm run client-token -- <client-name>");
     return 2;

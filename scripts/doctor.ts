@@ -21,7 +21,8 @@ const USAGE = `usage: npm run doctor -- [--portal <name>] [--secret-id <secret i
   npm run doctor -- --secret-id "$PORTAL_SECRET"     # a deployed portal's secret (default AWS credentials)
   PORTALS='{"main":"<secret id>"}' npm run doctor -- --portal main`;
 
-function parseArguments(args: string[]): { portal?: string; secretId?: string } {
+function parseArguments(args: string[]): { portal?: string; secretId?: string } | "help" {
+  if (args.includes("--help") || args.includes("-h")) return "help";
   const options: { portal?: string; secretId?: string } = {};
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
@@ -66,7 +67,14 @@ export async function runDoctor(
   const out = maskingWriter(write);
   let source: ReturnType<typeof chooseSource>;
   try {
-    source = chooseSource(parseArguments(args), env);
+    const options = parseArguments(args);
+    if (options === "help") {
+      out.write(
+        `${USAGE}\n\nChecks a webhook with read-only calls; exit status 0 no problem, 1 problems, 2 usage.`,
+      );
+      return 0;
+    }
+    source = chooseSource(options, env);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     out.write(`doctor: ${error.message}\n\n${USAGE}`);

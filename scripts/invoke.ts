@@ -38,6 +38,13 @@ export function loadEvent(argument: string): { source: string; event: unknown } 
 }
 
 export class UsageError extends Error {}
+class HelpRequested extends UsageError {}
+
+const USAGE = `usage: npm run invoke -- <event.json | sample> [--timeout <seconds>]
+
+Runs the real bundle once on an event, as Lambda would, against the built-in Bitrix24 simulator
+(or the portal in B24_WEBHOOK_URL, with B24_CLIENT_ID), and prints its logs, its answer and the
+transfers performed. Exit status: 0 ok, 1 the function threw or answered 400 or more, 2 usage.`;
 
 /** What the function will take the event for, in the words of the AWS docs. */
 export function describeEvent(event: unknown): string {
@@ -111,7 +118,9 @@ function parseArguments(args: string[]): { event: string; timeoutMs: number } {
   let timeoutSeconds = DEFAULT_TIMEOUT_SECONDS;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
-    if (arg === "--timeout") {
+    if (arg === "--help" || arg === "-h") {
+      throw new HelpRequested();
+    } else if (arg === "--timeout") {
       timeoutSeconds = Number(args[++i]);
       if (!(timeoutSeconds > 0)) throw new UsageError("--timeout takes a number of seconds");
     } else if (arg.startsWith("-") || event !== undefined) {
@@ -134,11 +143,10 @@ async function main(args: string[]): Promise<number> {
     ({ source, event } = loadEvent(parsed.event));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    console.error(`${error.message}
-
-usage: npm run invoke -- <event.json | sample> [--timeout <seconds>]
+    const help = error instanceof HelpRequested;
+    (help ? console.log : console.error)(`${help ? "" : `${error.message}\n\n`}${USAGE}
 samples (events/): ${listSamples().join(", ")}`);
-    return 2;
+    return help ? 0 : 2;
   }
 
   let local: Awaited<ReturnType<typeof startLocalEnvironment>>;

@@ -13,6 +13,15 @@ import { type LambdaHandler, startLocalApi } from "./local-api.ts";
 import { startLocalAws } from "./local-aws.ts";
 import { demoPortal, startSimulator } from "./simulator/index.ts";
 
+if (process.argv.includes("--help") || process.argv.includes("-h")) {
+  console.log(`usage: npm run load
+
+Hits the local API (the real bundle) and the rate-limited simulator with LOAD_REQUESTS (2000)
+requests at LOAD_CONCURRENCY (50), on a clock LOAD_CLOCK_SCALE (10) times faster; exits 1 if any
+transfer is lost or duplicated.`);
+  process.exit(0);
+}
+
 const TOTAL = Number(process.env.LOAD_REQUESTS ?? 2000);
 const CONCURRENCY = Number(process.env.LOAD_CONCURRENCY ?? 50);
 const SCALE = Number(process.env.LOAD_CLOCK_SCALE ?? 10);

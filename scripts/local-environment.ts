@@ -1,6 +1,8 @@
 import { pathToFileURL } from "node:url";
 import type { Context } from "aws-lambda";
 import { bundleLambda, LAMBDA_ENTRIES, PROJECT_ROOT } from "../infra/bundling.ts";
+import { parseWebhookSecret } from "../lambda/adapters/portal-credentials.ts";
+import { TransferError } from "../lambda/domain/problems.ts";
 import { type LocalAws, startLocalAws } from "./local-aws.ts";
 import { startDynamo } from "./local-dynamodb.ts";
 import { type LocalSecretsExtension, startLocalSecretsExtension } from "./local-secrets-extension.ts";
@@ -28,25 +30,33 @@ export interface LocalEnvironment {
   close(): Promise<void>;
 }
 
-export const LOCAL_PORTAL = "local";
-const SECRET_ID = "b24-transfer/local";
+/** The default configuration's portal name, so answers read locally as they will after a deploy. */
+export const LOCAL_PORTAL = "main";
+const SECRET_ID = "b24-transfer/main";
 const IDEMPOTENCY_TABLE = "b24-transfer-idempotency";
 
 /** Reads B24_WEBHOOK_URL, B24_CLIENT_ID, LOCAL_SECRETS_EXTENSION and SKIP_BUILD from `env`; sets the function's variables. */
 export async function startLocalEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<LocalEnvironment> {
   const realWebhook = env.B24_WEBHOOK_URL || undefined;
+  quietConsole();
   if (realWebhook && !env.B24_CLIENT_ID) throw new LocalSettingError(MISSING_CLIENT_ID_SETTING);
+  const secret = JSON.stringify({ webhookUrl: realWebhook, clientId: env.B24_CLIENT_ID });
+  // The function's own rule, checked before anything starts: a bad setting is refused here, not on
+  // every request. Plain http is accepted on loopback (another simulator), as `npm run doctor` does.
+  if (realWebhook) checkWebhookSetting(secret);
   // The test suite builds once up front and sets SKIP_BUILD, so no test reads a half-written bundle.
   const outdir = env.SKIP_BUILD === "true" ? LAMBDA_ENTRIES.transfer.outdir : await bundleLambda("transfer");
   const simulator = realWebhook ? undefined : await startSimulator();
   const aws = await startLocalAws();
   aws.put(
     SECRET_ID,
-    JSON.stringify({
-      webhookUrl: realWebhook ?? simulator?.webhookUrl(),
-      // The simulator's demo webhook registered its bot with this CLIENT_ID.
-      clientId: env.B24_CLIENT_ID || DEMO_BOT.clientId,
-    }),
+    realWebhook
+      ? secret
+      : // The simulator's demo webhook registered its bot with this CLIENT_ID.
+        JSON.stringify({
+          webhookUrl: simulator?.webhookUrl(),
+          clientId: env.B24_CLIENT_ID || DEMO_BOT.clientId,
+        }),
   );
   // Idempotency-Key works locally too: dynalite is a real DynamoDB implementation in this process.
   const dynamo = await startDynamo(IDEMPOTENCY_TABLE);
@@ -60,7 +70,7 @@ export async function startLocalEnvironment(env: NodeJS.ProcessEnv = process.env
     FAILURE_QUEUE_URL: aws.queueUrl,
     PORTALS: JSON.stringify({ [LOCAL_PORTAL]: SECRET_ID }),
     DEFAULT_PORTAL: LOCAL_PORTAL,
-    ALLOW_HTTP_LOOPBACK: simulator ? "true" : "false",
+    ALLOW_HTTP_LOOPBACK: "true",
     ...extension?.env(),
   });
 
@@ -81,9 +91,28 @@ export async function startLocalEnvironment(env: NodeJS.ProcessEnv = process.env
   };
 }
 
-/** A local setting that cannot work: said in one line, not a stack. */
-export class LocalSettingError extends Error {
-  override name = "LocalSettingError";
+/** A setting `npm start` or `npm run invoke` cannot run with; the message names the variable. */
+export class LocalSettingError extends Error {}
+
+function checkWebhookSetting(secret: string): void {
+  try {
+    parseWebhookSecret(secret, { allowHttpLoopback: true });
+  } catch (error) {
+    const detail = error instanceof TransferError ? error.details.detail : String(error);
+    throw new LocalSettingError(
+      `B24_WEBHOOK_URL (or B24_CLIENT_ID) cannot be used: ${detail.replace("the portal's ", "").replace(/ \(is the secret.*\)/, "")}. ` +
+        "Unset B24_WEBHOOK_URL to use the built-in simulator.",
+    );
+  }
+}
+
+/**
+ * What a person reads locally: the AWS SDK's Node-version notice and one EMF metrics document per
+ * request would bury the log and ledger lines. Set either variable to see them.
+ */
+function quietConsole(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
 }
 
 export const MISSING_CLIENT_ID_SETTING =

@@ -4,17 +4,45 @@
  * loopback stand-in, so no AWS account or credentials are needed.
  */
 import { startLocalApi } from "./local-api.ts";
-import { LocalSettingError, startLocalEnvironment } from "./local-environment.ts";
+import { type LocalEnvironment, LocalSettingError, startLocalEnvironment } from "./local-environment.ts";
+import { DEMO_BOT } from "./simulator/index.ts";
+
+const HELP = `usage: npm start
+
+Serves the function on http://127.0.0.1:3000 (POST /transfers) against the built-in Bitrix24 simulator.
+  PORT=3001                  another port (0: any free one)
+  B24_WEBHOOK_URL=https://<portal>/rest/<user>/<code>/
+                             transfer on a real portal instead (check it first: npm run doctor)
+  B24_CLIENT_ID=<CLIENT_ID>  the CLIENT_ID the chat bot was registered with (imbot.register)
+  POWERTOOLS_METRICS_DISABLED=false   also print the CloudWatch metrics documents`;
+
+if (process.argv.includes("--help") || process.argv.includes("-h")) {
+  console.log(HELP);
+  process.exit(0);
+}
 
 const port = Number(process.env.PORT ?? 3000);
 
-const local = await startLocalEnvironment().catch((error: unknown) => {
+let local: LocalEnvironment;
+try {
+  local = await startLocalEnvironment();
+} catch (error) {
   if (!(error instanceof LocalSettingError)) throw error;
   console.error(`npm start: ${error.message}`);
   process.exit(2);
-});
+}
 const { simulator } = local;
-const api = await startLocalApi(local.handler, { port });
+let api: Awaited<ReturnType<typeof startLocalApi>>;
+try {
+  api = await startLocalApi(local.handler, { port });
+} catch (error) {
+  if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+  console.error(
+    `npm start: port ${port} is taken (another npm start?). Choose another: PORT=${port + 1} npm start`,
+  );
+  await local.close();
+  process.exit(2);
+}
 
 const example = simulator ? '{"chatId":112,"operatorId":12}' : '{"chatId":<CHAT_ID>,"operatorId":<USER_ID>}';
 console.log(`
@@ -22,7 +50,14 @@ b24-transfer is listening on ${api.url}, transferring on ${local.portalDescripti
 
 Try it:
   curl -sS -X POST ${api.url}/transfers -H 'content-type: application/json' -d '${example}'
-${simulator ? `\nThe simulator has chat 112 (held by bot 7, which its webhook registered with CLIENT_ID "b24-transfer-demo"), operators 12 and 13 (inactive) and queues 3 and 4.\nEach transfer it performs is printed below as "ledger: …".` : ""}
+${
+  simulator
+    ? `\nThe simulator has chat 112 (held by bot 7, which its webhook registered with CLIENT_ID "${DEMO_BOT.clientId}"), operators 12 and 13 (inactive) and queues 3 and 4.
+Each transfer it performs is printed below as "ledger: …".
+Check the simulator's webhook as you would a portal's:
+  B24_WEBHOOK_URL=${simulator.webhookUrl()} B24_CLIENT_ID=${DEMO_BOT.clientId} npm run doctor\n`
+    : ""
+}
 Press Ctrl-C to stop.
 `);
 simulator?.onTransfer((record) => console.log(`ledger: ${JSON.stringify(record)}`));

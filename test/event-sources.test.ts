@@ -64,6 +64,16 @@ describe("telling invocations apart", () => {
     expect(classify({ Records: [{ body: JSON.stringify(request) }] })).toMatchObject({ kind: "unsupported" });
   });
 
+  it("reads {idempotencyKey, request} as a direct invocation that runs at most once", () => {
+    expect(classify({ idempotencyKey: "replay:m-1", request })).toEqual({
+      kind: "direct",
+      payload: request,
+      idempotencyKey: "replay:m-1",
+    });
+    expect(classify({ idempotencyKey: "has space", request })).toMatchObject({ kind: "unsupported" });
+    expect(classify({ idempotencyKey: "k", request, extra: 1 })).toMatchObject({ kind: "unsupported" });
+  });
+
   it("treats anything else as a direct invocation whose payload is the request", () => {
     expect(classify(request)).toEqual({ kind: "direct", payload: request });
     expect(classify({ transfers: [request] })).toEqual({ kind: "direct", payload: { transfers: [request] } });

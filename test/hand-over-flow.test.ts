@@ -1,6 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { describe, expect, it } from "vitest";
 import { lambdaContext } from "../scripts/local-api.ts";
+import { transferRequestedEvent } from "./support/eventbridge.ts";
 import { httpApiEvent } from "./support/events.ts";
 import { useBundleHarness } from "./support/harness.ts";
 
@@ -134,5 +135,33 @@ describe("a fallback target", () => {
       [112, { queueId: 4 }],
     ]);
     expect(h.sim.messages.map((message) => message.chatId)).toEqual([112]);
+  });
+});
+
+describe("from an EventBridge event", () => {
+  it("hands over with the message, and parks a refused item without its written message", async () => {
+    const event = transferRequestedEvent({
+      transfers: [
+        { chatId: 112, anyOperator: true, message: "Привет 👋" },
+        { chatId: 113, operatorId: 13, message: "one moment" },
+      ],
+    });
+    const summary = (await h.newHandler()(event, lambdaContext(6_000))) as {
+      succeeded: number;
+      failed: number;
+    };
+    expect(summary).toMatchObject({ succeeded: 1, failed: 1 });
+    expect(h.sim.messages.map((message) => [message.chatId, message.message])).toEqual([
+      [112, "Привет 👋"],
+      [113, "one moment"],
+    ]);
+    const parked = (h.secrets.messages.get(h.secrets.queueUrl) ?? []) as {
+      request: unknown;
+      problem: { message?: unknown };
+    }[];
+    expect(parked).toHaveLength(1);
+    // Replayed as parked, it must not write "one moment" into the chat a second time.
+    expect(parked[0]?.request).toEqual({ chatId: 113, operatorId: 13 });
+    expect(parked[0]?.problem.message).toEqual({ sent: true });
   });
 });

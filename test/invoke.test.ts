@@ -204,12 +204,11 @@ describe("npm run invoke", () => {
         B24_WEBHOOK_URL: webhook,
         B24_CLIENT_ID: "b24-transfer-demo",
       });
-      // A real portal must be https: the function refuses plain http outside local runs.
-      expect(run.code, run.output).toBe(1);
-      expect(run.output).toContain("result: threw PORTAL_MISCONFIGURED");
+      // Plain http is accepted on loopback only (another simulator), as npm run doctor accepts it.
+      expect(run.code, run.output).toBe(0);
       expect(run.output).toContain(`on the portal at 127.0.0.1:${new URL(webhook).port}`);
       expect(run.output).not.toContain(code);
-      expect(sim.hits).toHaveLength(0);
+      expect(sim.ledger).toHaveLength(1);
     } finally {
       await sim.close();
     }

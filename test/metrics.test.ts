@@ -63,4 +63,17 @@ describe("metrics", () => {
     expect(total("TransfersSucceeded", { portal: "main" })).toBe(2);
     expect(total("TransfersFailed", { code: "TRANSFER_REJECTED", portal: "main" })).toBe(1);
   });
+
+  it("publishes Bitrix24's operating time and QUERY_LIMIT_EXCEEDED hits per portal host and method", async () => {
+    h.sim.injectFault({ kind: "error", status: 503, error: "QUERY_LIMIT_EXCEEDED" });
+    await post({ chatId: 112, operatorId: 12 });
+    const method = { method: "imopenlines.bot.session.transfer", portalHost: new URL(h.sim.url).host };
+    expect(total("Bitrix24QueryLimitHits", method)).toBe(1);
+    // The simulator spends no operating time: the metric is there, at zero.
+    expect(emf.some((doc) => doc.Bitrix24OperatingShare === 0 && doc.method === method.method)).toBe(true);
+    // The alarm's series: no portal or method dimension.
+    expect(total("Bitrix24QueryLimitHits", { service: "b24-transfer" })).toBe(2);
+    expect(emf.filter((doc) => "Bitrix24QueryLimitHits" in doc && !("method" in doc))).toHaveLength(1);
+    expect(JSON.stringify(emf)).not.toContain("/rest/");
+  });
 });

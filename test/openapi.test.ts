@@ -8,6 +8,7 @@ import { lambdaContext } from "../scripts/local-api.ts";
 import { startDynamo } from "../scripts/local-dynamodb.ts";
 import { buildOpenApiDocument, OPENAPI_PATH, renderOpenApiDocument } from "../scripts/openapi/document.ts";
 import { codesReached, PROBLEM_CATALOGUE, PROBLEM_CODES } from "../scripts/openapi/problem-catalogue.ts";
+import { API_DOC_PATH, renderApiDoc } from "../scripts/openapi/problem-table.ts";
 import { batchResponse, problem, transferResponse } from "../scripts/openapi/response-schemas.ts";
 import {
   documentedResponse,
@@ -23,6 +24,16 @@ import { type Harness, MAIN_SECRET, useBundleHarness } from "./support/harness.t
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests walk a generated JSON document by its known paths
 type Json = Record<string, any>;
+
+describe("docs/api.md", () => {
+  it("has exactly the error-code table npm run openapi generates from the problem catalogue", () => {
+    const committed = readFileSync(API_DOC_PATH, "utf8");
+    expect(committed === renderApiDoc(committed), "docs/api.md is stale: run npm run openapi").toBe(true);
+    for (const [code, { status }] of Object.entries(PROBLEMS)) {
+      expect(committed).toContain(`| ${status} | \`${code}\` |`);
+    }
+  });
+});
 
 describe("docs/openapi.json", () => {
   it("is exactly what npm run openapi generates (regenerate it when this fails)", () => {

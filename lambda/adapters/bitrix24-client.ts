@@ -1,6 +1,7 @@
 import { errorPolicy } from "../domain/bitrix24-errors.ts";
 import { type ProblemCode, TransferError, UNKNOWN_OUTCOME_ADVICE } from "../domain/problems.ts";
 import { endpointSecrets, upstreamError } from "../domain/upstream-text.ts";
+import { noteBitrix24Answer } from "./bitrix24-usage.ts";
 import {
   exchange,
   type HttpAnswer,
@@ -175,6 +176,7 @@ async function attemptOnce(
   if (isRedirect(response.status) && response.location !== undefined) return { location: response.location };
 
   const envelope = parseJsonObject(response.text);
+  noteBitrix24Answer(url.href, envelope);
   if (envelope && typeof envelope.error === "string") {
     const bitrix24 = upstreamError(envelope.error, envelope.error_description, options.secrets);
     const policy = errorPolicy(response.status, bitrix24.error);

@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { isRecord } from "../domain/is-record.ts";
+import { IDEMPOTENCY_KEY_PATTERN } from "../handlers/idempotency-key.ts";
 import { type HttpRequest, isHttpApiEvent, isRestApiEvent, toHttpRequest } from "./http-event.ts";
 
 /**
@@ -10,8 +11,11 @@ export type Invocation =
   | { kind: "http"; request: HttpRequest }
   /** Asynchronous: EventBridge delivered it and may deliver it again; failures go to the failure queue. */
   | { kind: "event"; origin: EventOrigin; payload: unknown }
-  /** `aws lambda invoke` or any caller passing the request itself. */
-  | { kind: "direct"; payload: unknown }
+  /**
+   * `aws lambda invoke` or any caller passing the request itself, or `{idempotencyKey, request}` to
+   * run it at most once (what `npm run replay-failures` sends).
+   */
+  | { kind: "direct"; payload: unknown; idempotencyKey?: string }
   | { kind: "unsupported"; detail: string };
 
 export interface EventOrigin {
@@ -33,6 +37,11 @@ export const scheduleEnvelopeSchema = z.strictObject({
   schedule: z.string().check(z.minLength(1)),
   eventId: z.optional(z.string()),
   eventTime: z.optional(z.string()),
+  request: z.unknown(),
+});
+
+const directEnvelopeSchema = z.strictObject({
+  idempotencyKey: z.string().check(z.regex(IDEMPOTENCY_KEY_PATTERN)),
   request: z.unknown(),
 });
 
@@ -58,6 +67,17 @@ export function classifyInvocation(event: unknown, maxBodyBytes: number): Invoca
     if (eventId) origin.eventId = eventId;
     if (eventTime) origin.time = eventTime;
     return { kind: "event", origin, payload: request };
+  }
+  if ("idempotencyKey" in event && "request" in event) {
+    const envelope = z.safeParse(directEnvelopeSchema, event);
+    if (!envelope.success) {
+      return {
+        kind: "unsupported",
+        detail:
+          "a direct invocation with a key must be {idempotencyKey: 1-255 visible ASCII characters, request}",
+      };
+    }
+    return { kind: "direct", payload: envelope.data.request, idempotencyKey: envelope.data.idempotencyKey };
   }
   if (Array.isArray(event.Records)) {
     return {

@@ -6,8 +6,13 @@
 export interface FailedItem {
   /** The problem code, also set as a message attribute for filtering. */
   code: string;
+  /**
+   * The transfer may have run (`OUTCOME_UNKNOWN`): replaying it could hand the chat over twice, so
+   * `npm run replay-failures` skips it unless told otherwise.
+   */
+  outcomeUnknown: boolean;
   problem: Record<string, unknown>;
-  /** The request (or the raw payload when it could not be read), ready to be sent again. */
+  /** The request exactly as the caller sent it (or the raw payload when it could not be read). */
   request: unknown;
   index?: number;
   origin: Record<string, unknown>;
@@ -32,7 +37,10 @@ export async function sendToFailureQueue(queueUrl: string, items: readonly Faile
     let entries = items.slice(start, start + SQS_BATCH).map((item, offset) => ({
       Id: String(start + offset),
       MessageBody: JSON.stringify(item),
-      MessageAttributes: { code: { DataType: "String", StringValue: item.code } },
+      MessageAttributes: {
+        code: { DataType: "String", StringValue: item.code },
+        outcomeUnknown: { DataType: "String", StringValue: String(item.outcomeUnknown) },
+      },
     }));
     // SendMessageBatch can fail per entry; send those once more before giving up.
     for (let round = 0; round < 2 && entries.length > 0; round++) {

@@ -1,4 +1,5 @@
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { OPERATING_BUDGET_SECONDS, takeBitrix24Usage } from "./bitrix24-usage.ts";
 import { SERVICE_NAME } from "./logger.ts";
 
 /**
@@ -44,6 +45,37 @@ export function publishMetrics(invocation: InvocationMetrics): void {
     failure.addMetric("TransfersFailed", MetricUnit.Count, count);
     failure.publishStoredMetrics();
   }
+  publishBitrix24Usage();
+}
+
+/**
+ * Per portal and method for the dashboard, and once more without those dimensions (the highest share
+ * and the hits of the invocation) for one alarm that covers every portal and method.
+ */
+function publishBitrix24Usage(): void {
+  const usage = takeBitrix24Usage();
+  if (usage.length === 0) return;
+  let highestShare: number | undefined;
+  let queryLimitHits = 0;
+  for (const { portalHost, method, operatingSeconds, queryLimitHits: hits } of usage) {
+    const perMethod = newMetrics();
+    perMethod.addDimensions({ portalHost, method });
+    if (operatingSeconds !== undefined) {
+      const share = (100 * operatingSeconds) / OPERATING_BUDGET_SECONDS;
+      perMethod.addMetric("Bitrix24OperatingTime", MetricUnit.Seconds, operatingSeconds);
+      perMethod.addMetric("Bitrix24OperatingShare", MetricUnit.Percent, share);
+      highestShare = Math.max(highestShare ?? 0, share);
+    }
+    if (hits > 0) perMethod.addMetric("Bitrix24QueryLimitHits", MetricUnit.Count, hits);
+    queryLimitHits += hits;
+    if (operatingSeconds !== undefined || hits > 0) perMethod.publishStoredMetrics();
+  }
+  if (highestShare === undefined && queryLimitHits === 0) return;
+  const overall = newMetrics();
+  if (highestShare !== undefined)
+    overall.addMetric("Bitrix24OperatingShare", MetricUnit.Percent, highestShare);
+  if (queryLimitHits > 0) overall.addMetric("Bitrix24QueryLimitHits", MetricUnit.Count, queryLimitHits);
+  overall.publishStoredMetrics();
 }
 
 /** A portal answered with its new address (a renamed portal): someone should update its secret. */

@@ -25,6 +25,9 @@ export interface EventSummary {
   requestId: string;
 }
 
+/** Issue 11's problem for a transfer that may or may not have run. */
+const OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN";
+
 export async function handleEvent(
   origin: EventOrigin,
   payload: unknown,
@@ -59,11 +62,14 @@ async function runEvent(
   log: InvocationLog,
 ): Promise<{ summary: EventSummary; failure: TransferError | undefined }> {
   const failed: FailedItem[] = [];
+  // The request is parked exactly as the caller sent it (not our internal form), so it replays as-is
+  // through HTTP, a direct invocation or an event.
   const park = (error: TransferError, request: unknown, index?: number) =>
     failed.push({
       code: error.code,
+      outcomeUnknown: (error.code as string) === OUTCOME_UNKNOWN,
       problem: { ...toProblemDocument(error, log.requestId) },
-      request,
+      request: withoutWrittenMessage(request, error),
       ...(index === undefined ? {} : { index }),
       origin: { ...origin },
       requestId: log.requestId,
@@ -87,7 +93,7 @@ async function runEvent(
     } catch (error) {
       failure = asTransferError(error);
       describeFailure(log, failure);
-      park(failure, input.request);
+      park(failure, payload);
     }
   } else if (input?.kind === "batch") {
     const { requests } = input;
@@ -96,7 +102,7 @@ async function runEvent(
     const outcome = await runtime.service.transferBatch(requests, deadline);
     failure = describeOutcome(log, { kind: "batch", requests, outcome });
     outcome.items.forEach((item, index) => {
-      if (!item.ok) park(item.error, requests[index], index);
+      if (!item.ok) park(item.error, callerItem(payload, index), index);
     });
   }
 
@@ -116,4 +122,22 @@ async function runEvent(
   };
   if (origin.eventId) summary.eventId = origin.eventId;
   return { summary, failure };
+}
+
+/**
+ * A message that was (or may have been) written is not written again by a replay: the parked request
+ * keeps everything else as the caller sent it.
+ */
+function withoutWrittenMessage(request: unknown, error: TransferError): unknown {
+  const message = error.details.message;
+  const mayBeWritten = message !== undefined && (message.sent || message.code === "OUTCOME_UNKNOWN");
+  if (!mayBeWritten || typeof request !== "object" || request === null || !("message" in request))
+    return request;
+  const { message: _written, ...rest } = request as Record<string, unknown>;
+  return rest;
+}
+
+/** A batch item as the caller sent it; the batch already passed validation, so `transfers` is there. */
+function callerItem(payload: unknown, index: number): unknown {
+  return (payload as { transfers: unknown[] }).transfers[index];
 }

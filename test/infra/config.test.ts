@@ -44,6 +44,7 @@ describe("the settings in cdk.json", () => {
       authorizerCacheTtlSeconds: 300,
       throttling: { rateLimit: 10, burstLimit: 20 },
       logRetentionDays: 30,
+      operatingTimeAlarmPercent: 70,
       logLevel: "INFO",
       secretCacheTtlSeconds: 300,
       tracing: false,
@@ -64,6 +65,7 @@ describe("parseConfig", () => {
       authorization: "token",
       authorizerCacheTtlSeconds: 300,
       logRetentionDays: 30,
+      operatingTimeAlarmPercent: 70,
       logLevel: "INFO",
       secretCacheTtlSeconds: 300,
       schedules: [],
@@ -151,6 +153,7 @@ describe("parseConfig", () => {
         ...BASE_CONFIG,
         throttling: { rateLimit: 0, burstLimit: 2.5 },
         alarmEmail: "ops",
+        operatingTimeAlarmPercent: 120,
         logRetentionDays: 31,
         reservedConcurrency: 0,
         authorizerCacheTtlSeconds: 600,
@@ -160,6 +163,7 @@ describe("parseConfig", () => {
       "  - throttling.rateLimit: rateLimit must be > 0",
       "  - throttling.burstLimit: burstLimit must be an integer",
       "  - alarmEmail: alarmEmail must be an e-mail address",
+      "  - operatingTimeAlarmPercent: operatingTimeAlarmPercent must be a number from 1 to 100",
       expect.stringMatching(
         /^ {2}- logRetentionDays: logRetentionDays must be one of 1, 3, 5, 7, 14, 30, .*9999/,
       ),
@@ -176,6 +180,10 @@ describe("schedules", () => {
       "rate(2 days)",
       "cron(0 9 * * ? *)",
       "cron(0 22 ? * MON-FRI *)",
+      "cron(0/15 8-17 ? JAN,JUN-AUG 2#1 2026-2030)",
+      "cron(5,35 14 L * ? *)",
+      "cron(0 10 15W * ? *)",
+      "cron(0 18 ? * 6L *)",
     ]) {
       expect(() => parseConfig(withSchedule({ schedule })), schedule).not.toThrow();
     }
@@ -189,6 +197,25 @@ describe("schedules", () => {
     expect(problems(withSchedule({ schedule: "cron(0 9 * * MON *)" }))).toEqual([
       '  - schedules[0].schedule: "cron(0 9 * * MON *)": exactly one of day-of-month (3rd field) and day-of-week (5th field) must be "?"',
     ]);
+  });
+
+  it("reject cron fields out of range or misnamed, and unknown time zones", () => {
+    expect(problems(withSchedule({ schedule: "cron(99 99 ? * FOO *)" }))).toEqual([
+      '  - schedules[0].schedule: "cron(99 99 ? * FOO *)": minutes "99" is not valid: use 0-59, *, lists, ranges or increments',
+      '  - schedules[0].schedule: "cron(99 99 ? * FOO *)": hours "99" is not valid: use 0-23, *, lists, ranges or increments',
+      '  - schedules[0].schedule: "cron(99 99 ? * FOO *)": day-of-week "FOO" is not valid: use 1-7 or SUN-SAT, *, lists, ranges or increments',
+    ]);
+    expect(problems(withSchedule({ schedule: "cron(0 9 32 FEBR ? 1900)" }))).toHaveLength(3);
+    expect(problems(withSchedule({ schedule: "cron(0/0 9 * * ? *)" }))).toHaveLength(1);
+    const zoned = (timezone: string) => ({
+      ...(withSchedule({ timezone }) as object),
+      scheduleService: "scheduler",
+    });
+    expect(problems(zoned("Mars/Olympus"))).toEqual([
+      '  - schedules[0].timezone: "Mars/Olympus" is not an IANA time zone such as Europe/Berlin',
+    ]);
+    expect(() => parseConfig(zoned("Europe/Berlin"))).not.toThrow();
+    expect(() => parseConfig(zoned("UTC"))).not.toThrow();
   });
 
   it("validate each request with the function's parser, so a typo fails synth", () => {

@@ -281,7 +281,7 @@ describe("default stack (cdk.json settings)", () => {
     expect(JSON.stringify(statementsOfFunction(template, authorizerId))).not.toMatch(/dynamodb:|sqs:/);
   });
 
-  it("alarms on function errors, throttles, API 5xx, authorizer errors and any failed invocation", () => {
+  it("alarms on function errors, throttles, API 5xx, authorizer errors, any failed invocation and Bitrix24 limits", () => {
     const [topicId] = onlyResource(template, "AWS::SNS::Topic");
     const alarms = Object.values(resourcesOf(template, "AWS::CloudWatch::Alarm")).map((a) => a.Properties);
     const [transferId] = transferFunction(template);
@@ -298,10 +298,25 @@ describe("default stack (cdk.json settings)", () => {
         ["AWS/SQS", "ApproximateNumberOfMessagesVisible", expect.stringContaining(queueId)],
       ]),
     );
-    expect(alarms).toHaveLength(5);
+    expect(alarms).toHaveLength(7);
+    const service = [{ Name: "service", Value: "b24-transfer" }];
+    const bitrix24 = alarms.filter((a) => a.Namespace === "B24Transfer");
+    expect(bitrix24).toEqual([
+      expect.objectContaining({
+        MetricName: "Bitrix24OperatingShare",
+        Statistic: "Maximum",
+        Dimensions: service,
+        Threshold: 70,
+      }),
+      expect.objectContaining({
+        MetricName: "Bitrix24QueryLimitHits",
+        Statistic: "Sum",
+        Dimensions: service,
+        Threshold: 1,
+      }),
+    ]);
     for (const alarm of alarms) {
       expect(alarm).toMatchObject({
-        Threshold: 1,
         ComparisonOperator: "GreaterThanOrEqualToThreshold",
         TreatMissingData: "notBreaching",
         AlarmActions: [{ Ref: topicId }],
@@ -323,6 +338,7 @@ describe("default stack (cdk.json settings)", () => {
         "ClientTokensSecretName",
         "FailedInvocationsQueueUrl",
         "PortalSecretMain",
+        "TransferFunctionName",
         "TransfersUrl",
       ].sort(),
     );
@@ -538,7 +554,7 @@ describe("IAM authorization", () => {
     template.resourceCountIs("AWS::ApiGatewayV2::Authorizer", 0);
     template.resourceCountIs("AWS::Lambda::Function", 1);
     template.resourceCountIs("AWS::SecretsManager::Secret", 1);
-    template.resourceCountIs("AWS::CloudWatch::Alarm", 4);
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 6);
     expect(template.toJSON().Outputs.ClientTokensSecretName).toBeUndefined();
   });
 });

@@ -1,0 +1,173 @@
+import { execFile } from "node:child_process";
+import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { lambdaContext } from "../scripts/local-api.ts";
+import { startDynamo } from "../scripts/local-dynamodb.ts";
+import { transferRequestedEvent } from "./support/eventbridge.ts";
+import { useBundleHarness } from "./support/harness.ts";
+
+/**
+ * The operator's path end to end: events park failed items through the real bundle, and
+ * `npm run replay-failures` (a real process with the real SQS and Lambda clients) replays them
+ * through loopback SQS and Lambda endpoints that run the same bundle.
+ */
+const FUNCTION = "b24-transfer-Transfer";
+let dynamo: { url: string; close: () => Promise<void> };
+beforeAll(async () => {
+  dynamo = await startDynamo("replay-idempotency");
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.url;
+  process.env.IDEMPOTENCY_TABLE = "replay-idempotency";
+});
+afterAll(() => dynamo?.close());
+const h = useBundleHarness();
+
+function replay(...args: string[]): Promise<{ code: number; out: string }> {
+  return replayProcess(args).done;
+}
+
+function replayProcess(args: string[]) {
+  let child: ReturnType<typeof execFile> | undefined;
+  const done = new Promise<{ code: number; out: string }>((resolve) => {
+    child = execFile(
+      process.execPath,
+      ["--import", "tsx", "scripts/replay-failures.ts", ...args],
+      { env: { ...process.env, ...h.secrets.env() } },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? Number(error.code ?? error.signal) || 1 : 0, out: stdout + stderr }),
+    );
+  });
+  return { child: child as ReturnType<typeof execFile>, done };
+}
+
+const parked = () => h.secrets.queued(h.secrets.queueUrl).map((m) => JSON.parse(m.body));
+const transferredChats = () => h.sim.ledger.map((record) => record.chatId);
+
+describe("npm run replay-failures", () => {
+  it("--help explains itself and exits 0; a missing queue is a usage error", async () => {
+    const help = await replay("--help");
+    expect(help.code).toBe(0);
+    expect(help.out).toContain("--include-unknown");
+    const bad = await replay("--function", FUNCTION);
+    expect(bad.code).toBe(2);
+    expect(bad.out).toContain("give --queue-url and --function");
+  });
+
+  it("deletes what succeeded, keeps what fails, skips unknown outcomes unless asked, never transfers twice", async () => {
+    h.secrets.addFunction(FUNCTION, h.newHandler());
+    const handler = h.newHandler();
+    const context = () => lambdaContext(28_000);
+
+    // A: rate-limited now, fine later. B: a chat that does not exist, failing every time.
+    h.sim.injectFault({ kind: "error", status: 429, error: "OPERATION_TIME_LIMIT" });
+    await handler(transferRequestedEvent({ chatId: "112", operatorId: 12 }, "event-a"), context());
+    await handler(transferRequestedEvent({ chatId: 99999, operatorId: 12 }, "event-b"), context());
+    // D: the second item of a batch, rate-limited.
+    h.sim.injectFault({ kind: "error", status: 429, error: "OPERATION_TIME_LIMIT" });
+    await handler(
+      transferRequestedEvent({ transfers: [{ chatId: 114, queueId: 3, leave: true }] }, "event-d"),
+      context(),
+    );
+    h.sim.clearFaults();
+    expect(transferredChats()).toEqual([]);
+
+    // Parked exactly as the caller sent it, with the reason: a replay needs no translation.
+    expect(parked()).toMatchObject([
+      { request: { chatId: "112", operatorId: 12 }, code: "RATE_LIMITED", outcomeUnknown: false },
+      { request: { chatId: 99999, operatorId: 12 }, code: "TRANSFER_REJECTED", outcomeUnknown: false },
+      { request: { chatId: 114, queueId: 3, leave: true }, index: 0, outcomeUnknown: false },
+    ]);
+    expect(parked()[0].origin).toMatchObject({ type: "eventbridge", eventId: "event-a" });
+    expect(parked()[0].request).toEqual({ chatId: "112", operatorId: 12 });
+
+    // C: a transfer whose outcome was unknown (issue 11's OUTCOME_UNKNOWN), parked as the function parks it.
+    const sqs = new SQSClient({
+      endpoint: h.secrets.url,
+      region: "us-east-1",
+      credentials: { accessKeyId: "a", secretAccessKey: "b" },
+    });
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: h.secrets.queueUrl,
+        MessageBody: JSON.stringify({
+          code: "OUTCOME_UNKNOWN",
+          outcomeUnknown: true,
+          problem: { code: "OUTCOME_UNKNOWN", status: 502 },
+          request: { chatId: 113, queueId: 3 },
+          origin: { type: "schedule", name: "night-shift" },
+          requestId: "r-c",
+          failedAt: "2026-11-28T22:00:00.000Z",
+        }),
+      }),
+    );
+    sqs.destroy();
+    const args = ["--queue-url", h.secrets.queueUrl, "--function", FUNCTION, "--visibility-timeout", "60"];
+
+    const dry = await replay(...args, "--dry-run");
+    expect(dry.code).toBe(0);
+    expect(dry.out).toContain("Summary: 4 message(s), 3 would be replayed, 1 with unknown outcome skipped");
+    expect(h.secrets.invocations.get(FUNCTION)).toBeUndefined();
+    expect(h.secrets.queued(h.secrets.queueUrl)).toHaveLength(4);
+
+    // The run is cut short: the first successful message cannot be deleted.
+    h.secrets.failNext("AccessDenied", 1, 400, "AmazonSQS.DeleteMessage");
+    const first = await replay(...args);
+    expect(first.code).toBe(1);
+    expect(first.out).toContain(
+      "Summary: 4 message(s), 2 replayed, 1 deleted, 1 failed and kept, 1 replayed but not deleted, 1 with unknown outcome skipped",
+    );
+    expect(first.out).toContain("TRANSFER_REJECTED");
+    expect(transferredChats().sort()).toEqual([112, 114]);
+    expect(parked().map((m) => m.request.chatId)).toEqual(["112", 99999, 113]);
+
+    // The rerun answers the undeleted one from the idempotency record: chat 112 is not transferred again.
+    const second = await replay(...args);
+    expect(second.code).toBe(1);
+    expect(second.out).toContain("Summary: 3 message(s), 1 replayed, 1 deleted, 1 failed and kept");
+    expect(transferredChats().sort()).toEqual([112, 114]);
+    expect(parked().map((m) => m.request.chatId)).toEqual([99999, 113]);
+
+    // Only when asked does the unknown-outcome item go out.
+    const third = await replay(...args, "--include-unknown", "--max", "5");
+    expect(third.out).toContain("Summary: 2 message(s), 1 replayed, 1 deleted, 1 failed and kept");
+    expect(transferredChats().sort()).toEqual([112, 113, 114]);
+    expect(parked().map((m) => m.request.chatId)).toEqual([99999]);
+    expect(h.secrets.queued(h.secrets.queueUrl)[0]?.receiveCount).toBe(4);
+  });
+
+  it("a replay killed after the transfer but before the delete transfers nothing again when rerun", async () => {
+    const handler = h.newHandler();
+    h.sim.injectFault({ kind: "error", status: 429, error: "OPERATION_TIME_LIMIT" });
+    await handler(transferRequestedEvent({ chatId: 115, queueId: 4 }, "event-e"), lambdaContext(28_000));
+    expect(parked()).toMatchObject([{ request: { chatId: 115, queueId: 4 } }]);
+
+    // The function transfers, then the replay process dies before it can delete the message.
+    let kill = () => {};
+    h.secrets.addFunction("killer", async (event, context) => {
+      const answer = await handler(event, context);
+      kill();
+      return answer;
+    });
+    const killed = replayProcess([
+      "--queue-url",
+      h.secrets.queueUrl,
+      "--function",
+      "killer",
+      "--visibility-timeout",
+      "1",
+    ]);
+    kill = () => killed.child.kill("SIGKILL");
+    const first = await killed.done;
+    expect(first.code).not.toBe(0);
+    expect(first.out).not.toContain("Summary");
+    expect(transferredChats()).toEqual([115]);
+    expect(h.secrets.queued(h.secrets.queueUrl)).toHaveLength(1);
+
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    h.secrets.addFunction("killer", handler);
+    const rerun = await replay("--queue-url", h.secrets.queueUrl, "--function", "killer");
+    expect(rerun.code, rerun.out).toBe(0);
+    expect(rerun.out).toContain("Summary: 1 message(s), 1 replayed, 1 deleted, 0 failed and kept");
+    expect(transferredChats()).toEqual([115]);
+    expect(h.secrets.queued(h.secrets.queueUrl)).toHaveLength(0);
+  });
+});

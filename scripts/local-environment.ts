@@ -39,11 +39,12 @@ const IDEMPOTENCY_TABLE = "b24-transfer-idempotency";
 export async function startLocalEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<LocalEnvironment> {
   const realWebhook = env.B24_WEBHOOK_URL || undefined;
   quietConsole();
-  if (realWebhook && !env.B24_CLIENT_ID) throw new LocalSettingError(MISSING_CLIENT_ID_SETTING);
   const secret = JSON.stringify({ webhookUrl: realWebhook, clientId: env.B24_CLIENT_ID });
   // The function's own rule, checked before anything starts: a bad setting is refused here, not on
   // every request. Plain http is accepted on loopback (another simulator), as `npm run doctor` does.
-  if (realWebhook) checkWebhookSetting(secret);
+  // The URL first, so a wrong URL is named before a missing client id.
+  if (realWebhook) checkWebhookSetting(JSON.stringify({ webhookUrl: realWebhook, clientId: "-" }));
+  if (realWebhook && !env.B24_CLIENT_ID) throw new LocalSettingError(MISSING_CLIENT_ID_SETTING);
   // The test suite builds once up front and sets SKIP_BUILD, so no test reads a half-written bundle.
   const outdir = env.SKIP_BUILD === "true" ? LAMBDA_ENTRIES.transfer.outdir : await bundleLambda("transfer");
   const simulator = realWebhook ? undefined : await startSimulator();

@@ -125,7 +125,9 @@ describe("package scripts", () => {
       expect(output).toContain("ledger: ");
       expect(output).not.toContain("NodeVersionSupportWarning");
       expect(output).not.toContain('"_aws"');
-      expect(output).toMatch(/B24_WEBHOOK_URL=http:\/\/127\.0\.0\.1:\d+\/rest\/\S+ npm run doctor/);
+      expect(output).toMatch(
+        /B24_WEBHOOK_URL=http:\/\/127\.0\.0\.1:\d+\/rest\/\S+ B24_CLIENT_ID=\S+ npm run doctor/,
+      );
     } finally {
       child.kill("SIGINT");
       await once(child, "exit");

@@ -45,6 +45,18 @@ const EXPECTED: Record<string, { describe: RegExp; result: unknown; ledger: numb
     ledger: [116],
     exit: 0,
   },
+  "direct-hand-over": {
+    describe: /direct invocation/,
+    result: {
+      transferred: true,
+      chatId: 117,
+      target: { anyOperator: true },
+      fallbackUsed: true,
+      message: { sent: true },
+    },
+    ledger: [117],
+    exit: 0,
+  },
   "direct-batch": {
     describe: /direct invocation/,
     result: { succeeded: 2, failed: 0 },

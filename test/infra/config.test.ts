@@ -231,6 +231,17 @@ describe("schedules", () => {
     ]);
   });
 
+  it("take the hand-over fields, checked at synth too", () => {
+    const handOver = { chatId: 1, anyOperator: true, message: "Ночная смена 🌙", fallback: { queueId: 4 } };
+    expect(() => parseConfig(withSchedule({ request: handOver }))).not.toThrow();
+    expect(
+      problems(withSchedule({ request: { ...handOver, message: "", fallback: { anyOperator: true } } })),
+    ).toEqual([
+      "  - schedules[0].request.message: message must not be blank",
+      "  - schedules[0].request.fallback: fallback must differ from the target",
+    ]);
+  });
+
   it("may be batches, each item checked like a single request", () => {
     const batch = (transfers: unknown[]) => withSchedule({ request: { transfers } });
     expect(() =>

@@ -7,8 +7,8 @@ import { Topic } from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { SERVICE_NAME } from "../lambda/adapters/logger.ts";
-import { METRICS_NAMESPACE } from "../lambda/adapters/metrics.ts";
+import { SERVICE_NAME } from "../lambda/observability/logger.ts";
+import { METRICS_NAMESPACE } from "../lambda/observability/metrics.ts";
 
 export interface AlarmsProps {
   alarmEmail?: string;

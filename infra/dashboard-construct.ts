@@ -10,7 +10,7 @@ import {
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { METRICS_NAMESPACE } from "../lambda/adapters/metrics.ts";
+import { METRICS_NAMESPACE } from "../lambda/observability/metrics.ts";
 
 export interface DashboardProps {
   transferFunction: IFunction;

@@ -4,7 +4,7 @@ import type { IGrantable } from "aws-cdk-lib/aws-iam";
 import { Construct } from "constructs";
 
 /**
- * The store of Powertools Idempotency (lambda/adapters/idempotency.ts): Idempotency-Key answers and
+ * The store of Powertools Idempotency (lambda/aws/idempotency.ts): Idempotency-Key answers and
  * the ids of events already handled, each expiring after 24 hours. The key and TTL attribute names
  * are Powertools' defaults for its DynamoDB persistence layer.
  */

@@ -25,7 +25,7 @@ export interface SchedulesProps {
 
 /**
  * One EventBridge rule per configured schedule. The function receives the envelope it expects from a
- * schedule (lambda/adapters/event-sources.ts): the schedule's name, the triggering event's id and time,
+ * schedule (lambda/events/invocation.ts): the schedule's name, the triggering event's id and time,
  * so a redelivery can be recognised, and the request, which was validated at synth (infra/config.ts).
  */
 export class Schedules extends Construct {

@@ -4,9 +4,9 @@ import type {
   APIGatewaySimpleAuthorizerWithContextResult,
   Context,
 } from "aws-lambda";
-import { logger } from "./adapters/logger.ts";
-import { createSecretCache } from "./adapters/secret-cache.ts";
-import { readSecret } from "./adapters/secrets-manager.ts";
+import { logger } from "./observability/logger.ts";
+import { createSecretCache } from "./aws/secret-cache.ts";
+import { readSecret } from "./aws/secrets-manager.ts";
 import { readBearerToken } from "./auth/bearer-token.ts";
 import { type ClientTokenTable, findClient, parseClientTokens } from "./auth/client-tokens.ts";
 

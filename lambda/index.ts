@@ -1,6 +1,6 @@
-import { loadHttps } from "./adapters/http-exchange.ts";
-import { createHandler } from "./handler.ts";
-import { defaultRuntime, type Runtime } from "./runtime.ts";
+import { loadHttps } from "./bitrix24/http-exchange.ts";
+import { createHandler } from "./handlers/transfer-handlers/transfer-handler.ts";
+import { defaultRuntime, type Runtime } from "./handlers/dependencies.ts";
 
 let runtime: Runtime | undefined;
 const getRuntime = () => (runtime ??= defaultRuntime());
@@ -36,4 +36,4 @@ async function readDefaultPortalSecret(): Promise<void> {
 }
 
 /** For tests and local tools that need a handler with its own caches. */
-export { createHandler } from "./handler.ts";
+export { createHandler } from "./handlers/transfer-handlers/transfer-handler.ts";

@@ -1,7 +1,7 @@
 import { pathToFileURL } from "node:url";
 import type { Context } from "aws-lambda";
 import { bundleLambda, LAMBDA_ENTRIES, PROJECT_ROOT } from "../infra/bundling.ts";
-import { parseWebhookSecret } from "../lambda/adapters/portal-credentials.ts";
+import { parseWebhookSecret } from "../lambda/portals/portal-secret.ts";
 import { TransferError } from "../lambda/domain/problems.ts";
 import { type LocalAws, startLocalAws } from "./local-aws.ts";
 import { startDynamo } from "./local-dynamodb.ts";

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { callMethod } from "../lambda/adapters/bitrix24-client.ts";
+import { callMethod } from "../lambda/bitrix24/client.ts";
 import { failure } from "./support/failure.ts";
 
 /**

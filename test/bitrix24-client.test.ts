@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type CallOptions, callMethod } from "../lambda/adapters/bitrix24-client.ts";
-import { isCredentialsError, TRANSFER_METHOD } from "../lambda/domain/transfer.ts";
+import { type CallOptions, callMethod } from "../lambda/bitrix24/client.ts";
+import { isCredentialsError, TRANSFER_METHOD } from "../lambda/bitrix24/methods.ts";
 import { DEMO_BOT, DEMO_WEBHOOK, type Simulator, startSimulator } from "../scripts/simulator/index.ts";
 import { failure } from "./support/failure.ts";
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { noteBitrix24Answer, takeBitrix24Usage } from "../lambda/adapters/bitrix24-usage.ts";
-import { publishMetrics } from "../lambda/adapters/metrics.ts";
+import { noteBitrix24Answer, takeBitrix24Usage } from "../lambda/observability/bitrix24-usage.ts";
+import { publishMetrics } from "../lambda/observability/metrics.ts";
 
 const WEBHOOK = "https://acme.bitrix24.com/rest/1/s3cr3tc0de/imopenlines.bot.session.transfer.json";
 const timeBlock = (operating: number, resetAt: number) => ({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { classifyInvocation } from "../lambda/adapters/event-sources.ts";
-import { MAX_BODY_BYTES } from "../lambda/handlers/read-http-request.ts";
+import { classifyInvocation } from "../lambda/events/invocation.ts";
+import { MAX_BODY_BYTES } from "../lambda/handlers/http/read-request.ts";
 import { scheduledEvent, scheduleInput, transferRequestedEvent } from "./support/eventbridge.ts";
 import { httpApiEvent, restApiEvent } from "./support/events.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type BatchCommand, MAX_BATCH_COMMANDS, packBatches } from "../lambda/domain/batch.ts";
+import { type BatchCommand, MAX_BATCH_COMMANDS, packBatches } from "../lambda/bitrix24/batch.ts";
 import { afterFailure, messageFailure, startHandOver } from "../lambda/domain/hand-over.ts";
 import { TransferError } from "../lambda/domain/problems.ts";
 import type { TransferRequest } from "../lambda/domain/transfer-request.ts";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callMethod } from "../lambda/adapters/bitrix24-client.ts";
-import { refreshTokens } from "../lambda/adapters/oauth-token-endpoint.ts";
+import { callMethod } from "../lambda/bitrix24/client.ts";
+import { refreshTokens } from "../lambda/portals/oauth/token-endpoint.ts";
 import { TransferError } from "../lambda/domain/problems.ts";
 import { type HostileUpstream, startHostileUpstream } from "./support/hostile-upstream.ts";
 

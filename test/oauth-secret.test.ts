@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { documentWithPair, restBaseFromEndpoint } from "../lambda/adapters/oauth-secret.ts";
-import { parsePortalSecret } from "../lambda/adapters/portal-credentials.ts";
+import { documentWithPair, restBaseFromEndpoint } from "../lambda/portals/oauth/secret.ts";
+import { parsePortalSecret } from "../lambda/portals/portal-secret.ts";
 import { ConfigError, loadConfig } from "../lambda/config.ts";
 import { TransferError } from "../lambda/domain/problems.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { tokenUrlFor } from "../lambda/adapters/oauth-token-endpoint.ts";
+import { tokenUrlFor } from "../lambda/portals/oauth/token-endpoint.ts";
 import { captureLogs } from "./support/capture-logs.ts";
 import { failure } from "./support/failure.ts";
 import {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseWebhookSecret } from "../lambda/adapters/portal-credentials.ts";
+import { parseWebhookSecret } from "../lambda/portals/portal-secret.ts";
 import { TransferError } from "../lambda/domain/problems.ts";
 
 const strict = { allowHttpLoopback: false };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { toHttpRequest } from "../lambda/adapters/http-event.ts";
+import { toHttpRequest } from "../lambda/events/api-gateway.ts";
 import { TransferError } from "../lambda/domain/problems.ts";
-import { MAX_BODY_BYTES, readHttpTransferRequest } from "../lambda/handlers/read-http-request.ts";
+import { MAX_BODY_BYTES, readHttpTransferRequest } from "../lambda/handlers/http/read-request.ts";
 import { type HttpEventEdit, httpApiEvent, restApiEvent } from "./support/events.ts";
 
 const read = (edit: HttpEventEdit, rest = false) =>

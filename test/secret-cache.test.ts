@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createSecretCache } from "../lambda/adapters/secret-cache.ts";
+import { createSecretCache } from "../lambda/aws/secret-cache.ts";
 
 function counter() {
   let now = 0;

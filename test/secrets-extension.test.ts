@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { secretsExtensionFromEnv } from "../lambda/adapters/secrets-extension.ts";
-import { readSecret } from "../lambda/adapters/secrets-manager.ts";
+import { secretsExtensionFromEnv } from "../lambda/aws/secrets-extension.ts";
+import { readSecret } from "../lambda/aws/secrets-manager.ts";
 import { type LocalAws, startLocalAws } from "../scripts/local-aws.ts";
 import {
   type LocalSecretsExtension,

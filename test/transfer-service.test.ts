@@ -1,10 +1,10 @@
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { FAILURE_TTL_MS } from "../lambda/adapters/secret-cache.ts";
+import { FAILURE_TTL_MS } from "../lambda/aws/secret-cache.ts";
 import { loadConfig } from "../lambda/config.ts";
 import type { TransferRequest } from "../lambda/domain/transfer-request.ts";
-import { createTransferService } from "../lambda/transfer-service.ts";
+import { createTransferService } from "../lambda/service/service/transfer-service.ts";
 import { DEMO_BOT, type Simulator, startSimulator } from "../scripts/simulator/index.ts";
 import { captureLogs } from "./support/capture-logs.ts";
 import { failure } from "./support/failure.ts";

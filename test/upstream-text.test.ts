@@ -13,7 +13,7 @@ import {
   safeErrorCode,
   UNREADABLE_ERROR_CODE,
   upstreamError,
-} from "../lambda/domain/upstream-text.ts";
+} from "../lambda/domain/safe-text.ts";
 
 const CODE = "w3bh00kC0deAbc123";
 const BASE = `https://b24.example.com/rest/7/${CODE}/`;

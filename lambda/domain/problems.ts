@@ -1,4 +1,4 @@
-import { boundedDetails } from "./upstream-text.ts";
+import { boundedDetails } from "./safe-text.ts";
 
 /**
  * Every failure the service reports, with one stable machine-readable code each. Callers branch on

@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import { type FieldError, TransferError } from "./problems.ts";
-import { MAX_FIELD_ERRORS } from "./upstream-text.ts";
+import { MAX_FIELD_ERRORS } from "./safe-text.ts";
 
 /**
  * The public request contract, shared by the function (to validate callers) and by the CDK app (to

@@ -1,10 +1,10 @@
-import { MAX_RESPONSE_BYTES, networkErrorCode } from "../../lambda/adapters/bitrix24-client.ts";
+import { MAX_RESPONSE_BYTES, networkErrorCode } from "../../lambda/bitrix24/client.ts";
 import {
   exchange,
   type HttpAnswer,
   HttpTimeoutError,
   parseJsonObject,
-} from "../../lambda/adapters/http-exchange.ts";
+} from "../../lambda/bitrix24/http-exchange.ts";
 
 /**
  * One Bitrix24 REST call for the doctor: a single attempt (a diagnosis should show what happens, not

@@ -1,5 +1,5 @@
-import { parseWebhookSecret, type WebhookCredentials } from "../../lambda/adapters/portal-credentials.ts";
-import { readSecret } from "../../lambda/adapters/secrets-manager.ts";
+import { parseWebhookSecret, type WebhookCredentials } from "../../lambda/portals/portal-secret.ts";
+import { readSecret } from "../../lambda/aws/secrets-manager.ts";
 import { isRecord } from "../../lambda/domain/is-record.ts";
 import { TransferError } from "../../lambda/domain/problems.ts";
 

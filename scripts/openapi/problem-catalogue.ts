@@ -1,4 +1,4 @@
-import { classifyInvocation } from "../../lambda/adapters/event-sources.ts";
+import { classifyInvocation } from "../../lambda/events/invocation.ts";
 import {
   PROBLEMS,
   type ProblemCode,

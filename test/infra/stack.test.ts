@@ -3,7 +3,7 @@ import { Match, type Template } from "aws-cdk-lib/assertions";
 import { Runtime } from "aws-cdk-lib/aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { PORTAL_SECRET_PLACEHOLDER } from "../../infra/portal-secrets-construct.ts";
-import { classifyInvocation, TRANSFER_DETAIL_TYPE } from "../../lambda/adapters/event-sources.ts";
+import { classifyInvocation, TRANSFER_DETAIL_TYPE } from "../../lambda/events/invocation.ts";
 import { BASE_CONFIG, FULL_CONFIG, synthTemplate } from "./synth.ts";
 
 type Resources = Record<

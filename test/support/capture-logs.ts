@@ -1,5 +1,5 @@
 import { vi } from "vitest";
-import { logger } from "../../lambda/adapters/logger.ts";
+import { logger } from "../../lambda/observability/logger.ts";
 
 /** Captures everything the in-process logger writes, at every level, until `stop()`. */
 export function captureLogs() {

@@ -4,13 +4,13 @@ import {
   isDueForRenewal,
   isTokenRejection,
   type TokenPair,
-} from "../domain/oauth-tokens.ts";
-import type { TransferError } from "../domain/problems.ts";
-import { logger } from "./logger.ts";
-import { documentWithPair, type OAuthSecret, restBaseFromEndpoint } from "./oauth-secret.ts";
-import type { RefreshGrant, RefreshOutcome, TokenAnswer } from "./oauth-token-endpoint.ts";
-import type { PortalConnection, PortalEndpoint } from "./portal-connection.ts";
-import type { SecretVersions } from "./secret-versions.ts";
+} from "./tokens.ts";
+import type { TransferError } from "../../domain/problems.ts";
+import { logger } from "../../observability/logger.ts";
+import { documentWithPair, type OAuthSecret, restBaseFromEndpoint } from "./secret.ts";
+import type { RefreshGrant, RefreshOutcome, TokenAnswer } from "./token-endpoint.ts";
+import type { PortalConnection, PortalEndpoint } from "../connections.ts";
+import type { SecretVersions } from "../../aws/secret-versions.ts";
 
 export interface OAuthSessionOptions {
   /** For logs. */

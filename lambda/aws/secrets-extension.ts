@@ -1,4 +1,4 @@
-import { exchange, parseJsonObject } from "./http-exchange.ts";
+import { exchange, parseJsonObject } from "../bitrix24/http-exchange.ts";
 
 /**
  * The AWS Parameters and Secrets Lambda Extension (an AWS-managed layer): it answers GetSecretValue on

@@ -1,4 +1,4 @@
-import { TransferError } from "./problems.ts";
+import { TransferError } from "../../domain/problems.ts";
 
 /**
  * Rules for a Bitrix24 application's OAuth 2.0 tokens. Access tokens live an hour; refresh tokens rotate:

@@ -1,7 +1,7 @@
 import * as z from "zod/mini";
 import { isRecord } from "../domain/is-record.ts";
-import { IDEMPOTENCY_KEY_PATTERN } from "../handlers/idempotency-key.ts";
-import { type HttpRequest, isHttpApiEvent, isRestApiEvent, toHttpRequest } from "./http-event.ts";
+import { IDEMPOTENCY_KEY_PATTERN } from "../handlers/http/idempotency-key.ts";
+import { type HttpRequest, isHttpApiEvent, isRestApiEvent, toHttpRequest } from "./api-gateway.ts";
 
 /**
  * What invoked the function. Event shapes are told apart with small checks of our own: the Powertools

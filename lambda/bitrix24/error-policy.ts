@@ -1,4 +1,4 @@
-import type { ProblemCode } from "./problems.ts";
+import type { ProblemCode } from "../domain/problems.ts";
 
 /**
  * How each Bitrix24 error is handled (statuses and meanings: shared contract, from `rest/lib` and

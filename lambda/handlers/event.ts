@@ -1,16 +1,16 @@
 import type { Context } from "aws-lambda";
-import type { EventOrigin } from "../adapters/event-sources.ts";
-import type { FailedItem } from "../adapters/failure-queue.ts";
+import type { EventOrigin } from "../events/invocation.ts";
+import type { FailedItem } from "../aws/failure-queue.ts";
 import { TransferError, toProblemDocument } from "../domain/problems.ts";
 import { requireTransferInput, type TransferInput } from "../domain/transfer-request.ts";
-import type { Runtime } from "../runtime.ts";
+import type { Runtime } from "./dependencies.ts";
 import {
   asTransferError,
   describeFailure,
   describeInput,
   describeOutcome,
   type InvocationLog,
-} from "./invocation-log.ts";
+} from "../observability/invocation-log.ts";
 
 /**
  * EventBridge events and schedules: asynchronous, possibly delivered more than once. Each event runs

@@ -1,16 +1,16 @@
-import { backOff, type CallResult, DEFAULT_RETRY, sleepWithin } from "./adapters/bitrix24-client.ts";
-import { logger } from "./adapters/logger.ts";
-import { publishPortalMoved } from "./adapters/metrics.ts";
-import { callEndpoint, createPortalConnections, type PortalEndpoint } from "./adapters/portal-connection.ts";
-import type { ServiceConfig } from "./config.ts";
+import { backOff, type CallResult, DEFAULT_RETRY, sleepWithin } from "../bitrix24/client.ts";
+import { logger } from "../observability/logger.ts";
+import { publishPortalMoved } from "../observability/metrics.ts";
+import { callEndpoint, createPortalConnections, type PortalEndpoint } from "../portals/connections.ts";
+import type { ServiceConfig } from "../config.ts";
 import {
   type BatchCommand,
   batchCommands,
   packBatches,
   readBatchAnswer,
   requireBatchAnswer,
-} from "./domain/batch.ts";
-import { LOCK_RETRY_MS } from "./domain/bitrix24-errors.ts";
+} from "../bitrix24/batch.ts";
+import { LOCK_RETRY_MS } from "../bitrix24/error-policy.ts";
 import {
   afterFailure,
   type HandOverState,
@@ -20,8 +20,8 @@ import {
   type NextStep,
   startHandOver,
   type TransferResult,
-} from "./domain/hand-over.ts";
-import { TransferError } from "./domain/problems.ts";
+} from "../domain/hand-over.ts";
+import { TransferError } from "../domain/problems.ts";
 import {
   handOverCall,
   isCredentialsError,
@@ -29,9 +29,9 @@ import {
   messageCall,
   type PortalAccess,
   requireConfirmed,
-} from "./domain/transfer.ts";
-import { duplicateChats, duplicateChatsProblem, type TransferRequest } from "./domain/transfer-request.ts";
-import { endpointSecrets } from "./domain/upstream-text.ts";
+} from "../bitrix24/methods.ts";
+import { duplicateChats, duplicateChatsProblem, type TransferRequest } from "../domain/transfer-request.ts";
+import { endpointSecrets } from "../domain/safe-text.ts";
 
 export interface TransferOutcome {
   result: TransferResult;

@@ -1,13 +1,13 @@
 import type { Context } from "aws-lambda";
-import { classifyInvocation } from "./adapters/event-sources.ts";
-import { type HttpResult, jsonResult } from "./adapters/http-event.ts";
-import { publishMetrics } from "./adapters/metrics.ts";
-import { ConfigError } from "./config.ts";
-import type { TransferResult } from "./domain/hand-over.ts";
-import { type ProblemDocument, TransferError, toProblemDocument } from "./domain/problems.ts";
-import { requireTransferInput } from "./domain/transfer-request.ts";
-import { type EventSummary, handleEvent } from "./handlers/async-event.ts";
-import { idempotencyKey } from "./handlers/idempotency-key.ts";
+import { classifyInvocation } from "../events/invocation.ts";
+import { type HttpResult, jsonResult } from "../events/api-gateway.ts";
+import { publishMetrics } from "../observability/metrics.ts";
+import { ConfigError } from "../config.ts";
+import type { TransferResult } from "../domain/hand-over.ts";
+import { type ProblemDocument, TransferError, toProblemDocument } from "../domain/problems.ts";
+import { requireTransferInput } from "../domain/transfer-request.ts";
+import { type EventSummary, handleEvent } from "./event.ts";
+import { idempotencyKey } from "./http/idempotency-key.ts";
 import {
   asTransferError,
   describeFailure,
@@ -16,19 +16,19 @@ import {
   type InvocationLog,
   metricsOf,
   writeLog,
-} from "./handlers/invocation-log.ts";
-import { MAX_BODY_BYTES, readHttpTransferRequest } from "./handlers/read-http-request.ts";
+} from "../observability/invocation-log.ts";
+import { MAX_BODY_BYTES, readHttpTransferRequest } from "./http/read-request.ts";
 import {
   type BatchResponse,
   batchResponse,
   type InputOutcome,
   runTransferInput,
   sharedFailure,
-} from "./handlers/transfer-input.ts";
-import { defaultRuntime, type Runtime } from "./runtime.ts";
+} from "./transfer-input.ts";
+import { defaultRuntime, type Runtime } from "./dependencies.ts";
 
-export type { EventSummary } from "./handlers/async-event.ts";
-export type { Runtime } from "./runtime.ts";
+export type { EventSummary } from "./event.ts";
+export type { Runtime } from "./dependencies.ts";
 
 /** Kept back from the Lambda deadline, so a timed-out Bitrix24 call still ends in a clean answer. */
 const SAFETY_MARGIN_MS = 1000;

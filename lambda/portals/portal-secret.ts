@@ -2,7 +2,7 @@ import * as z from "zod/mini";
 import { usesAllowedScheme } from "../domain/endpoint-url.ts";
 import { isRecord } from "../domain/is-record.ts";
 import { TransferError } from "../domain/problems.ts";
-import { type OAuthSecret, parseOAuthDocument } from "./oauth-secret.ts";
+import { type OAuthSecret, parseOAuthDocument } from "./oauth/secret.ts";
 
 /** What a webhook portal's secret holds, parsed and checked. */
 export interface WebhookCredentials {

@@ -1,14 +1,14 @@
 import { TransferError } from "../domain/problems.ts";
-import type { PortalAccess } from "../domain/transfer.ts";
-import { type CallOptions, type CallResult, callMethod } from "./bitrix24-client.ts";
-import { logger } from "./logger.ts";
-import type { OAuthSecret } from "./oauth-secret.ts";
-import { OAuthSession } from "./oauth-session.ts";
-import { refreshTokens } from "./oauth-token-endpoint.ts";
-import { type PortalSecret, parsePortalSecret, type WebhookCredentials } from "./portal-credentials.ts";
-import { type CachedSecret, createSecretCache, type SecretCache } from "./secret-cache.ts";
-import { secretVersions } from "./secret-versions.ts";
-import { readSecret, SecretFormatError } from "./secrets-manager.ts";
+import type { PortalAccess } from "../bitrix24/methods.ts";
+import { type CallOptions, type CallResult, callMethod } from "../bitrix24/client.ts";
+import { logger } from "../observability/logger.ts";
+import type { OAuthSecret } from "./oauth/secret.ts";
+import { OAuthSession } from "./oauth/session.ts";
+import { refreshTokens } from "./oauth/token-endpoint.ts";
+import { type PortalSecret, parsePortalSecret, type WebhookCredentials } from "./portal-secret.ts";
+import { type CachedSecret, createSecretCache, type SecretCache } from "../aws/secret-cache.ts";
+import { secretVersions } from "../aws/secret-versions.ts";
+import { readSecret, SecretFormatError } from "../aws/secrets-manager.ts";
 
 /** Where and as whom one call goes. `restBase` and `auth` are secrets: never logged or returned. */
 export interface PortalEndpoint {

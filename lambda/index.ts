@@ -1,5 +1,5 @@
 import { loadHttps } from "./bitrix24/http-exchange.ts";
-import { createHandler } from "./handlers/transfer-handlers/transfer-handler.ts";
+import { createHandler } from "./handlers/transfer-handler.ts";
 import { defaultRuntime, type Runtime } from "./handlers/dependencies.ts";
 
 let runtime: Runtime | undefined;
@@ -36,4 +36,4 @@ async function readDefaultPortalSecret(): Promise<void> {
 }
 
 /** For tests and local tools that need a handler with its own caches. */
-export { createHandler } from "./handlers/transfer-handlers/transfer-handler.ts";
+export { createHandler } from "./handlers/transfer-handler.ts";

@@ -4,7 +4,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-sec
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { loadConfig } from "../lambda/config.ts";
-import { createTransferService } from "../lambda/service/service/transfer-service.ts";
+import { createTransferService } from "../lambda/service/transfer-service.ts";
 
 /**
  * A portal whose batch answers are scripted per call, to see exactly which commands a retry re-sends.

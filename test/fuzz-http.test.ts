@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PROBLEMS } from "../lambda/domain/problems.ts";
 import type { TransferRequest } from "../lambda/domain/transfer-request.ts";
-import type { Runtime } from "../lambda/handlers/transfer-handlers/transfer-handler.ts";
+import type { Runtime } from "../lambda/handlers/transfer-handler.ts";
 import { lambdaContext } from "../scripts/local-api.ts";
 import { loadBundle } from "./support/bundle.ts";
 import { httpApiEvent, restApiEvent } from "./support/events.ts";

@@ -2,7 +2,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-sec
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { loadConfig } from "../lambda/config.ts";
-import { createTransferService } from "../lambda/service/service/transfer-service.ts";
+import { createTransferService } from "../lambda/service/transfer-service.ts";
 import { DEMO_BOT, demoPortal, type Simulator, startSimulator } from "../scripts/simulator/index.ts";
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { TransferRequest } from "../lambda/domain/transfer-request.ts";
-import type { TransferService } from "../lambda/service/service/transfer-service.ts";
+import type { TransferService } from "../lambda/service/transfer-service.ts";
 import {
   deadRefreshTokenUsedSuccessfully,
   OAUTH_SECRET,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createHandler } from "../lambda/handlers/transfer-handlers/transfer-handler.ts";
+import { createHandler } from "../lambda/handlers/transfer-handler.ts";
 import { lambdaContext } from "../scripts/local-api.ts";
 import { DEMO_APP } from "../scripts/simulator/index.ts";
 import { captureLogs } from "./support/capture-logs.ts";

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vites
 import { FAILURE_TTL_MS } from "../lambda/aws/secret-cache.ts";
 import { loadConfig } from "../lambda/config.ts";
 import type { TransferRequest } from "../lambda/domain/transfer-request.ts";
-import { createTransferService } from "../lambda/service/service/transfer-service.ts";
+import { createTransferService } from "../lambda/service/transfer-service.ts";
 import { DEMO_BOT, type Simulator, startSimulator } from "../scripts/simulator/index.ts";
 import { captureLogs } from "./support/capture-logs.ts";
 import { failure } from "./support/failure.ts";

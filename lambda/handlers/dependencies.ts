@@ -1,7 +1,7 @@
 import { type FailedItem, sendToFailureQueue } from "../aws/failure-queue.ts";
 import { createIdempotency, type Idempotency } from "../aws/idempotency.ts";
 import { loadConfig } from "../config.ts";
-import { createTransferService, type TransferService } from "../service/service/transfer-service.ts";
+import { createTransferService, type TransferService } from "../service/transfer-service.ts";
 
 /** What the handler works with, built once per container from the environment (or given by tests). */
 export interface Runtime {

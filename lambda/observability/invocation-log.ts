@@ -4,7 +4,7 @@ import { ConfigError } from "../config.ts";
 import { type ProblemCode, TransferError } from "../domain/problems.ts";
 import type { TransferInput, TransferRequest } from "../domain/transfer-request.ts";
 import { MAX_DETAIL_CHARS, safeText } from "../domain/safe-text.ts";
-import type { TransferService } from "../service/service/transfer-service.ts";
+import type { TransferService } from "../service/transfer-service.ts";
 import { type InputOutcome, sharedFailure } from "../handlers/transfer-input.ts";
 
 /** What one invocation logs: a single JSON line, built from ids and codes only. */

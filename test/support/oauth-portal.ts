@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach } from "vitest";
 import { loadConfig } from "../../lambda/config.ts";
-import { createTransferService, type TransferService } from "../../lambda/service/service/transfer-service.ts";
+import { createTransferService, type TransferService } from "../../lambda/service/transfer-service.ts";
 import { DEMO_APP, type Simulator, startSimulator, type TokenGrant } from "../../scripts/simulator/index.ts";
 import { SecretsManagerModel } from "./secrets-manager-model.ts";
 

@@ -4,11 +4,11 @@ import type {
   APIGatewaySimpleAuthorizerWithContextResult,
   Context,
 } from "aws-lambda";
-import { logger } from "./observability/logger.ts";
-import { createSecretCache } from "./aws/secret-cache.ts";
-import { readSecret } from "./aws/secrets-manager.ts";
 import { readBearerToken } from "./auth/bearer-token.ts";
 import { type ClientTokenTable, findClient, parseClientTokens } from "./auth/client-tokens.ts";
+import { createSecretCache } from "./aws/secret-cache.ts";
+import { readSecret } from "./aws/secrets-manager.ts";
+import { logger } from "./observability/logger.ts";
 
 /**
  * HTTP API Lambda authorizer (payload 2.0, simple responses). A caller is authorized when the SHA-256

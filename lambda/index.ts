@@ -1,6 +1,6 @@
 import { loadHttps } from "./bitrix24/http-exchange.ts";
-import { createHandler } from "./handlers/transfer-handler.ts";
 import { defaultRuntime, type Runtime } from "./handlers/dependencies.ts";
+import { createHandler } from "./handlers/transfer-handler.ts";
 
 let runtime: Runtime | undefined;
 const getRuntime = () => (runtime ??= defaultRuntime());

@@ -1,8 +1,8 @@
-import { errorPolicy } from "./error-policy.ts";
 import { isRecord } from "../domain/is-record.ts";
 import { type Bitrix24Error, TransferError, UNKNOWN_OUTCOME_ADVICE } from "../domain/problems.ts";
-import type { MethodCall } from "./methods.ts";
 import { upstreamError } from "../domain/safe-text.ts";
+import { errorPolicy } from "./error-policy.ts";
+import type { MethodCall } from "./methods.ts";
 
 /**
  * Bitrix24 `batch`: up to 50 commands in one hit against the rate limit. Each command is a query string;

@@ -1,7 +1,7 @@
-import { errorPolicy } from "./error-policy.ts";
 import { type ProblemCode, TransferError, UNKNOWN_OUTCOME_ADVICE } from "../domain/problems.ts";
 import { endpointSecrets, upstreamError } from "../domain/safe-text.ts";
 import { noteBitrix24Answer } from "../observability/bitrix24-usage.ts";
+import { errorPolicy } from "./error-policy.ts";
 import {
   exchange,
   type HttpAnswer,

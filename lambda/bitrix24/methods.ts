@@ -1,6 +1,6 @@
-import { errorPolicy } from "./error-policy.ts";
 import { TransferError, UNKNOWN_OUTCOME_ADVICE } from "../domain/problems.ts";
 import type { TransferTarget } from "../domain/transfer-request.ts";
+import { errorPolicy } from "./error-policy.ts";
 
 /**
  * The Bitrix24 methods a bot hands a chat over with (imopenlines/lib/rest.php), and their parameters.

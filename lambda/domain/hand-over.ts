@@ -1,27 +1,11 @@
-import type { ProblemDetails, TransferError } from "./problems.ts";
-import type { TransferRequest, TransferTarget } from "./transfer-request.ts";
-
 /**
  * One chat's hand-over as a bot does it: an optional message into the chat, then the target, then, only
  * if Bitrix24 refused the target without doing anything, the fallback. Pure decisions: the drivers in
- * the transfer service make the calls (one by one, or in `batch` rounds) and ask `afterFailure` what next.
+ * service/ make the calls (one by one, or in `batch` rounds) and ask `afterFailure` what next.
  */
-
-/** Whether the message was written; when not, why (OUTCOME_UNKNOWN: it may have been). */
-export type MessageOutcome = NonNullable<ProblemDetails["message"]>;
-
-export interface TransferResult {
-  transferred: true;
-  chatId: number;
-  /** The target that took the chat: the fallback when `fallbackUsed`. */
-  target: TransferTarget;
-  leave: boolean;
-  portal: string;
-  fallbackUsed?: true;
-  message?: MessageOutcome;
-  /** How we know, when the answer that did it was lost. */
-  evidence?: string;
-}
+import { TransferError } from "./problems.ts";
+import type { MessageOutcome, TransferResult } from "./transfer-outcome.ts";
+import type { TransferRequest, TransferTarget } from "./transfer-request.ts";
 
 export interface HandOverState {
   request: TransferRequest;
@@ -122,4 +106,15 @@ export function messageFailure(error: TransferError): MessageOutcome {
         ? "the message's answer was lost: it may have been written; it was not sent again"
         : error.details.detail,
   };
+}
+
+/** A result that also tells whether the message went out. */
+export function withMessageOutcome<T extends object>(result: T, message: MessageOutcome | undefined): T {
+  return message ? { ...result, message } : result;
+}
+
+/** A failed hand-over's problem also tells whether the message went out. */
+export function withMessage(error: TransferError, message: MessageOutcome | undefined): TransferError {
+  if (!message) return error;
+  return new TransferError(error.code, { ...error.details, message });
 }

@@ -1,5 +1,3 @@
-import type { Bitrix24Error, ProblemDetails } from "./problems.ts";
-
 /**
  * Text that came from Bitrix24 (or anyone between us and it) is hostile: it may quote the webhook URL
  * or a token we sent, and it may be megabytes long. Nothing of it reaches a problem, a log line, a
@@ -76,12 +74,25 @@ export function safeErrorCode(error: string, secrets: readonly string[] = []): s
   return error;
 }
 
+/** What Bitrix24 said, as problems carry it (problems.ts `Bitrix24Error`; spelt out here to keep problems.ts free of a cycle). */
+interface UpstreamError {
+  error: string;
+  description?: string;
+}
+
+/** The parts of a problem's details made of text. */
+interface TextDetails {
+  detail: string;
+  errors?: { path: string; message: string }[];
+  bitrix24?: UpstreamError;
+}
+
 /** Bitrix24's error code and description as they may be shown and logged. */
 export function upstreamError(
   error: string,
   description: unknown,
   secrets: readonly string[] = [],
-): Bitrix24Error {
+): UpstreamError {
   const code = safeErrorCode(error, secrets);
   if (typeof description !== "string") return { error: code };
   return { error: code, description: safeText(description, MAX_DESCRIPTION_CHARS, secrets) };
@@ -95,7 +106,7 @@ const MAX_FIELD_TEXT = 200;
  * The last line of defence, applied to every problem as it is made: whatever a build site forgot,
  * no problem carries a secret-shaped text or an unbounded one into an answer, a log or a queue.
  */
-export function boundedDetails<T extends ProblemDetails>(details: T): T {
+export function boundedDetails<T extends TextDetails>(details: T): T {
   const bounded: T = { ...details, detail: safeText(details.detail, MAX_DETAIL_CHARS) };
   if (details.errors) {
     bounded.errors = details.errors.slice(0, MAX_FIELD_ERRORS).map(({ path, message }) => ({

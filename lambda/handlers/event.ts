@@ -1,9 +1,8 @@
 import type { Context } from "aws-lambda";
-import type { EventOrigin } from "../events/invocation.ts";
 import type { FailedItem } from "../aws/failure-queue.ts";
 import { TransferError, toProblemDocument } from "../domain/problems.ts";
 import { requireTransferInput, type TransferInput } from "../domain/transfer-request.ts";
-import type { Runtime } from "./dependencies.ts";
+import type { EventOrigin } from "../events/invocation.ts";
 import {
   asTransferError,
   describeFailure,
@@ -11,6 +10,7 @@ import {
   describeOutcome,
   type InvocationLog,
 } from "../observability/invocation-log.ts";
+import type { Runtime } from "./dependencies.ts";
 
 /**
  * EventBridge events and schedules: asynchronous, possibly delivered more than once. Each event runs

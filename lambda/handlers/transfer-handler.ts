@@ -1,13 +1,10 @@
 import type { Context } from "aws-lambda";
-import { classifyInvocation } from "../events/invocation.ts";
-import { type HttpResult, jsonResult } from "../events/api-gateway.ts";
-import { publishMetrics } from "../observability/metrics.ts";
 import { ConfigError } from "../config.ts";
-import type { TransferResult } from "../domain/hand-over.ts";
 import { type ProblemDocument, TransferError, toProblemDocument } from "../domain/problems.ts";
+import type { TransferResult } from "../domain/transfer-outcome.ts";
 import { requireTransferInput } from "../domain/transfer-request.ts";
-import { type EventSummary, handleEvent } from "./event.ts";
-import { idempotencyKey } from "./http/idempotency-key.ts";
+import { type HttpResult, jsonResult } from "../events/api-gateway.ts";
+import { classifyInvocation } from "../events/invocation.ts";
 import {
   asTransferError,
   describeFailure,
@@ -17,6 +14,10 @@ import {
   metricsOf,
   writeLog,
 } from "../observability/invocation-log.ts";
+import { publishMetrics } from "../observability/metrics.ts";
+import { defaultRuntime, type Runtime } from "./dependencies.ts";
+import { type EventSummary, handleEvent } from "./event.ts";
+import { idempotencyKey } from "./http/idempotency-key.ts";
 import { MAX_BODY_BYTES, readHttpTransferRequest } from "./http/read-request.ts";
 import {
   type BatchResponse,
@@ -25,10 +26,9 @@ import {
   runTransferInput,
   sharedFailure,
 } from "./transfer-input.ts";
-import { defaultRuntime, type Runtime } from "./dependencies.ts";
 
-export type { EventSummary } from "./event.ts";
 export type { Runtime } from "./dependencies.ts";
+export type { EventSummary } from "./event.ts";
 
 /** Kept back from the Lambda deadline, so a timed-out Bitrix24 call still ends in a clean answer. */
 const SAFETY_MARGIN_MS = 1000;

@@ -1,7 +1,7 @@
-import type { TransferResult } from "../domain/hand-over.ts";
 import { type ProblemDocument, type TransferError, toProblemDocument } from "../domain/problems.ts";
+import type { BatchOutcome, TransferResult } from "../domain/transfer-outcome.ts";
 import type { TransferInput, TransferRequest } from "../domain/transfer-request.ts";
-import type { BatchOutcome, TransferService } from "../service/transfer-service.ts";
+import type { TransferService } from "../service/transfer-service.ts";
 
 /** What running a single request or a batch produced. A single failure is thrown as a TransferError. */
 export type InputOutcome =

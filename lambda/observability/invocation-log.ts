@@ -1,11 +1,11 @@
-import { logger } from "./logger.ts";
-import type { InvocationMetrics } from "./metrics.ts";
 import { ConfigError } from "../config.ts";
 import { type ProblemCode, TransferError } from "../domain/problems.ts";
-import type { TransferInput, TransferRequest } from "../domain/transfer-request.ts";
 import { MAX_DETAIL_CHARS, safeText } from "../domain/safe-text.ts";
-import type { TransferService } from "../service/transfer-service.ts";
+import type { TransferInput, TransferRequest } from "../domain/transfer-request.ts";
 import { type InputOutcome, sharedFailure } from "../handlers/transfer-input.ts";
+import type { TransferService } from "../service/transfer-service.ts";
+import { logger } from "./logger.ts";
+import type { InvocationMetrics } from "./metrics.ts";
 
 /** What one invocation logs: a single JSON line, built from ids and codes only. */
 export interface InvocationLog {

@@ -1,37 +1,18 @@
+/**
+ * A container's portal connections. Secrets are cached per TTL; an OAuth portal's session lives as long
+ * as the container, because it may hold the only copy of a renewed token pair.
+ */
+import { createSecretCache } from "../aws/secret-cache.ts";
+import { secretVersions } from "../aws/secret-versions.ts";
 import { TransferError } from "../domain/problems.ts";
-import type { PortalAccess } from "../bitrix24/methods.ts";
-import { type CallOptions, type CallResult, callMethod } from "../bitrix24/client.ts";
 import { logger } from "../observability/logger.ts";
+import type { PortalConnection } from "./connection.ts";
 import type { OAuthSecret } from "./oauth/secret.ts";
 import { OAuthSession } from "./oauth/session.ts";
 import { refreshTokens } from "./oauth/token-endpoint.ts";
-import { type PortalSecret, parsePortalSecret, type WebhookCredentials } from "./portal-secret.ts";
-import { type CachedSecret, createSecretCache, type SecretCache } from "../aws/secret-cache.ts";
-import { secretVersions } from "../aws/secret-versions.ts";
-import { readSecret, SecretFormatError } from "../aws/secrets-manager.ts";
-
-/** Where and as whom one call goes. `restBase` and `auth` are secrets: never logged or returned. */
-export interface PortalEndpoint {
-  /** `https://<portal>/rest/<user>/<code>/` for a webhook, `https://<portal>/rest/` for an application. */
-  restBase: string;
-  /** An application's access token, sent as the `auth` parameter; absent for webhooks. */
-  auth?: string;
-  access: PortalAccess;
-}
-
-/**
- * A portal's credentials, webhook or OAuth application, behind one seam: what to call with, and what
- * to do when Bitrix24 refuses it.
- */
-export interface PortalConnection {
-  /** Credentials for the next call; an application renews a token about to expire first. */
-  endpoint(deadline: number): Promise<PortalEndpoint>;
-  /**
-   * After Bitrix24 refused `used` with a credentials error: credentials worth exactly one more call,
-   * or undefined when they would fail the same way.
-   */
-  recover(used: PortalEndpoint, error: TransferError, deadline: number): Promise<PortalEndpoint | undefined>;
-}
+import type { PortalSecret } from "./portal-secret.ts";
+import { loadPortalSecret } from "./secret-read.ts";
+import { webhookConnection } from "./webhook.ts";
 
 export interface PortalConnectionsOptions {
   /** Portal name → secret id. */
@@ -50,20 +31,6 @@ export interface PortalConnections {
   prepare(portal: string): Promise<void>;
 }
 
-export function callEndpoint(
-  endpoint: PortalEndpoint,
-  method: string,
-  params: Record<string, unknown>,
-  options: CallOptions,
-): Promise<CallResult> {
-  const withAuth = endpoint.auth === undefined ? params : { ...params, auth: endpoint.auth };
-  return callMethod(endpoint.restBase, method, withAuth, options);
-}
-
-/**
- * A container's connections. Secrets are cached per TTL; an OAuth portal's session lives as long as
- * the container, because it may hold the only copy of a renewed token pair.
- */
 export function createPortalConnections(options: PortalConnectionsOptions): PortalConnections {
   const load = (secretId: string) => loadPortalSecret(secretId, options.allowHttpLoopback);
   const cache = createSecretCache<PortalSecret>({ ttlMs: options.secretCacheTtlMs, load });
@@ -142,63 +109,4 @@ function forgetSession(sessions: Map<string, OAuthSession>, secretId: string, po
   if (session.unsaved) {
     logger.warn("the portal's secret now holds a webhook; dropping unsaved OAuth tokens", { portal });
   }
-}
-
-function webhookConnection(
-  secretId: string,
-  cached: CachedSecret<PortalSecret>,
-  credentials: WebhookCredentials,
-  cache: SecretCache<PortalSecret>,
-): PortalConnection {
-  return {
-    endpoint: async () => webhookEndpoint(credentials),
-    async recover(used) {
-      // A webhook rotated in Secrets Manager recovers without a redeploy.
-      const fresh = await cache.refresh(secretId, cached);
-      if (fresh.value.kind !== "webhook" || fresh.value.credentials.restBase === used.restBase)
-        return undefined;
-      return webhookEndpoint(fresh.value.credentials);
-    },
-  };
-}
-
-function webhookEndpoint(credentials: WebhookCredentials): PortalEndpoint {
-  return { restBase: credentials.restBase, access: { clientId: credentials.clientId } };
-}
-
-/** Secrets Manager failures become problems: a missing or unreadable secret is a configuration error, the rest is transient. */
-async function loadPortalSecret(secretId: string, allowHttpLoopback: boolean): Promise<PortalSecret> {
-  let read: { value: string; versionId: string | undefined };
-  try {
-    read = await readSecret(secretId);
-  } catch (error) {
-    throw secretsManagerProblem(error);
-  }
-  return parsePortalSecret(read.value, read.versionId, { allowHttpLoopback });
-}
-
-const CONFIGURATION_FAILURES = new Set([
-  "ResourceNotFoundException",
-  "AccessDeniedException",
-  "DecryptionFailure",
-  "InvalidRequestException",
-  "InvalidParameterException",
-]);
-
-function secretsManagerProblem(error: unknown): TransferError {
-  if (error instanceof SecretFormatError) {
-    return new TransferError("PORTAL_MISCONFIGURED", {
-      detail: `the portal's secret is unusable: ${error.message}`,
-    });
-  }
-  const name = error instanceof Error ? error.name : "UnknownError";
-  if (CONFIGURATION_FAILURES.has(name)) {
-    return new TransferError("PORTAL_MISCONFIGURED", {
-      detail: `the portal's secret could not be read (${name}); check that it exists and the function may read it`,
-    });
-  }
-  return new TransferError("CREDENTIALS_UNAVAILABLE", {
-    detail: `Secrets Manager failed (${/^[A-Za-z]+$/.test(name) ? name : "error"}); try again shortly`,
-    retryAfter: 2,
-  });
 }

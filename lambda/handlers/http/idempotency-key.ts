@@ -1,5 +1,5 @@
-import type { HttpRequest } from "../../events/api-gateway.ts";
 import { TransferError } from "../../domain/problems.ts";
+import type { HttpRequest } from "../../events/api-gateway.ts";
 
 /** 1-255 visible ASCII characters; exported for the OpenAPI document. */
 export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;

@@ -1,6 +1,6 @@
-import type { HttpRequest } from "../../events/api-gateway.ts";
 import { TransferError } from "../../domain/problems.ts";
 import { requireTransferInput, type TransferInput } from "../../domain/transfer-request.ts";
+import type { HttpRequest } from "../../events/api-gateway.ts";
 
 export const MAX_BODY_BYTES = 16 * 1024;
 

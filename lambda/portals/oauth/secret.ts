@@ -1,8 +1,8 @@
 import * as z from "zod/mini";
-import { LOOPBACK_HOSTS, usesAllowedScheme } from "../../domain/endpoint-url.ts";
-import type { TokenPair } from "./tokens.ts";
-import { TransferError } from "../../domain/problems.ts";
 import type { PortalAccess } from "../../bitrix24/methods.ts";
+import { LOOPBACK_HOSTS, usesAllowedScheme } from "../../domain/endpoint-url.ts";
+import { TransferError } from "../../domain/problems.ts";
+import type { TokenPair } from "./tokens.ts";
 
 /**
  * An OAuth application portal's secret:

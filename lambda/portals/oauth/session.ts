@@ -1,16 +1,11 @@
 import { randomUUID } from "node:crypto";
-import {
-  expiryFromAnswer,
-  isDueForRenewal,
-  isTokenRejection,
-  type TokenPair,
-} from "./tokens.ts";
+import type { SecretVersions } from "../../aws/secret-versions.ts";
 import type { TransferError } from "../../domain/problems.ts";
 import { logger } from "../../observability/logger.ts";
+import type { PortalConnection, PortalEndpoint } from "../connection.ts";
 import { documentWithPair, type OAuthSecret, restBaseFromEndpoint } from "./secret.ts";
 import type { RefreshGrant, RefreshOutcome, TokenAnswer } from "./token-endpoint.ts";
-import type { PortalConnection, PortalEndpoint } from "../connections.ts";
-import type { SecretVersions } from "../../aws/secret-versions.ts";
+import { expiryFromAnswer, isDueForRenewal, isTokenRejection, type TokenPair } from "./tokens.ts";
 
 export interface OAuthSessionOptions {
   /** For logs. */

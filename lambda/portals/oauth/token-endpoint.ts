@@ -1,8 +1,13 @@
-import { type TokenEndpointFailure, tokenEndpointFailure } from "./tokens.ts";
+import { MAX_RESPONSE_BYTES, networkErrorCode } from "../../bitrix24/client.ts";
+import {
+  exchange,
+  type HttpAnswer,
+  HttpTimeoutError,
+  parseJsonObject,
+} from "../../bitrix24/http-exchange.ts";
 import { TransferError } from "../../domain/problems.ts";
 import { ERROR_CODE_PATTERN, safeErrorCode } from "../../domain/safe-text.ts";
-import { MAX_RESPONSE_BYTES, networkErrorCode } from "../../bitrix24/client.ts";
-import { exchange, type HttpAnswer, HttpTimeoutError, parseJsonObject } from "../../bitrix24/http-exchange.ts";
+import { type TokenEndpointFailure, tokenEndpointFailure } from "./tokens.ts";
 
 /**
  * Bitrix24's OAuth token endpoint (`https://oauth.bitrix.info/oauth/token/`), called as documented:

@@ -1,0 +1,32 @@
+/** What a hand-over produced: for one request, and for each item of a batch. */
+import type { ProblemDetails, TransferError } from "./problems.ts";
+import type { TransferTarget } from "./transfer-request.ts";
+
+/** Whether the message was written; when not, why (OUTCOME_UNKNOWN: it may have been). */
+export type MessageOutcome = NonNullable<ProblemDetails["message"]>;
+
+export interface TransferResult {
+  transferred: true;
+  chatId: number;
+  /** The target that took the chat: the fallback when `fallbackUsed`. */
+  target: TransferTarget;
+  leave: boolean;
+  portal: string;
+  fallbackUsed?: true;
+  message?: MessageOutcome;
+  /** How we know, when the answer that did it was lost. */
+  evidence?: string;
+}
+
+export interface TransferOutcome {
+  result: TransferResult;
+  attempts: number;
+}
+
+export type ItemOutcome = { ok: true; result: TransferResult } | { ok: false; error: TransferError };
+
+export interface BatchOutcome {
+  /** In the order of the request. Items that failed with one whole-call error share that error object. */
+  items: ItemOutcome[];
+  attempts: number;
+}

@@ -1,0 +1,87 @@
+/** A single request's hand-over: the message, then the target (and its fallback), each a call of its own. */
+import {
+  handOverCall,
+  type MethodCall,
+  messageCall,
+  type PortalAccess,
+  requireConfirmed,
+} from "../bitrix24/methods.ts";
+import {
+  afterFailure,
+  type HandOverState,
+  handedOver,
+  messageFailure,
+  startHandOver,
+  withMessage,
+  withMessageOutcome,
+} from "../domain/hand-over.ts";
+import { TransferError } from "../domain/problems.ts";
+import type { MessageOutcome, TransferOutcome } from "../domain/transfer-outcome.ts";
+import type { TransferRequest } from "../domain/transfer-request.ts";
+import type { PortalCaller } from "./portal-caller.ts";
+
+export async function handOverOne(
+  caller: PortalCaller,
+  portal: string,
+  request: TransferRequest,
+  deadline: number,
+): Promise<TransferOutcome> {
+  const attempts = { count: 0 };
+  const confirmed = (make: (access: PortalAccess) => MethodCall, what: string) =>
+    confirmedCall(caller, portal, make, what, deadline, attempts);
+  const message = request.message === undefined ? undefined : await writeMessage(confirmed, request);
+  // The client already retried rate limits and the queue lock; the steps left are fallback and proof.
+  let state: HandOverState = { ...startHandOver(request), lockRetried: true };
+  for (;;) {
+    const current = state;
+    try {
+      await confirmed(
+        (access) => handOverCall(request.chatId, current.target, request.leave, access),
+        "transfer",
+      );
+      return { result: handedOver(current, portal, message), attempts: attempts.count };
+    } catch (error) {
+      if (!(error instanceof TransferError)) throw error;
+      const next = afterFailure(current, error, false, portal);
+      if (next.kind === "done")
+        return { result: withMessageOutcome(next.result, message), attempts: attempts.count };
+      if (next.kind === "failed") throw withMessage(next.error, message);
+      state = { ...next.state, lockRetried: true };
+    }
+  }
+}
+
+/** The message is the courtesy, the hand-over the job: its failure is reported, not thrown. */
+async function writeMessage(
+  confirmed: (make: (access: PortalAccess) => MethodCall, what: string) => Promise<void>,
+  request: TransferRequest,
+): Promise<MessageOutcome> {
+  const text = request.message as string;
+  try {
+    await confirmed(() => messageCall(request.chatId, text), "message");
+    return { sent: true };
+  } catch (error) {
+    // A portal that refuses our credentials will refuse the transfer too: that ends the request.
+    if (!(error instanceof TransferError) || error.code === "PORTAL_MISCONFIGURED") throw error;
+    return messageFailure(error);
+  }
+}
+
+/** One call whose result must be `true`; its attempts count into `attempts` whether it succeeds or not. */
+async function confirmedCall(
+  caller: PortalCaller,
+  portal: string,
+  make: (access: PortalAccess) => MethodCall,
+  what: string,
+  deadline: number,
+  attempts: { count: number },
+): Promise<void> {
+  try {
+    const outcome = await caller.call(portal, make, deadline);
+    attempts.count += outcome.attempts;
+    requireConfirmed(outcome.result, what);
+  } catch (error) {
+    if (error instanceof TransferError) attempts.count += error.details.attempts ?? 0;
+    throw error;
+  }
+}

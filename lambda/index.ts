@@ -1,11 +1,11 @@
 import { loadHttps } from "./bitrix24/http-exchange.ts";
-import { defaultRuntime, type Runtime } from "./handlers/dependencies.ts";
+import { type Dependencies, defaultDependencies } from "./handlers/dependencies.ts";
 import { createHandler } from "./handlers/transfer-handler.ts";
 
-let runtime: Runtime | undefined;
-const getRuntime = () => (runtime ??= defaultRuntime());
+let built: Dependencies | undefined;
+const dependencies = () => (built ??= defaultDependencies());
 
-export const handler = createHandler({ runtime: getRuntime });
+export const handler = createHandler({ dependencies });
 
 /**
  * On Lambda, INIT reads the default portal's secret, so a proactively initialised environment (and
@@ -20,7 +20,7 @@ if (process.env.AWS_LAMBDA_INITIALIZATION_TYPE) await readDefaultPortalSecret();
 async function readDefaultPortalSecret(): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    const read = getRuntime().service.prepare();
+    const read = dependencies().service.prepare();
     loadHttps();
     await Promise.race([
       read,

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PROBLEMS } from "../lambda/domain/problems.ts";
 import type { TransferRequest } from "../lambda/domain/transfer-request.ts";
-import type { Runtime } from "../lambda/handlers/transfer-handler.ts";
+import type { Dependencies } from "../lambda/handlers/dependencies.ts";
 import { lambdaContext } from "../scripts/local-api.ts";
 import { loadBundle } from "./support/bundle.ts";
 import { httpApiEvent, restApiEvent } from "./support/events.ts";
@@ -82,11 +82,11 @@ describe("fuzzing the HTTP handler", () => {
   it(`answers ${RUNS} generated requests without a 5xx and only transfers validated requests`, async () => {
     const { createHandler } = (await loadBundle()) as unknown as {
       createHandler: (options: {
-        runtime: () => Runtime;
+        dependencies: () => Dependencies;
       }) => (event: unknown, context: unknown) => Promise<unknown>;
     };
     const seen: TransferRequest[] = [];
-    const runtime: Runtime = {
+    const dependencies: Dependencies = {
       failureQueueUrl: undefined,
       sendFailures: async () => {
         throw new Error("HTTP requests never use the failure queue");
@@ -113,7 +113,7 @@ describe("fuzzing the HTTP handler", () => {
         },
       },
     };
-    const handler = createHandler({ runtime: () => runtime });
+    const handler = createHandler({ dependencies: () => dependencies });
     const codes = new Set(Object.keys(PROBLEMS));
 
     await fc.assert(

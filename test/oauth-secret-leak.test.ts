@@ -70,7 +70,7 @@ describe("OAuth secrets never leak", () => {
     async (_name, arrange) => {
       const env = arrange();
       const handler = createHandler({
-        runtime: () => ({
+        dependencies: () => ({
           service: oauthContainer(world.sim, env),
           failureQueueUrl: undefined,
           sendFailures: async () => {},

@@ -3,15 +3,15 @@ import { createIdempotency, type Idempotency } from "../aws/idempotency.ts";
 import { loadConfig } from "../config.ts";
 import { createTransferService, type TransferService } from "../service/transfer-service.ts";
 
-/** What the handler works with, built once per container from the environment (or given by tests). */
-export interface Runtime {
+/** What the handlers work with, built once per container from the environment (or given by tests). */
+export interface Dependencies {
   service: TransferService;
   failureQueueUrl: string | undefined;
   sendFailures: (queueUrl: string, items: readonly FailedItem[]) => Promise<void>;
   idempotency?: Idempotency | undefined;
 }
 
-export function defaultRuntime(): Runtime {
+export function defaultDependencies(): Dependencies {
   const config = loadConfig();
   return {
     service: createTransferService(config),

@@ -8,6 +8,7 @@ import { readBearerToken } from "./auth/bearer-token.ts";
 import { type ClientTokenTable, findClient, parseClientTokens } from "./auth/client-tokens.ts";
 import { createSecretCache } from "./aws/secret-cache.ts";
 import { readSecret } from "./aws/secrets-manager.ts";
+import { seconds } from "./config.ts";
 import { logger } from "./observability/logger.ts";
 
 /**
@@ -39,11 +40,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Authorize
   if (!Array.isArray(enabledClients) || !enabledClients.every((name) => typeof name === "string")) {
     throw new Error("CLIENTS must be a JSON array of client names");
   }
-  const ttlSeconds = Number(env.SECRET_CACHE_TTL_SECONDS ?? "300");
-  if (!Number.isFinite(ttlSeconds) || ttlSeconds < 0) {
-    throw new Error("SECRET_CACHE_TTL_SECONDS must be a non-negative number");
-  }
-  return { secretId, enabledClients, secretCacheTtlMs: ttlSeconds * 1000 };
+  return { secretId, enabledClients, secretCacheTtlMs: seconds(env, "SECRET_CACHE_TTL_SECONDS", 300) * 1000 };
 }
 
 export function createAuthorizer({ secretId, enabledClients, secretCacheTtlMs }: AuthorizerSettings) {

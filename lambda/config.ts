@@ -1,4 +1,4 @@
-import { usesAllowedScheme } from "./domain/endpoint-url.ts";
+import { isBareUrl, usesAllowedScheme } from "./domain/endpoint-url.ts";
 import { PORTAL_NAME_PATTERN } from "./domain/transfer-request.ts";
 
 /** Settings the function reads from its environment; the CDK stack sets them from validated config. */
@@ -73,7 +73,7 @@ function parseTokenUrl(raw: string | undefined, allowHttpLoopback: boolean): str
     throw new ConfigError("B24_OAUTH_TOKEN_URL is not a URL");
   }
   // The application's client secret and refresh token travel in this URL's query.
-  if (!usesAllowedScheme(url, allowHttpLoopback) || url.search || url.hash || url.username || url.password) {
+  if (!usesAllowedScheme(url, allowHttpLoopback) || !isBareUrl(url)) {
     throw new ConfigError("B24_OAUTH_TOKEN_URL must be an https URL without query or credentials");
   }
   return url.href;
@@ -103,7 +103,8 @@ function parsePortals(raw: string | undefined): Map<string, string> {
   return portals;
 }
 
-function seconds(env: NodeJS.ProcessEnv, key: string, fallback: number): number {
+/** A non-negative number of seconds from the environment, or `fallback` when unset. */
+export function seconds(env: NodeJS.ProcessEnv, key: string, fallback: number): number {
   const raw = env[key];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);

@@ -68,3 +68,8 @@ export class SecretFormatError extends Error {
     this.name = "SecretFormatError";
   }
 }
+
+/** An AWS error's name (ThrottlingException…), safe to log: only letters, else "error". Messages can quote ids. */
+export function awsErrorName(error: unknown): string {
+  return error instanceof Error && /^[A-Za-z]{1,64}$/.test(error.name) ? error.name : "error";
+}

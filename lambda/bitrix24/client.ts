@@ -1,6 +1,7 @@
 import { type ProblemCode, TransferError, UNKNOWN_OUTCOME_ADVICE } from "../domain/problems.ts";
 import { endpointSecrets, upstreamError } from "../domain/safe-text.ts";
 import { noteBitrix24Answer } from "../observability/bitrix24-usage.ts";
+import { backOff, DEFAULT_RETRY, MIN_ATTEMPT_MS, type RetryPolicy, sleepWithin } from "./deadline.ts";
 import { errorPolicy } from "./error-policy.ts";
 import {
   exchange,
@@ -20,14 +21,6 @@ import { followMove, isRedirect } from "./portal-move.ts";
  * 200) is never sent again unless the method is `idempotent`; it ends in OUTCOME_UNKNOWN. Only
  * refusals that certainly ran nothing are retried.
  */
-
-export interface RetryPolicy {
-  maxAttempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 250, maxDelayMs: 4000 };
 
 export interface CallOptions {
   /** Epoch ms by which the whole call, retries included, must be over. */
@@ -51,8 +44,6 @@ export interface CallResult {
   time?: unknown;
 }
 
-/** An attempt shorter than this is not worth starting. */
-export const MIN_ATTEMPT_MS = 200;
 /** Bitrix24 answers are small; a huge body is a proxy or attack, not an answer. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
 
@@ -272,25 +263,4 @@ export function networkErrorCode(error: unknown): string {
     current = (current as { cause?: unknown }).cause;
   }
   return "network error";
-}
-
-/**
- * Waits before attempt `attempt + 1`, or returns false when that attempt could not start before the
- * deadline. Full jitter spreads the retries of concurrent containers across the portal's leaky bucket.
- */
-export async function backOff(
-  attempt: number,
-  retry: RetryPolicy,
-  deadline: number,
-  random = Math.random,
-): Promise<boolean> {
-  const delay = random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
-  return sleepWithin(delay, deadline);
-}
-
-/** Sleeps `ms` unless an attempt could then no longer start before the deadline. */
-export async function sleepWithin(ms: number, deadline: number): Promise<boolean> {
-  if (Date.now() + ms + MIN_ATTEMPT_MS > deadline) return false;
-  await new Promise<void>((resolve) => setTimeout(resolve, ms));
-  return true;
 }

@@ -1,4 +1,4 @@
-import { usesAllowedScheme } from "../domain/endpoint-url.ts";
+import { isBareUrl, usesAllowedScheme } from "../domain/endpoint-url.ts";
 import { TransferError } from "../domain/problems.ts";
 
 /**
@@ -15,7 +15,7 @@ export function followMove(from: URL, location: string, allowHttpLoopback: boole
     throw moveRefused("to an address that is not a URL");
   }
   if (!usesAllowedScheme(to, allowHttpLoopback)) throw moveRefused("to an address that is not https");
-  if (to.username || to.password || to.search || to.hash || to.pathname !== from.pathname) {
+  if (!isBareUrl(to) || to.pathname !== from.pathname) {
     throw moveRefused("to another REST path");
   }
   if (to.origin === from.origin) throw moveRefused("to its own address");

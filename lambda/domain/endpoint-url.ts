@@ -6,3 +6,8 @@ export function usesAllowedScheme(url: URL, allowHttpLoopback: boolean): boolean
   if (url.protocol === "https:") return true;
   return url.protocol === "http:" && allowHttpLoopback && LOOPBACK_HOSTS.has(url.hostname);
 }
+
+/** Nothing but scheme, host and path: credentials, a query or a fragment have no place in an endpoint we call. */
+export function isBareUrl(url: URL): boolean {
+  return !url.username && !url.password && !url.search && !url.hash;
+}

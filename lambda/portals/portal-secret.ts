@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { usesAllowedScheme } from "../domain/endpoint-url.ts";
+import { isBareUrl, usesAllowedScheme } from "../domain/endpoint-url.ts";
 import { isRecord } from "../domain/is-record.ts";
 import { TransferError } from "../domain/problems.ts";
 import { type OAuthSecret, parseOAuthDocument } from "./oauth/secret.ts";
@@ -87,7 +87,7 @@ function webhookFrom(json: unknown, options: SecretParseOptions): WebhookCredent
   if (!usesAllowedScheme(url, options.allowHttpLoopback)) {
     throw misconfigured("the portal's webhookUrl must use https");
   }
-  if (url.username || url.password || url.search || url.hash || !WEBHOOK_PATH.test(url.pathname)) {
+  if (!isBareUrl(url) || !WEBHOOK_PATH.test(url.pathname)) {
     throw misconfigured(
       "the portal's webhookUrl must look like https://<portal>/rest/<user id>/<webhook code>/",
     );

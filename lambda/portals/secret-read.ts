@@ -1,5 +1,5 @@
 /** Reads a portal's secret from Secrets Manager; its failures become problems with a stable code. */
-import { readSecret, SecretFormatError } from "../aws/secrets-manager.ts";
+import { awsErrorName, readSecret, SecretFormatError } from "../aws/secrets-manager.ts";
 import { TransferError } from "../domain/problems.ts";
 import { type PortalSecret, parsePortalSecret } from "./portal-secret.ts";
 
@@ -35,7 +35,7 @@ function secretsManagerProblem(error: unknown): TransferError {
     });
   }
   return new TransferError("CREDENTIALS_UNAVAILABLE", {
-    detail: `Secrets Manager failed (${/^[A-Za-z]+$/.test(name) ? name : "error"}); try again shortly`,
+    detail: `Secrets Manager failed (${awsErrorName(error)}); try again shortly`,
     retryAfter: 2,
   });
 }

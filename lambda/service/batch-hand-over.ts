@@ -10,7 +10,7 @@ import {
   readBatchAnswer,
   requireBatchAnswer,
 } from "../bitrix24/batch.ts";
-import { backOff, DEFAULT_RETRY, sleepWithin } from "../bitrix24/client.ts";
+import { backOff, DEFAULT_RETRY, sleepWithin } from "../bitrix24/deadline.ts";
 import { LOCK_RETRY_MS } from "../bitrix24/error-policy.ts";
 import { handOverCall, messageCall, type PortalAccess } from "../bitrix24/methods.ts";
 import {

@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import type { PortalAccess } from "../../bitrix24/methods.ts";
-import { LOOPBACK_HOSTS, usesAllowedScheme } from "../../domain/endpoint-url.ts";
+import { isBareUrl, LOOPBACK_HOSTS, usesAllowedScheme } from "../../domain/endpoint-url.ts";
 import { TransferError } from "../../domain/problems.ts";
 import type { TokenPair } from "./tokens.ts";
 
@@ -95,7 +95,7 @@ export function restBaseFromEndpoint(endpoint: string, allowHttpLoopback: boolea
     return undefined;
   }
   if (!usesAllowedScheme(url, allowHttpLoopback)) return undefined;
-  if (url.username || url.password || url.search || url.hash || !/^\/rest\/?$/.test(url.pathname)) {
+  if (!isBareUrl(url) || !/^\/rest\/?$/.test(url.pathname)) {
     return undefined;
   }
   return `${url.origin}/rest/`;

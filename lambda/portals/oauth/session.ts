@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { SecretVersions } from "../../aws/secret-versions.ts";
+import { awsErrorName } from "../../aws/secrets-manager.ts";
+import { MIN_ATTEMPT_MS, sleep } from "../../bitrix24/deadline.ts";
 import type { TransferError } from "../../domain/problems.ts";
 import { logger } from "../../observability/logger.ts";
 import type { PortalConnection, PortalEndpoint } from "../connection.ts";
@@ -40,7 +42,6 @@ const PERSIST_ATTEMPTS = 3;
 /** Waits for another container to store the pair it won (after our refresh lost with invalid_grant). */
 const WINNER_POLL_MS = [0, 100, 250, 500, 1000];
 const MAX_PERSIST_BACKOFF_MS = 60_000;
-const MIN_WORK_MS = 200;
 
 /**
  * One OAuth portal's tokens in one container. Refresh tokens rotate, so the pair is renewed by one
@@ -172,7 +173,7 @@ export class OAuthSession implements PortalConnection {
 
   async #awaitNewerVersion(since: string, deadline: number): Promise<boolean> {
     for (const wait of WINNER_POLL_MS) {
-      if (this.#now() + wait + MIN_WORK_MS > deadline) break;
+      if (this.#now() + wait + MIN_ATTEMPT_MS > deadline) break;
       if (wait > 0) await sleep(wait);
       this.#consider(await this.#options.read());
       if (this.#storedIn !== undefined && this.#storedIn !== since) return true;
@@ -224,7 +225,7 @@ export class OAuthSession implements PortalConnection {
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if ((await this.#tryPersist()) !== "failed") return;
       const wait = 200 * attempt;
-      if (attempt === attempts || this.#now() + wait + MIN_WORK_MS > deadline) break;
+      if (attempt === attempts || this.#now() + wait + MIN_ATTEMPT_MS > deadline) break;
       await sleep(wait);
     }
     const pending = this.#pending;
@@ -308,16 +309,11 @@ export class OAuthSession implements PortalConnection {
   }
 
   #persistFailed(operation: string, error: unknown): "failed" {
-    const name = error instanceof Error && /^[A-Za-z]+$/.test(error.name) ? error.name : "error";
     logger.warn("saving renewed OAuth tokens failed", {
       portal: this.#options.portal,
       operation,
-      error: name,
+      error: awsErrorName(error),
     });
     return "failed";
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

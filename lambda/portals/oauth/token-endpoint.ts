@@ -1,4 +1,5 @@
 import { MAX_RESPONSE_BYTES, networkErrorCode } from "../../bitrix24/client.ts";
+import { MIN_ATTEMPT_MS } from "../../bitrix24/deadline.ts";
 import {
   exchange,
   type HttpAnswer,
@@ -69,9 +70,6 @@ export interface TokenAnswer {
 export type RefreshOutcome =
   | { ok: true; answer: TokenAnswer }
   | { ok: false; failure: TokenEndpointFailure; error: TransferError };
-
-/** Below this there is no point starting a refresh. */
-const MIN_ATTEMPT_MS = 200;
 
 export async function refreshTokens(
   configuredTokenUrl: string,

@@ -7,8 +7,7 @@ import { Topic } from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { SERVICE_NAME } from "../lambda/observability/logger.ts";
-import { METRICS_NAMESPACE } from "../lambda/observability/metrics.ts";
+import { METRIC, METRICS_NAMESPACE, TRANSFER_SERVICE_NAME } from "../lambda/names.ts";
 
 export interface AlarmsProps {
   alarmEmail?: string;
@@ -66,20 +65,20 @@ export class Alarms extends Construct {
       new Metric({
         namespace: METRICS_NAMESPACE,
         metricName,
-        dimensionsMap: { service: SERVICE_NAME },
+        dimensionsMap: { service: TRANSFER_SERVICE_NAME },
         statistic,
       });
     const percent = props.operatingTimeAlarmPercent;
     this.add(
       "Bitrix24OperatingTime",
       `A Bitrix24 method has used ${percent} % of its operating-time budget (480 s per 10 minutes); at 100 % Bitrix24 blocks it and callers get RATE_LIMITED until time.operating_reset_at. The dashboard shows which portal and method`,
-      bitrix24("Bitrix24OperatingShare", "Maximum"),
+      bitrix24(METRIC.operatingShare, "Maximum"),
       percent,
     );
     this.add(
       "Bitrix24QueryLimit",
       "Bitrix24 answered QUERY_LIMIT_EXCEEDED (the portal's request bucket overflowed; the calls were retried): something else may be calling the portal heavily",
-      bitrix24("Bitrix24QueryLimitHits", "Sum"),
+      bitrix24(METRIC.queryLimitHits, "Sum"),
     );
   }
 

@@ -3,6 +3,7 @@ import { HttpLambdaAuthorizer, HttpLambdaResponseType } from "aws-cdk-lib/aws-ap
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
+import { AUTHORIZER_SERVICE_NAME } from "../lambda/names.ts";
 import { NodeFunction } from "./node-function-construct.ts";
 import type { SecretsKey } from "./secrets-key-construct.ts";
 
@@ -54,7 +55,7 @@ export class ClientTokenAuthorizer extends Construct {
         CLIENT_TOKENS_SECRET_ID: this.secret.secretArn,
         CLIENTS: JSON.stringify(props.clients),
         SECRET_CACHE_TTL_SECONDS: String(props.secretCacheTtlSeconds),
-        POWERTOOLS_SERVICE_NAME: "b24-transfer-authorizer",
+        POWERTOOLS_SERVICE_NAME: AUTHORIZER_SERVICE_NAME,
         POWERTOOLS_LOG_LEVEL: props.logLevel,
       },
     });

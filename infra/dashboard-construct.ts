@@ -10,7 +10,7 @@ import {
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { METRICS_NAMESPACE } from "../lambda/observability/metrics.ts";
+import { METRIC, METRICS_NAMESPACE } from "../lambda/names.ts";
 
 export interface DashboardProps {
   transferFunction: IFunction;
@@ -60,14 +60,14 @@ export class Dashboard extends Construct {
             title: "Transfers",
             width: 12,
             left: [
-              search("TransfersSucceeded", "portal,service,source", "succeeded"),
-              search("TransfersFailed", "code,portal,service", "failed"),
+              search(METRIC.transfersSucceeded, "portal,service,source", "succeeded"),
+              search(METRIC.transfersFailed, "code,portal,service", "failed"),
             ],
           }),
           new GraphWidget({
             title: "Failed transfers by problem code and portal",
             width: 12,
-            left: [search("TransfersFailed", "code,portal,service")],
+            left: [search(METRIC.transfersFailed, "code,portal,service")],
           }),
         ],
         [
@@ -104,13 +104,13 @@ export class Dashboard extends Construct {
           new GraphWidget({
             title: "Bitrix24 operating time used, % of 480 s per 10 min, by portal and method",
             width: 12,
-            left: [search("Bitrix24OperatingShare", "method,portalHost,service", undefined, "Maximum")],
+            left: [search(METRIC.operatingShare, "method,portalHost,service", undefined, "Maximum")],
             leftYAxis: { min: 0, max: 100 },
           }),
           new GraphWidget({
             title: "Bitrix24 QUERY_LIMIT_EXCEEDED answers (retried), by portal and method",
             width: 12,
-            left: [search("Bitrix24QueryLimitHits", "method,portalHost,service")],
+            left: [search(METRIC.queryLimitHits, "method,portalHost,service")],
           }),
         ],
         [

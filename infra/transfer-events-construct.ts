@@ -12,7 +12,7 @@ import {
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { TRANSFER_DETAIL_TYPE } from "../lambda/events/invocation.ts";
+import { TRANSFER_DETAIL_TYPE } from "../lambda/names.ts";
 import { MAX_EVENT_AGE } from "./transfer-function-construct.ts";
 
 /**

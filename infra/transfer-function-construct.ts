@@ -8,6 +8,7 @@ import { SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { TRANSFER_SERVICE_NAME } from "../lambda/names.ts";
 import type { IdempotencyTable } from "./idempotency-table-construct.ts";
 import { NodeFunction } from "./node-function-construct.ts";
 import type { PortalSecrets } from "./portal-secrets-construct.ts";
@@ -62,7 +63,7 @@ export class TransferFunction extends Construct {
         PORTALS: Stack.of(this).toJsonString(props.portalSecrets.secretIds()),
         DEFAULT_PORTAL: props.defaultPortal,
         SECRET_CACHE_TTL_SECONDS: String(props.secretCacheTtlSeconds),
-        POWERTOOLS_SERVICE_NAME: "b24-transfer",
+        POWERTOOLS_SERVICE_NAME: TRANSFER_SERVICE_NAME,
         POWERTOOLS_LOG_LEVEL: props.logLevel,
         // Asynchronous items that fail for good are parked here one by one, so the items of an event
         // that succeeded are not retried with them.

@@ -7,8 +7,8 @@
 import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { classifyInvocation } from "../lambda/events/invocation.ts";
 import { isHttpApiEvent, isRestApiEvent } from "../lambda/events/api-gateway.ts";
+import { classifyInvocation } from "../lambda/events/invocation.ts";
 import { lambdaContext } from "./local-api.ts";
 import { type BundleHandler, LocalSettingError, startLocalEnvironment } from "./local-environment.ts";
 

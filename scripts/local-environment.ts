@@ -1,8 +1,8 @@
 import { pathToFileURL } from "node:url";
 import type { Context } from "aws-lambda";
 import { bundleLambda, LAMBDA_ENTRIES, PROJECT_ROOT } from "../infra/bundling.ts";
-import { parseWebhookSecret } from "../lambda/portals/portal-secret.ts";
 import { TransferError } from "../lambda/domain/problems.ts";
+import { parseWebhookSecret } from "../lambda/portals/portal-secret.ts";
 import { type LocalAws, startLocalAws } from "./local-aws.ts";
 import { startDynamo } from "./local-dynamodb.ts";
 import { type LocalSecretsExtension, startLocalSecretsExtension } from "./local-secrets-extension.ts";

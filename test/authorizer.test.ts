@@ -17,10 +17,10 @@ import {
   vi,
 } from "vitest";
 import { PROJECT_ROOT } from "../infra/bundling.ts";
-import { logger } from "../lambda/observability/logger.ts";
-import { FAILURE_TTL_MS } from "../lambda/aws/secret-cache.ts";
 import { hashToken } from "../lambda/auth/token-hash.ts";
 import { type AuthorizerSettings, createAuthorizer, handler, settingsFromEnv } from "../lambda/authorizer.ts";
+import { FAILURE_TTL_MS } from "../lambda/aws/secret-cache.ts";
+import { logger } from "../lambda/observability/logger.ts";
 import { mintClientToken } from "../scripts/client-token.ts";
 
 // Counts constant-time comparisons without changing them.

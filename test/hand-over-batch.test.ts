@@ -20,12 +20,10 @@ beforeAll(async () => {
     rateLimit: false,
     portal: { ...portal, chats: CHATS.map((id) => ({ id, lineId: 3, botIds: [DEMO_BOT.id] })) },
   });
-  secretsManager
-    .on(GetSecretValueCommand)
-    .resolves({
-      SecretString: JSON.stringify({ webhookUrl: sim.webhookUrl(), clientId: DEMO_BOT.clientId }),
-      VersionId: "v1",
-    });
+  secretsManager.on(GetSecretValueCommand).resolves({
+    SecretString: JSON.stringify({ webhookUrl: sim.webhookUrl(), clientId: DEMO_BOT.clientId }),
+    VersionId: "v1",
+  });
 });
 afterAll(async () => {
   secretsManager.restore();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callMethod } from "../lambda/bitrix24/client.ts";
-import { refreshTokens } from "../lambda/portals/oauth/token-endpoint.ts";
 import { TransferError } from "../lambda/domain/problems.ts";
+import { refreshTokens } from "../lambda/portals/oauth/token-endpoint.ts";
 import { type HostileUpstream, startHostileUpstream } from "./support/hostile-upstream.ts";
 
 /**

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { documentWithPair, restBaseFromEndpoint } from "../lambda/portals/oauth/secret.ts";
-import { parsePortalSecret } from "../lambda/portals/portal-secret.ts";
 import { ConfigError, loadConfig } from "../lambda/config.ts";
 import { TransferError } from "../lambda/domain/problems.ts";
+import { documentWithPair, restBaseFromEndpoint } from "../lambda/portals/oauth/secret.ts";
+import { parsePortalSecret } from "../lambda/portals/portal-secret.ts";
 
 const strict = { allowHttpLoopback: false };
 const ACCESS = "acc3ssT0k3nAcc3ssT0k3n0000000000";

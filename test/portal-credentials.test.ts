@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseWebhookSecret } from "../lambda/portals/portal-secret.ts";
 import { TransferError } from "../lambda/domain/problems.ts";
+import { parseWebhookSecret } from "../lambda/portals/portal-secret.ts";
 
 const strict = { allowHttpLoopback: false };
 const local = { allowHttpLoopback: true };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { toHttpRequest } from "../lambda/events/api-gateway.ts";
 import { TransferError } from "../lambda/domain/problems.ts";
+import { toHttpRequest } from "../lambda/events/api-gateway.ts";
 import { MAX_BODY_BYTES, readHttpTransferRequest } from "../lambda/handlers/http/read-request.ts";
 import { type HttpEventEdit, httpApiEvent, restApiEvent } from "./support/events.ts";
 

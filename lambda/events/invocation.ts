@@ -1,6 +1,7 @@
 import * as z from "zod/mini";
 import { isRecord } from "../domain/is-record.ts";
 import { IDEMPOTENCY_KEY_PATTERN } from "../handlers/http/idempotency-key.ts";
+import { TRANSFER_DETAIL_TYPE } from "../names.ts";
 import { type HttpRequest, isHttpApiEvent, isRestApiEvent, toHttpRequest } from "./api-gateway.ts";
 
 /**
@@ -26,8 +27,6 @@ export interface EventOrigin {
   /** The event's source, or the schedule's name. */
   name: string;
 }
-
-export const TRANSFER_DETAIL_TYPE = "Transfer Requested";
 
 /**
  * The input our scheduled rules and schedules deliver: the request plus the triggering event's id and

@@ -1,4 +1,5 @@
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { METRIC, METRICS_NAMESPACE } from "../names.ts";
 import { OPERATING_BUDGET_SECONDS, takeBitrix24Usage } from "./bitrix24-usage.ts";
 import { SERVICE_NAME } from "./logger.ts";
 
@@ -7,7 +8,6 @@ import { SERVICE_NAME } from "./logger.ts";
  * metrics without any API call. A Metrics instance per invocation, because Powertools keeps stored
  * metrics in the instance and one environment may serve concurrent invocations.
  */
-export const METRICS_NAMESPACE = process.env.POWERTOOLS_METRICS_NAMESPACE ?? "B24Transfer";
 
 export interface InvocationMetrics {
   source: string;
@@ -28,21 +28,21 @@ export function publishMetrics(invocation: InvocationMetrics): void {
   const metrics = newMetrics();
   metrics.addDimensions({ portal: invocation.portal ?? "none", source: invocation.source });
   if (invocation.succeeded > 0)
-    metrics.addMetric("TransfersSucceeded", MetricUnit.Count, invocation.succeeded);
-  if (invocation.retries > 0) metrics.addMetric("Bitrix24Retries", MetricUnit.Count, invocation.retries);
+    metrics.addMetric(METRIC.transfersSucceeded, MetricUnit.Count, invocation.succeeded);
+  if (invocation.retries > 0) metrics.addMetric(METRIC.bitrix24Retries, MetricUnit.Count, invocation.retries);
   if (invocation.fallbacksUsed > 0)
-    metrics.addMetric("FallbacksUsed", MetricUnit.Count, invocation.fallbacksUsed);
+    metrics.addMetric(METRIC.fallbacksUsed, MetricUnit.Count, invocation.fallbacksUsed);
   if (invocation.messagesNotSent > 0)
-    metrics.addMetric("MessagesNotSent", MetricUnit.Count, invocation.messagesNotSent);
-  if (invocation.replayed) metrics.addMetric("IdempotentReplays", MetricUnit.Count, 1);
-  if (invocation.coldStart) metrics.addMetric("ColdStart", MetricUnit.Count, 1);
-  metrics.addMetric("InvocationDuration", MetricUnit.Milliseconds, invocation.durationMs);
+    metrics.addMetric(METRIC.messagesNotSent, MetricUnit.Count, invocation.messagesNotSent);
+  if (invocation.replayed) metrics.addMetric(METRIC.idempotentReplays, MetricUnit.Count, 1);
+  if (invocation.coldStart) metrics.addMetric(METRIC.coldStart, MetricUnit.Count, 1);
+  metrics.addMetric(METRIC.invocationDuration, MetricUnit.Milliseconds, invocation.durationMs);
   metrics.publishStoredMetrics();
   // Failures get the code as a dimension of their own, so alarms and the dashboard can split by it.
   for (const [code, count] of Object.entries(invocation.failed)) {
     const failure = newMetrics();
     failure.addDimensions({ portal: invocation.portal ?? "none", code });
-    failure.addMetric("TransfersFailed", MetricUnit.Count, count);
+    failure.addMetric(METRIC.transfersFailed, MetricUnit.Count, count);
     failure.publishStoredMetrics();
   }
   publishBitrix24Usage();
@@ -62,19 +62,18 @@ function publishBitrix24Usage(): void {
     perMethod.addDimensions({ portalHost, method });
     if (operatingSeconds !== undefined) {
       const share = (100 * operatingSeconds) / OPERATING_BUDGET_SECONDS;
-      perMethod.addMetric("Bitrix24OperatingTime", MetricUnit.Seconds, operatingSeconds);
-      perMethod.addMetric("Bitrix24OperatingShare", MetricUnit.Percent, share);
+      perMethod.addMetric(METRIC.operatingTime, MetricUnit.Seconds, operatingSeconds);
+      perMethod.addMetric(METRIC.operatingShare, MetricUnit.Percent, share);
       highestShare = Math.max(highestShare ?? 0, share);
     }
-    if (hits > 0) perMethod.addMetric("Bitrix24QueryLimitHits", MetricUnit.Count, hits);
+    if (hits > 0) perMethod.addMetric(METRIC.queryLimitHits, MetricUnit.Count, hits);
     queryLimitHits += hits;
     if (operatingSeconds !== undefined || hits > 0) perMethod.publishStoredMetrics();
   }
   if (highestShare === undefined && queryLimitHits === 0) return;
   const overall = newMetrics();
-  if (highestShare !== undefined)
-    overall.addMetric("Bitrix24OperatingShare", MetricUnit.Percent, highestShare);
-  if (queryLimitHits > 0) overall.addMetric("Bitrix24QueryLimitHits", MetricUnit.Count, queryLimitHits);
+  if (highestShare !== undefined) overall.addMetric(METRIC.operatingShare, MetricUnit.Percent, highestShare);
+  if (queryLimitHits > 0) overall.addMetric(METRIC.queryLimitHits, MetricUnit.Count, queryLimitHits);
   overall.publishStoredMetrics();
 }
 
@@ -82,7 +81,7 @@ function publishBitrix24Usage(): void {
 export function publishPortalMoved(portal: string): void {
   const metrics = newMetrics();
   metrics.addDimensions({ portal });
-  metrics.addMetric("PortalMoved", MetricUnit.Count, 1);
+  metrics.addMetric(METRIC.portalMoved, MetricUnit.Count, 1);
   metrics.publishStoredMetrics();
 }
 

@@ -1,7 +1,7 @@
-import { parseWebhookSecret, type WebhookCredentials } from "../../lambda/portals/portal-secret.ts";
 import { readSecret } from "../../lambda/aws/secrets-manager.ts";
 import { isRecord } from "../../lambda/domain/is-record.ts";
 import { TransferError } from "../../lambda/domain/problems.ts";
+import { parseWebhookSecret, type WebhookCredentials } from "../../lambda/portals/portal-secret.ts";
 
 /**
  * Where the doctor gets the webhook: a deployed stack's secret (read with the default AWS chain), the

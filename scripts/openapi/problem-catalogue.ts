@@ -1,4 +1,3 @@
-import { classifyInvocation } from "../../lambda/events/invocation.ts";
 import {
   PROBLEMS,
   type ProblemCode,
@@ -8,6 +7,7 @@ import {
   toProblemDocument,
 } from "../../lambda/domain/problems.ts";
 import { requireTransferInput } from "../../lambda/domain/transfer-request.ts";
+import { classifyInvocation } from "../../lambda/events/invocation.ts";
 
 /**
  * What the document says about each problem code. Typed as a record over every code, so a code added

@@ -3,7 +3,8 @@ import { Match, type Template } from "aws-cdk-lib/assertions";
 import { Runtime } from "aws-cdk-lib/aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { PORTAL_SECRET_PLACEHOLDER } from "../../infra/portal-secrets-construct.ts";
-import { classifyInvocation, TRANSFER_DETAIL_TYPE } from "../../lambda/events/invocation.ts";
+import { classifyInvocation } from "../../lambda/events/invocation.ts";
+import { TRANSFER_DETAIL_TYPE } from "../../lambda/names.ts";
 import { BASE_CONFIG, FULL_CONFIG, synthTemplate } from "./synth.ts";
 
 type Resources = Record<

@@ -118,9 +118,6 @@ export const gatewayMessage = z
   .strictObject({ message: z.string() })
   .describe("API Gateway's own answer, given before the function runs; it cannot be reshaped");
 
-export const codesWithStatus = (status: number): ProblemCode[] =>
-  PROBLEM_CODES.filter((code) => PROBLEMS[code].status === status);
-
 /** A problem with one of the given codes, all of one status. */
 export function problemWith(codes: readonly ProblemCode[]) {
   const statuses = [...new Set(codes.map((code) => PROBLEMS[code].status))];

@@ -72,5 +72,3 @@ function setBody(event: { body?: string | null; isBase64Encoded?: boolean }, edi
   else event.body = edit.base64 ? Buffer.from(edit.body, "utf8").toString("base64") : edit.body;
   event.isBase64Encoded = edit.base64 === true;
 }
-
-export const transferBody = (request: Record<string, unknown>) => JSON.stringify(request);

@@ -1,3 +1,8 @@
+/**
+ * HTTP API Lambda authorizer (payload 2.0, simple responses). A caller is authorized when the SHA-256
+ * of its bearer token equals the hash stored for an enabled client; the client name is passed on as
+ * `requestContext.authorizer.lambda.client` for the transfer function's logs. The token is never logged.
+ */
 import type {
   APIGatewayRequestAuthorizerEventV2,
   APIGatewaySimpleAuthorizerResult,
@@ -10,12 +15,6 @@ import { createSecretCache } from "./aws/secret-cache.ts";
 import { readSecret } from "./aws/secrets-manager.ts";
 import { seconds } from "./config.ts";
 import { logger } from "./observability/logger.ts";
-
-/**
- * HTTP API Lambda authorizer (payload 2.0, simple responses). A caller is authorized when the SHA-256
- * of its bearer token equals the hash stored for an enabled client; the client name is passed on as
- * `requestContext.authorizer.lambda.client` for the transfer function's logs. The token is never logged.
- */
 
 export interface AuthorizerContext {
   client: string;

@@ -1,4 +1,4 @@
-/**
+/*
  * Names the function and the stack must agree on. Constants only, no environment reads: the CDK app
  * imports them at synth, and a deployer's shell must never change what the dashboard looks at.
  */

@@ -1,8 +1,12 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { networkErrorCode } from "../lambda/bitrix24/client.ts";
-import { exchange, HttpConnectionError, HttpTimeoutError } from "../lambda/bitrix24/http-exchange.ts";
+import {
+  exchange,
+  HttpConnectionError,
+  HttpTimeoutError,
+  networkErrorCode,
+} from "../lambda/bitrix24/http-exchange.ts";
 
 /** The HTTP primitive under the Bitrix24 and OAuth clients, against a real server on loopback. */
 let server: Server;

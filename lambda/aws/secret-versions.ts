@@ -1,10 +1,9 @@
-import { secretsManager } from "./secrets-manager.ts";
-
 /**
  * Compare-and-swap writes of a secret: a new version is written beside the current one, then
  * `AWSCURRENT` is moved to it only from the version the writer read. If another writer moved it first,
  * the move fails and nothing of theirs is overwritten. Only OAuth portals write their secret.
  */
+import { secretsManager } from "./secrets-manager.ts";
 
 /** Keeps a written version from being an unlabelled ("deprecated") one before it becomes current. */
 export const STAGED_LABEL = "B24TRANSFER_STAGED";

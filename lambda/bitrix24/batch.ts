@@ -1,14 +1,13 @@
-import { isRecord } from "../domain/is-record.ts";
-import { type Bitrix24Error, TransferError, UNKNOWN_OUTCOME_ADVICE } from "../domain/problems.ts";
-import { upstreamError } from "../domain/safe-text.ts";
-import { errorPolicy } from "./error-policy.ts";
-import type { MethodCall } from "./methods.ts";
-
 /**
  * Bitrix24 `batch`: up to 50 commands in one hit against the rate limit. Each command is a query string;
  * its own entry in `result` / `result_error` decides its outcome: the batch call succeeding says nothing
  * about the commands.
  */
+import { isRecord } from "../domain/is-record.ts";
+import { type Bitrix24Error, TransferError, UNKNOWN_OUTCOME_ADVICE } from "../domain/problems.ts";
+import { upstreamError } from "../domain/safe-text.ts";
+import { errorPolicy } from "./error-policy.ts";
+import type { MethodCall } from "./methods.ts";
 
 export type CommandOutcome = { ok: true } | { ok: false; error: TransferError; retry: boolean };
 

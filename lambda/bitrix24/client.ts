@@ -1,17 +1,3 @@
-import { type ProblemCode, TransferError, UNKNOWN_OUTCOME_ADVICE } from "../domain/problems.ts";
-import { endpointSecrets, upstreamError } from "../domain/safe-text.ts";
-import { noteBitrix24Answer } from "../observability/bitrix24-usage.ts";
-import { backOff, DEFAULT_RETRY, MIN_ATTEMPT_MS, type RetryPolicy, sleepWithin } from "./deadline.ts";
-import { errorPolicy } from "./error-policy.ts";
-import {
-  exchange,
-  type HttpAnswer,
-  HttpConnectionError,
-  HttpTimeoutError,
-  parseJsonObject,
-} from "./http-exchange.ts";
-import { followMove, isRedirect } from "./portal-move.ts";
-
 /**
  * Calls one Bitrix24 REST method with retries inside a deadline. Every failure becomes a TransferError
  * whose texts come from us and from Bitrix24's error codes only: the webhook URL (a secret) and raw
@@ -21,6 +7,13 @@ import { followMove, isRedirect } from "./portal-move.ts";
  * 200) is never sent again unless the method is `idempotent`; it ends in OUTCOME_UNKNOWN. Only
  * refusals that certainly ran nothing are retried.
  */
+import { type ProblemCode, TransferError, UNKNOWN_OUTCOME_ADVICE } from "../domain/problems.ts";
+import { endpointSecrets, upstreamError } from "../domain/safe-text.ts";
+import { noteBitrix24Answer } from "../observability/bitrix24-usage.ts";
+import { backOff, DEFAULT_RETRY, MIN_ATTEMPT_MS, type RetryPolicy, sleepWithin } from "./deadline.ts";
+import { errorPolicy } from "./error-policy.ts";
+import { exchange, type HttpAnswer, parseJsonObject, transportFailure } from "./http-exchange.ts";
+import { followMove, isRedirect } from "./portal-move.ts";
 
 export interface CallOptions {
   /** Epoch ms by which the whole call, retries included, must be over. */
@@ -144,25 +137,9 @@ async function attemptOnce(
       maxBytes: MAX_RESPONSE_BYTES,
     });
   } catch (error) {
-    const reached =
-      error instanceof HttpTimeoutError || error instanceof HttpConnectionError ? error.reached : true;
-    if (reached && !options.idempotent) {
-      return unknownOutcome(
-        error instanceof HttpTimeoutError
-          ? `Bitrix24 did not answer within ${timeoutMs} ms after the request was sent`
-          : `the connection to Bitrix24 broke after the request was sent (${networkErrorCode(error)})`,
-      );
-    }
-    if (error instanceof HttpTimeoutError) {
-      return {
-        ...refusal("UPSTREAM_TIMEOUT", `Bitrix24 did not answer within ${timeoutMs} ms`),
-        retry: true,
-      };
-    }
-    return {
-      ...refusal("UPSTREAM_ERROR", `the connection to Bitrix24 failed (${networkErrorCode(error)})`),
-      retry: true,
-    };
+    const failure = transportFailure(error, timeoutMs, "Bitrix24");
+    if (failure.reached && !options.idempotent) return unknownOutcome(failure.detail);
+    return { ...refusal(failure.code, failure.detail), retry: true };
   }
   if (isRedirect(response.status) && response.location !== undefined) return { location: response.location };
 
@@ -252,15 +229,4 @@ export function misconfigurationAdvice(error: string): string {
     default:
       return `Bitrix24 refused the portal's credentials with ${error}; check the webhook or application and its scopes (imopenlines, imbot)`;
   }
-}
-
-/** Only the error's code (ECONNRESET, UND_ERR_SOCKET…): messages can quote the URL. */
-export function networkErrorCode(error: unknown): string {
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && current && typeof current === "object"; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === "string" && /^[A-Z0-9_]+$/.test(code)) return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return "network error";
 }

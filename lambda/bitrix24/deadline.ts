@@ -1,4 +1,4 @@
-/**
+/*
  * Time budgets for calls to Bitrix24 and its OAuth server: every call must be over by the invocation's
  * deadline, so waits and attempts are only started when they can still finish inside it.
  */

@@ -148,3 +148,40 @@ export function parseJsonObject(text: string): Record<string, unknown> | undefin
     return undefined;
   }
 }
+
+/**
+ * A failed exchange as a problem code and our own text. `reached`: the request may have been read and
+ * acted on, so its outcome is unknown.
+ */
+export function transportFailure(
+  error: unknown,
+  timeoutMs: number,
+  peer: string,
+): { code: "UPSTREAM_TIMEOUT" | "UPSTREAM_ERROR"; detail: string; reached: boolean } {
+  const reached =
+    error instanceof HttpTimeoutError || error instanceof HttpConnectionError ? error.reached : true;
+  const after = reached ? " after the request was sent" : "";
+  if (error instanceof HttpTimeoutError) {
+    return {
+      code: "UPSTREAM_TIMEOUT",
+      detail: `${peer} did not answer within ${timeoutMs} ms${after}`,
+      reached,
+    };
+  }
+  return {
+    code: "UPSTREAM_ERROR",
+    detail: `the connection to ${peer} ${reached ? "broke after the request was sent" : "failed"} (${networkErrorCode(error)})`,
+    reached,
+  };
+}
+
+/** Only the error's code (ECONNRESET, UND_ERR_SOCKET…): messages can quote the URL. */
+export function networkErrorCode(error: unknown): string {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current && typeof current === "object"; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && /^[A-Z0-9_]+$/.test(code)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return "network error";
+}

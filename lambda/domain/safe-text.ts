@@ -1,4 +1,4 @@
-/**
+/*
  * Text that came from Bitrix24 (or anyone between us and it) is hostile: it may quote the webhook URL
  * or a token we sent, and it may be megabytes long. Nothing of it reaches a problem, a log line, a
  * queue message or an error before it went through here.

@@ -1,12 +1,11 @@
-import * as z from "zod/mini";
-import { type FieldError, TransferError } from "./problems.ts";
-import { MAX_FIELD_ERRORS } from "./safe-text.ts";
-
 /**
  * The public request contract, shared by the function (to validate callers) and by the CDK app (to
  * validate scheduled inputs at synth), so a typo fails `cdk synth` rather than a 3 a.m. invocation.
  * zod/mini keeps this ~14 KB in the bundle instead of ~450 KB for classic zod.
  */
+import * as z from "zod/mini";
+import { type FieldError, TransferError } from "./problems.ts";
+import { MAX_FIELD_ERRORS } from "./safe-text.ts";
 
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 

@@ -1,4 +1,4 @@
-/**
+/*
  * How close each portal's methods are to Bitrix24's limits, read from the answers themselves: every
  * answer's `time.operating` is the seconds of the method's operating-time budget used (480 s per 10
  * minutes, then 429 OPERATION_TIME_LIMIT until `time.operating_reset_at`), and 503

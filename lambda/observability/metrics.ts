@@ -1,13 +1,12 @@
-import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { METRIC, METRICS_NAMESPACE } from "../names.ts";
-import { OPERATING_BUDGET_SECONDS, takeBitrix24Usage } from "./bitrix24-usage.ts";
-import { SERVICE_NAME } from "./logger.ts";
-
 /**
  * CloudWatch metrics in Embedded Metric Format: one EMF line per invocation, which CloudWatch turns into
  * metrics without any API call. A Metrics instance per invocation, because Powertools keeps stored
  * metrics in the instance and one environment may serve concurrent invocations.
  */
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { METRIC, METRICS_NAMESPACE } from "../names.ts";
+import { OPERATING_BUDGET_SECONDS, takeBitrix24Usage } from "./bitrix24-usage.ts";
+import { SERVICE_NAME } from "./logger.ts";
 
 export interface InvocationMetrics {
   source: string;

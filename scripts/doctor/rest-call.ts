@@ -1,8 +1,9 @@
-import { MAX_RESPONSE_BYTES, networkErrorCode } from "../../lambda/bitrix24/client.ts";
+import { MAX_RESPONSE_BYTES } from "../../lambda/bitrix24/client.ts";
 import {
   exchange,
   type HttpAnswer,
   HttpTimeoutError,
+  networkErrorCode,
   parseJsonObject,
 } from "../../lambda/bitrix24/http-exchange.ts";
 

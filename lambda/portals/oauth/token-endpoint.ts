@@ -1,20 +1,19 @@
-import { MAX_RESPONSE_BYTES, networkErrorCode } from "../../bitrix24/client.ts";
-import { MIN_ATTEMPT_MS } from "../../bitrix24/deadline.ts";
-import {
-  exchange,
-  type HttpAnswer,
-  HttpTimeoutError,
-  parseJsonObject,
-} from "../../bitrix24/http-exchange.ts";
-import { TransferError } from "../../domain/problems.ts";
-import { ERROR_CODE_PATTERN, safeErrorCode } from "../../domain/safe-text.ts";
-import { type TokenEndpointFailure, tokenEndpointFailure } from "./tokens.ts";
-
 /**
  * Bitrix24's OAuth token endpoint (`https://oauth.bitrix.info/oauth/token/`), called as documented:
  * GET with `grant_type=refresh_token&client_id&client_secret&refresh_token`. The URL carries secrets,
  * so it never reaches an error or a log: failures are described by status and error code only.
  */
+import { MAX_RESPONSE_BYTES } from "../../bitrix24/client.ts";
+import { MIN_ATTEMPT_MS } from "../../bitrix24/deadline.ts";
+import {
+  exchange,
+  type HttpAnswer,
+  parseJsonObject,
+  transportFailure,
+} from "../../bitrix24/http-exchange.ts";
+import { TransferError } from "../../domain/problems.ts";
+import { ERROR_CODE_PATTERN, safeErrorCode } from "../../domain/safe-text.ts";
+import { type TokenEndpointFailure, tokenEndpointFailure } from "./tokens.ts";
 
 export interface RefreshGrant {
   clientId: string;
@@ -107,18 +106,9 @@ export async function refreshTokens(
       maxBytes: MAX_RESPONSE_BYTES,
     });
   } catch (error) {
-    if (error instanceof HttpTimeoutError) {
-      return failed(
-        "transient",
-        "UPSTREAM_TIMEOUT",
-        `Bitrix24's OAuth server did not answer within ${timeoutMs} ms`,
-      );
-    }
-    return failed(
-      "transient",
-      "UPSTREAM_ERROR",
-      `the connection to Bitrix24's OAuth server failed (${networkErrorCode(error)})`,
-    );
+    // A refresh that reached the server may have rotated the pair; nothing here can recover it.
+    const failure = transportFailure(error, timeoutMs, "Bitrix24's OAuth server");
+    return failed("transient", failure.code, failure.detail);
   }
   const { text } = response;
 

@@ -1,9 +1,8 @@
-import { TransferError } from "../../domain/problems.ts";
-
 /**
  * Rules for a Bitrix24 application's OAuth 2.0 tokens. Access tokens live an hour; refresh tokens rotate:
  * a successful refresh kills the refresh token used and the access token issued with it.
  */
+import { TransferError } from "../../domain/problems.ts";
 
 /** A usable pair and where to use it. Every field but `expiresAt` is a secret. */
 export interface TokenPair {

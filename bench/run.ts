@@ -36,6 +36,17 @@ import { measureThroughput, type ThroughputResult } from "./throughput.ts";
 import { measureWarm, type WarmStats } from "./warm.ts";
 
 const argv = process.argv.slice(2);
+if (argv.includes("--help") || argv.includes("-h")) {
+  console.log(`usage: npm run bench [-- --quick] [-- --only=cold,warm,throughput]
+
+Measures the deployable bundle on loopback (simulator and Secrets Manager stand-in behind TLS) side by
+side with a naive handler and the official SDK: bundle sizes, cold start on Node 24 (and Node 20),
+warm overhead and throughput under Bitrix24's rate limit. A full run writes bench/results.json and
+docs/performance.svg; --quick and --only write under dist/bench/.
+  BENCH_NODE24=<path to node>   the Node 24 binary to use (default: installed from the npm registry)
+  BENCH_TIME_LIMIT_S=600        the whole run's time limit`);
+  process.exit(0);
+}
 const quick = argv.includes("--quick");
 const only = argv
   .find((arg) => arg.startsWith("--only="))

@@ -34,6 +34,7 @@ const SCRIPTS = [
   "scripts/load-test.ts",
   "scripts/replay-failures.ts",
   "scripts/synth.ts",
+  "bench/run.ts",
 ];
 
 describe("package scripts", () => {

@@ -11,7 +11,7 @@ import { pathToFileURL } from "node:url";
 import { bundleLambda, PROJECT_ROOT } from "../infra/bundling.ts";
 import { type LambdaHandler, startLocalApi } from "./local-api.ts";
 import { startLocalAws } from "./local-aws.ts";
-import { demoPortal, startSimulator } from "./simulator/index.ts";
+import { DEMO_BOT, demoPortal, startSimulator } from "./simulator/index.ts";
 
 if (process.argv.includes("--help") || process.argv.includes("-h")) {
   console.log(`usage: npm run load
@@ -42,7 +42,7 @@ const sim = await startSimulator({
   now: () => epoch + (Date.now() - epoch) * SCALE,
 });
 const aws = await startLocalAws();
-aws.put("b24/main", JSON.stringify({ webhookUrl: sim.webhookUrl() }));
+aws.put("b24/main", JSON.stringify({ webhookUrl: sim.webhookUrl(), clientId: DEMO_BOT.clientId }));
 Object.assign(process.env, aws.env(), {
   PORTALS: JSON.stringify({ main: "b24/main" }),
   ALLOW_HTTP_LOOPBACK: "true",

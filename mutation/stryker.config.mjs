@@ -13,7 +13,11 @@ export const CORE_FILES = [
   "lambda/adapters/bitrix24-client.ts",
   "lambda/adapters/secret-cache.ts",
   "lambda/adapters/portal-credentials.ts",
+  "lambda/domain/endpoint-url.ts",
+  "lambda/adapters/http-event.ts",
+  "lambda/adapters/http-exchange.ts",
   "lambda/adapters/oauth-session.ts",
+  // Add the Bitrix24 outcome classification module here once it exists.
   "lambda/auth/bearer-token.ts",
   "lambda/auth/client-tokens.ts",
   "lambda/handlers/read-http-request.ts",

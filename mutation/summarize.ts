@@ -63,13 +63,20 @@ function sourceText(source: string, { start, end }: Mutant["location"]): string 
 }
 
 function isMessageText(mutant: Mutant, original: string): boolean {
-  return (mutant.mutatorName === "StringLiteral" || mutant.mutatorName === "TemplateLiteral") && /\s/.test(original);
+  return (
+    (mutant.mutatorName === "StringLiteral" || mutant.mutatorName === "TemplateLiteral") &&
+    /\s/.test(original)
+  );
 }
 
 const percent = (part: number, whole: number) => (whole === 0 ? 100 : Math.round((part / whole) * 1000) / 10);
 const oneLine = (text: string) => text.replace(/\s+/g, " ").slice(0, 120);
 
-export function summarise(report: Report, equivalents: Equivalent[], measuredAt: string): Record<string, FileSummary> {
+export function summarise(
+  report: Report,
+  equivalents: Equivalent[],
+  measuredAt: string,
+): Record<string, FileSummary> {
   const files: Record<string, FileSummary> = {};
   for (const [file, { source, mutants }] of Object.entries(report.files)) {
     const valid = mutants.filter((m) => !["CompileError", "RuntimeError", "Ignored"].includes(m.status));
@@ -164,7 +171,9 @@ function main(reportPath: string, durationSeconds: number): void {
       console.log(`survived ${file}:${v.line} ${v.mutator}: ${v.original} → ${v.replacement}`);
     }
   }
-  console.log(`${Object.keys(measured).length} files in ${durationSeconds} s; summary in mutation/summary.json`);
+  console.log(
+    `${Object.keys(measured).length} files in ${durationSeconds} s; summary in mutation/summary.json`,
+  );
 }
 
 if (process.argv[2]) main(process.argv[2], Number(process.argv[3] ?? 0));

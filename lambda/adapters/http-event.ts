@@ -62,7 +62,7 @@ function decodeBody(
   base64: boolean,
   maxBytes: number,
 ): { body: Buffer | undefined; tooLarge: boolean } {
-  if (raw === undefined || raw === null) return { body: undefined, tooLarge: false };
+  if (raw === undefined) return { body: undefined, tooLarge: false };
   // Judge by the encoded length first so an oversized body is never decoded (UTF-8 never has fewer bytes than UTF-16 units).
   const encodedLimit = base64 ? Math.ceil(maxBytes / 3) * 4 : maxBytes;
   if (raw.length > encodedLimit) return { body: undefined, tooLarge: true };

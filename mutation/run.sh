@@ -32,4 +32,4 @@ if [ $# -gt 0 ]; then args+=(--mutate "$(IFS=,; echo "$*")"); fi
 echo "mutation: $(node --version), Stryker $STRYKER_VERSION, concurrency ${MUTATION_CONCURRENCY:-1}"
 start=$(date +%s)
 node "$stryker_dir/node_modules/@stryker-mutator/core/bin/stryker.js" "${args[@]}"
-npx tsx mutation/summarize.ts reports/mutation/mutation.json "$(( $(date +%s) - start ))"
+npx tsx mutation/summarize.ts reports/mutation/mutation.json "$(( $(date +%s) - start ))" "$@"

@@ -31,7 +31,7 @@ export default {
   mutate: CORE_FILES,
   testRunner: "vitest",
   vitest: {
-    configFile: "vitest.config.ts",
+    configFile: "mutation/vitest.config.ts",
     // Many tests reach the code through the deployed bundle (dist/lambda), which is loaded by URL: vitest's
     // import graph does not relate those tests to the source files, so "related" would skip them.
     related: false,

@@ -38,6 +38,8 @@ interface Survivor {
 
 interface FileSummary {
   measuredAt: string;
+  /** Set when only part of the file was mutated (`file:start-end` on the command line). */
+  lines?: string;
   mutants: number;
   killed: number;
   survived: number;
@@ -127,11 +129,16 @@ export function summarise(
   return files;
 }
 
-function main(reportPath: string, durationSeconds: number): void {
+function main(reportPath: string, durationSeconds: number, patterns: string[]): void {
   const report = JSON.parse(readFileSync(reportPath, "utf8")) as Report;
   const equivalents = JSON.parse(readFileSync(EQUIVALENTS, "utf8")) as Equivalent[];
   const measuredAt = new Date().toISOString();
   const measured = summarise(report, equivalents, measuredAt);
+  for (const pattern of patterns) {
+    const [, file, lines] = /^(.+?):(\d+(?::\d+)?-\d+(?::\d+)?)$/.exec(pattern) ?? [];
+    const entry = file === undefined ? undefined : measured[file];
+    if (entry) entry.lines = entry.lines ? `${entry.lines},${lines}` : lines;
+  }
 
   let previous: { files?: Record<string, FileSummary> } = {};
   try {
@@ -147,7 +154,7 @@ function main(reportPath: string, durationSeconds: number): void {
     lastRun: {
       at: measuredAt,
       durationSeconds,
-      files: Object.keys(measured).sort(),
+      mutate: patterns.length > 0 ? patterns : "every file in CORE_FILES",
       node: process.version,
       concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 1),
     },
@@ -156,7 +163,7 @@ function main(reportPath: string, durationSeconds: number): void {
   writeFileSync(SUMMARY, `${JSON.stringify(summary, null, 2)}\n`);
 
   const rows = Object.entries(files).map(([file, s]) => ({
-    file,
+    file: s.lines ? `${file}:${s.lines}` : file,
     mutants: s.mutants,
     killed: s.killed,
     raw: `${s.rawScore}%`,
@@ -176,4 +183,4 @@ function main(reportPath: string, durationSeconds: number): void {
   );
 }
 
-if (process.argv[2]) main(process.argv[2], Number(process.argv[3] ?? 0));
+if (process.argv[2]) main(process.argv[2], Number(process.argv[3] ?? 0), process.argv.slice(4));

@@ -15,4 +15,6 @@ class SmallestFirst extends BaseSequencer {
   }
 }
 
-export default mergeConfig(base, { test: { sequence: { sequencer: SmallestFirst } } });
+const config = mergeConfig(base, { test: { sequence: { sequencer: SmallestFirst } } });
+config.test.globalSetup = ["mutation/build-bundle-once.ts"];
+export default config;

@@ -19,8 +19,9 @@ describe("the client-token table", () => {
         short: hashToken("x").slice(1),
         long: `${hashToken("x")}0`,
         number: 42,
+        list: [hashToken("x")],
       }),
-      ["crm", "upper", "short", "long", "number"],
+      ["crm", "upper", "short", "long", "number", "list"],
     );
     expect(table.entries).toEqual([{ client: "crm", hash: Buffer.from(hashToken("crm-token"), "hex") }]);
     expect(table.ignored).toEqual([
@@ -29,16 +30,17 @@ describe("the client-token table", () => {
       { client: "short", reason: "not a SHA-256 hex digest" },
       { client: "long", reason: "not a SHA-256 hex digest" },
       { client: "number", reason: "not a SHA-256 hex digest" },
+      { client: "list", reason: "not a SHA-256 hex digest" },
     ]);
   });
 
   it.each([
-    ["not JSON", "{"],
-    ["an array", "[]"],
-    ["null", "null"],
-    ["a string", '"abc"'],
-  ])("refuses a secret that is %s", (_, value) => {
-    expect(() => parseClientTokens(value, ["crm"])).toThrow(ClientTokensFormatError);
+    ["not JSON", "{", "the client-token secret is not JSON"],
+    ["an array", "[]", "must be a JSON object"],
+    ["null", "null", "must be a JSON object"],
+    ["a string", '"abc"', "must be a JSON object"],
+  ])("refuses a secret that is %s", (_, value, message) => {
+    expect(() => parseClientTokens(value, ["crm"])).toThrow(message);
     try {
       parseClientTokens(value, ["crm"]);
     } catch (error) {

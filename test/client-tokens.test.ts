@@ -40,6 +40,7 @@ describe("the client-token table", () => {
     ["null", "null", "must be a JSON object"],
     ["a string", '"abc"', "must be a JSON object"],
   ])("refuses a secret that is %s", (_, value, message) => {
+    expect(() => parseClientTokens(value, ["crm"])).toThrow(ClientTokensFormatError);
     expect(() => parseClientTokens(value, ["crm"])).toThrow(message);
     try {
       parseClientTokens(value, ["crm"]);

@@ -157,3 +157,25 @@ describe("the edges of an HTTP transfer request", () => {
     expect(codeOf({ body: "x".repeat(MAX_BODY_BYTES + 1) })).toBe("PAYLOAD_TOO_LARGE");
   });
 });
+
+describe("what a refused media type says", () => {
+  const detail = (headers: Record<string, string>) => {
+    try {
+      read({ body, headers });
+    } catch (error) {
+      if (error instanceof TransferError) return error.details.detail;
+      throw error;
+    }
+    throw new Error("expected the request to be refused");
+  };
+
+  it("asks for JSON, quoting at most 80 characters of what came", () => {
+    expect(detail({})).toBe("send Content-Type: application/json");
+    expect(detail({ "content-type": "text/plain" })).toBe(
+      "content type text/plain is not supported; send application/json",
+    );
+    expect(detail({ "content-type": `text/${"x".repeat(200)}` })).toBe(
+      `content type text/${"x".repeat(75)} is not supported; send application/json`,
+    );
+  });
+});

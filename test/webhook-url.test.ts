@@ -71,3 +71,24 @@ describe("webhook URL validation", () => {
     expect(restBase(`https://127.0.0.1/rest/1/${CODE}/`, strict)).toBe(`https://127.0.0.1/rest/1/${CODE}/`);
   });
 });
+
+describe("what a refused portal secret says", () => {
+  const detail = (raw: string, options = strict) => {
+    try {
+      parseWebhookSecret(raw, options);
+    } catch (error) {
+      if (error instanceof TransferError) return error.details.detail;
+      throw error;
+    }
+    throw new Error("expected the secret to be refused");
+  };
+
+  it("names the check that failed, never the value", () => {
+    expect(detail("{")).toMatch(/not JSON/);
+    expect(detail(JSON.stringify({ webhookUrl: 5, clientId: "c1" }))).toMatch(/invalid fields: webhookUrl$/);
+    expect(detail("5")).toMatch(/invalid fields: \(value\)$/);
+    expect(detail(secret("not a url"))).toMatch(/is not a URL/);
+    expect(detail(secret(`http://acme.bitrix24.com/rest/1/${CODE}/`))).toMatch(/must use https/);
+    expect(detail(secret(`https://acme.bitrix24.com/x/rest/1/${CODE}/`))).toMatch(/must look like/);
+  });
+});

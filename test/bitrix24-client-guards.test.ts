@@ -33,6 +33,8 @@ describe("the network error guard", () => {
     ["a string", "ECONNRESET"],
     ["undefined", undefined],
     ["null", null],
+    // Only objects are read: whatever else is thrown says nothing we could trust.
+    ["a function with a code", Object.assign(() => {}, { code: "EPIPE" })],
   ])("never passes on %s", (_, error) => {
     expect(networkErrorCode(error)).toBe("network error");
   });

@@ -32,6 +32,12 @@ describe("webhook URL validation", () => {
     expect(restBase(url)).toBe(base);
   });
 
+  it("adds no field the secret did not have", () => {
+    expect(
+      Object.keys(parseWebhookSecret(secret(`https://acme.bitrix24.com/rest/1/${CODE}/`), strict)),
+    ).toEqual(["restBase", "clientId"]);
+  });
+
   it.each([
     ["a username only", `https://user@acme.bitrix24.com/rest/1/${CODE}/`],
     ["a password only", `https://:pw@acme.bitrix24.com/rest/1/${CODE}/`],

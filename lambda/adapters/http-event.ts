@@ -37,7 +37,7 @@ export function isRestApiEvent(event: unknown): event is APIGatewayProxyEvent {
 }
 
 export function toHttpRequest(event: HttpEvent, maxBodyBytes: number): HttpRequest {
-  const v2 = "version" in event && event.version === "2.0" && "http" in event.requestContext;
+  const v2 = isHttpApiEvent(event);
   const context = event.requestContext as { requestId?: string; authorizer?: unknown };
   const { body, tooLarge } = decodeBody(
     event.body ?? undefined,

@@ -25,6 +25,8 @@ interface Equivalent {
   mutator: string;
   original: string;
   replacement: string;
+  /** How many mutants with this text it covers (default 1): two identical texts may differ in logic. */
+  count?: number;
   reason: string;
 }
 
@@ -80,6 +82,7 @@ export function summarise(
   measuredAt: string,
 ): Record<string, FileSummary> {
   const files: Record<string, FileSummary> = {};
+  const left = new Map(equivalents.map((e) => [e, e.count ?? 1]));
   for (const [file, { source, mutants }] of Object.entries(report.files)) {
     const valid = mutants.filter((m) => !["CompileError", "RuntimeError", "Ignored"].includes(m.status));
     const detected = valid.filter((m) => m.status === "Killed" || m.status === "Timeout").length;
@@ -96,15 +99,16 @@ export function summarise(
         original: oneLine(original),
         replacement: oneLine(replacement),
       };
-      if (
-        equivalents.some(
-          (e) =>
-            e.file === file &&
-            e.mutator === mutant.mutatorName &&
-            e.original === survivor.original &&
-            e.replacement === survivor.replacement,
-        )
-      ) {
+      const match = equivalents.find(
+        (e) =>
+          (left.get(e) ?? 0) > 0 &&
+          e.file === file &&
+          e.mutator === mutant.mutatorName &&
+          e.original === survivor.original &&
+          e.replacement === survivor.replacement,
+      );
+      if (match) {
+        left.set(match, (left.get(match) ?? 1) - 1);
         survivor.excluded = "equivalent";
         equivalent++;
       } else if (isMessageText(mutant, original)) {

@@ -103,3 +103,85 @@ describe("the HTTP envelope", () => {
     expect(toHttpRequest(httpApiEvent({ body }), MAX_BODY_BYTES).requestId).toBe("ZhNHJhhLjoEEPiw=");
   });
 });
+
+describe("the edges of an HTTP transfer request", () => {
+  it("allows 16 KiB bodies: 16,384 bytes and not one more", () => {
+    expect(MAX_BODY_BYTES).toBe(16_384);
+  });
+
+  it("refuses invalid UTF-8 even where lenient decoding would yield valid JSON", () => {
+    // With a lenient decoder, 0xff inside a string becomes U+FFFD and the JSON parses. The bytes go into
+    // the event as they are (the events helper would base64-encode the text a second time).
+    const raw = (bytes: Buffer) => {
+      const event = httpApiEvent({ body: "" });
+      event.body = bytes.toString("base64");
+      event.isBase64Encoded = true;
+      return toHttpRequest(event, MAX_BODY_BYTES);
+    };
+    const json = (portal: Buffer) =>
+      Buffer.concat([Buffer.from('{"chatId":1,"operatorId":1,"portal":"'), portal, Buffer.from('"}')]);
+    expect(readHttpTransferRequest(raw(json(Buffer.from("main"))))).toMatchObject({ kind: "single" });
+    expect(() => readHttpTransferRequest(raw(json(Buffer.from([0xff]))))).toThrow(/INVALID_JSON/);
+    expect(() => readHttpTransferRequest(raw(Buffer.from([0x7b, 0xff, 0x7d])))).toThrow(/INVALID_JSON/);
+  });
+
+  it.each([
+    ["/transfers", "accepted"],
+    ["/transfers/", "accepted"],
+    ["transfers", "accepted"],
+    ["/prod/transfers/", "accepted"],
+    ["/transfersX", "NOT_FOUND"],
+    ["/xtransfers", "NOT_FOUND"],
+    ["/transfers//", "NOT_FOUND"],
+    ["/transfers/1", "NOT_FOUND"],
+  ])("finds the resource at %s: %s", (path, code) => {
+    expect(codeOf({ path, body })).toBe(code);
+  });
+
+  it("answers an unknown path with NOT_FOUND whatever the method", () => {
+    expect(codeOf({ path: "/other", method: "GET", body })).toBe("NOT_FOUND");
+  });
+
+  it.each([
+    ["application/json ; charset=utf-8", "accepted"],
+    ["application/problem+json", "accepted"],
+    ["application/a.b-c_d+json", "accepted"],
+    ["xapplication/json", "UNSUPPORTED_MEDIA_TYPE"],
+    ["application/json+x", "UNSUPPORTED_MEDIA_TYPE"],
+    ["application/+json", "UNSUPPORTED_MEDIA_TYPE"],
+    ["application/a b+json", "UNSUPPORTED_MEDIA_TYPE"],
+    ["application/vnd+jsonx", "UNSUPPORTED_MEDIA_TYPE"],
+    ["text/json", "UNSUPPORTED_MEDIA_TYPE"],
+  ])("judges the media type %s: %s", (contentType, code) => {
+    expect(codeOf({ body, headers: { "content-type": contentType } })).toBe(code);
+  });
+
+  it("checks the media type before the body size and the body", () => {
+    expect(codeOf({ body: "x".repeat(MAX_BODY_BYTES + 1), headers: { "content-type": "text/plain" } })).toBe(
+      "UNSUPPORTED_MEDIA_TYPE",
+    );
+    expect(codeOf({ body: "x".repeat(MAX_BODY_BYTES + 1) })).toBe("PAYLOAD_TOO_LARGE");
+  });
+});
+
+describe("what a refused media type says", () => {
+  const detail = (headers: Record<string, string>) => {
+    try {
+      read({ body, headers });
+    } catch (error) {
+      if (error instanceof TransferError) return error.details.detail;
+      throw error;
+    }
+    throw new Error("expected the request to be refused");
+  };
+
+  it("asks for JSON, quoting at most 80 characters of what came", () => {
+    expect(detail({})).toBe("send Content-Type: application/json");
+    expect(detail({ "content-type": "text/plain" })).toBe(
+      "content type text/plain is not supported; send application/json",
+    );
+    expect(detail({ "content-type": `text/${"x".repeat(200)}` })).toBe(
+      `content type text/${"x".repeat(75)} is not supported; send application/json`,
+    );
+  });
+});

@@ -40,7 +40,7 @@ export function isRestApiEvent(event: unknown): event is APIGatewayProxyEvent {
 }
 
 export function toHttpRequest(event: HttpEvent, maxBodyBytes: number): HttpRequest {
-  const v2 = "version" in event && event.version === "2.0" && "http" in event.requestContext;
+  const v2 = isHttpApiEvent(event);
   const context = event.requestContext as { requestId?: string; authorizer?: unknown; identity?: unknown };
   const { body, tooLarge } = decodeBody(
     event.body ?? undefined,
@@ -65,7 +65,7 @@ function decodeBody(
   base64: boolean,
   maxBytes: number,
 ): { body: Buffer | undefined; tooLarge: boolean } {
-  if (raw === undefined || raw === null) return { body: undefined, tooLarge: false };
+  if (raw === undefined) return { body: undefined, tooLarge: false };
   // Judge by the encoded length first so an oversized body is never decoded (UTF-8 never has fewer bytes than UTF-16 units).
   const encodedLimit = base64 ? Math.ceil(maxBytes / 3) * 4 : maxBytes;
   if (raw.length > encodedLimit) return { body: undefined, tooLarge: true };

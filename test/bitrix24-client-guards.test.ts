@@ -137,7 +137,7 @@ describe("the response size limit", () => {
       const refused = await call().catch((error: unknown) => error);
       expect(refused).toBeInstanceOf(TransferError);
       // A 200 that cannot be read may hide a performed call: reported once, never retried.
-      expect(refused).toMatchObject({ code: "UPSTREAM_ERROR", details: { attempts: 1 } });
+      expect(refused).toMatchObject({ code: "OUTCOME_UNKNOWN", details: { attempts: 1 } });
     },
   );
 });

@@ -39,6 +39,8 @@ describe("the API Gateway envelope", () => {
     const withAuthorizer = (authorizer: unknown) => {
       const event = restApiEvent();
       (event.requestContext as { authorizer: unknown }).authorizer = authorizer;
+      // Without IAM authorization there is no caller identity to fall back on.
+      (event.requestContext as { identity: Record<string, unknown> }).identity.userArn = null;
       return toHttpRequest(event, LIMIT).client;
     };
     expect(toHttpRequest(httpApiEvent({ client: "crm" }), LIMIT).client).toBe("crm");

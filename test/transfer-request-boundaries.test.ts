@@ -48,7 +48,7 @@ describe("id boundaries", () => {
   });
 
   it("applies the same rules to every id field", () => {
-    for (const field of ["operatorId", "queueId", "botId"]) {
+    for (const field of ["operatorId", "queueId"]) {
       const target = field === "queueId" ? {} : { operatorId: 1 };
       const request = { chatId: 1, ...target, [field]: "9007199254740992" };
       const parsed = parseTransferRequest(request);

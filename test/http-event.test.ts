@@ -40,7 +40,7 @@ describe("the API Gateway envelope", () => {
       const event = restApiEvent();
       (event.requestContext as { authorizer: unknown }).authorizer = authorizer;
       // Without IAM authorization there is no caller identity to fall back on.
-      (event.requestContext as { identity: Record<string, unknown> }).identity.userArn = null;
+      (event.requestContext.identity as { userArn: string | null }).userArn = null;
       return toHttpRequest(event, LIMIT).client;
     };
     expect(toHttpRequest(httpApiEvent({ client: "crm" }), LIMIT).client).toBe("crm");

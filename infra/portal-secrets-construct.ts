@@ -113,7 +113,7 @@ export class PortalSecrets extends Construct {
       };
     }
     const secret = new Secret(this, id, {
-      description: `Bitrix24 inbound webhook for portal "${portal}" (JSON: webhookUrl, optional botId and clientId)`,
+      description: `Bitrix24 inbound webhook for portal "${portal}" (JSON: webhookUrl and the bot's clientId)`,
       secretStringValue: SecretValue.unsafePlainText(PORTAL_SECRET_PLACEHOLDER),
       // The webhook URL is entered by hand and cannot be recreated from anything in this stack.
       removalPolicy: RemovalPolicy.RETAIN,

@@ -188,6 +188,7 @@ describe("a renamed portal (302 to its new address)", () => {
     ["to plain http off loopback", (url) => `http://portal.example.com${url}`],
     ["to another path", () => `${newBase}/rest/1/othercode/imopenlines.bot.session.transfer.json`],
     ["with a query", (url) => `${newBase}${url}?x=1`],
+    ["to an address that is not a URL", () => "http://[::1"],
     ["to itself", (url) => `${oldBase}${url}`],
   ];
   it.each(refused)("is refused %s, without sending anything there", async (_name, location) => {

@@ -49,6 +49,7 @@ describe("problems", () => {
     });
     expect(Object.keys(bare)).not.toContain("errors");
     expect(Object.keys(bare)).not.toContain("bitrix24");
+    expect(Object.keys(bare)).not.toContain("message");
     expect(PROBLEM_TYPE_BASE).toBe("urn:b24-transfer:problem:");
 
     const full = toProblemDocument(

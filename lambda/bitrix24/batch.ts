@@ -72,7 +72,7 @@ export function requireBatchAnswer(answer: unknown): void {
 export function readBatchAnswer(
   answer: unknown,
   keys: readonly string[],
-  secrets: readonly string[] = [],
+  secrets: readonly string[],
 ): Map<string, CommandOutcome> {
   const results = isRecord(answer) && isRecord(answer.result) ? answer.result : {};
   const errors = isRecord(answer) && isRecord(answer.result_error) ? answer.result_error : {};

@@ -6,6 +6,7 @@
 import {
   type BatchCommand,
   batchCommands,
+  type CommandOutcome,
   packBatches,
   readBatchAnswer,
   requireBatchAnswer,
@@ -118,7 +119,10 @@ async function runRound(
       attempts.count += outcome.attempts;
       // An answer that is no batch answer at all says nothing of any command: the whole call is unknown.
       requireBatchAnswer(outcome.result);
-      decisions.push(...readRound(batchItems, outcome.result, outcome.secrets, portal));
+      const keys = batch.flatMap(({ commands }) => commands.map((command) => command.key));
+      decisions.push(
+        ...readRound(batchItems, readBatchAnswer(outcome.result, keys, outcome.secrets), portal),
+      );
     } catch (error) {
       if (!(error instanceof TransferError)) throw error;
       attempts.count += error.details.attempts ?? 0;
@@ -136,9 +140,7 @@ function wholeCallFailed(item: BatchItem, error: TransferError): Decision {
   return { item, step: { kind: "failed", error }, error };
 }
 
-function readRound(items: BatchItem[], answer: unknown, secrets: string[], portal: string): Decision[] {
-  const keys = items.flatMap((item) => commandsFor(item, {}).map((command) => command.key));
-  const read = readBatchAnswer(answer, keys, secrets);
+function readRound(items: BatchItem[], read: Map<string, CommandOutcome>, portal: string): Decision[] {
   const decisions: Decision[] = [];
   for (const item of items) {
     if (item.messagePending) {

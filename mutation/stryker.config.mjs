@@ -9,6 +9,7 @@ export const CORE_FILES = [
   "lambda/domain/transfer-request.ts",
   "lambda/bitrix24/error-policy.ts",
   "lambda/bitrix24/batch.ts",
+  "lambda/bitrix24/refusal.ts",
   "lambda/domain/problems.ts",
   "lambda/bitrix24/client.ts",
   "lambda/aws/secret-cache.ts",

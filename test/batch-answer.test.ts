@@ -81,6 +81,12 @@ describe("a batch command's outcome", () => {
     expect(rejected?.ok === false && Object.keys(rejected.error.details)).not.toContain("retryAfter");
   });
 
+  it("explains a portal's setup problem the way a single call does", () => {
+    const denied = outcome({ result_error: { t0: { error: "ACCESS_DENIED" } } });
+    expect(denied).toMatchObject({ ok: false, retry: false, error: { code: "PORTAL_MISCONFIGURED" } });
+    expect(denied?.ok === false && denied.error.details.detail).toMatch(/clientId.*imbot\.register/);
+  });
+
   it("keeps the portal's secrets out of a command's error text", () => {
     const secret = "k3y5ecr3t";
     const answer = {

@@ -6,8 +6,8 @@
 import { isRecord } from "../domain/is-record.ts";
 import { type Bitrix24Error, TransferError, UNKNOWN_OUTCOME_ADVICE } from "../domain/problems.ts";
 import { upstreamError } from "../domain/safe-text.ts";
-import { errorPolicy } from "./error-policy.ts";
 import type { MethodCall } from "./methods.ts";
+import { refusal } from "./refusal.ts";
 
 export type CommandOutcome = { ok: true } | { ok: false; error: TransferError; retry: boolean };
 
@@ -96,28 +96,9 @@ export function readBatchAnswer(
   return outcomes;
 }
 
-/** `bitrix24` has been through upstreamError: a safe code and a redacted, cut description. */
+/** A command's error entry: its code decides, as for a single call (status 0: commands have none). */
 function commandRefusal(bitrix24: Bitrix24Error): CommandOutcome {
-  const code = bitrix24.error;
-  const policy = errorPolicy(0, code);
-  if (policy.outcomeUnknown) {
-    return {
-      ok: false,
-      retry: false,
-      error: new TransferError("OUTCOME_UNKNOWN", {
-        detail: `Bitrix24 failed with ${code} on this command in the batch; ${UNKNOWN_OUTCOME_ADVICE}`,
-        bitrix24,
-      }),
-    };
-  }
-  return {
-    ok: false,
-    // The queue lock (OPERATOR_WRONG) is the hand-over's decision (domain/hand-over.ts), not a plain retry.
-    retry: policy.retry,
-    error: new TransferError(policy.code, {
-      detail: `Bitrix24 refused this command in the batch with ${code}`,
-      bitrix24,
-      ...(policy.retryAfter === undefined ? {} : { retryAfter: policy.retryAfter }),
-    }),
-  };
+  const { error, retry } = refusal(0, bitrix24, false);
+  // The queue lock (OPERATOR_WRONG) is the hand-over's decision (domain/hand-over.ts), not a plain retry.
+  return { ok: false, error, retry };
 }

@@ -11,9 +11,9 @@ import { type ProblemCode, TransferError, UNKNOWN_OUTCOME_ADVICE } from "../doma
 import { endpointSecrets, upstreamError } from "../domain/safe-text.ts";
 import { noteBitrix24Answer } from "../observability/bitrix24-usage.ts";
 import { backOff, DEFAULT_RETRY, MIN_ATTEMPT_MS, type RetryPolicy, sleepWithin } from "./deadline.ts";
-import { errorPolicy } from "./error-policy.ts";
 import { exchange, type HttpAnswer, parseJsonObject, transportFailure } from "./http-exchange.ts";
 import { followMove, isRedirect } from "./portal-move.ts";
+import { type Refusal, refusal } from "./refusal.ts";
 
 export interface CallOptions {
   /** Epoch ms by which the whole call, retries included, must be over. */
@@ -40,14 +40,7 @@ export interface CallResult {
 /** Bitrix24 answers are small; a huge body is a proxy or attack, not an answer. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
 
-interface AttemptFailure {
-  error: TransferError;
-  /** Refused before it ran, and worth another attempt. */
-  retry: boolean;
-  /** The method may have run. */
-  outcomeUnknown: boolean;
-  retryOnceAfterMs?: number;
-}
+type AttemptFailure = Refusal;
 
 /** The call's options plus every secret value its texts must never carry (the REST base, its code, a token). */
 type AttemptOptions = CallOptions & { secrets: readonly string[] };
@@ -115,7 +108,7 @@ async function attemptWithMove(
     options,
   );
   if ("location" in second) {
-    return refusal("PORTAL_MISCONFIGURED", "Bitrix24 redirected the call twice; check the portal's address");
+    return refused("PORTAL_MISCONFIGURED", "Bitrix24 redirected the call twice; check the portal's address");
   }
   return second;
 }
@@ -139,7 +132,7 @@ async function attemptOnce(
   } catch (error) {
     const failure = transportFailure(error, timeoutMs, "Bitrix24");
     if (failure.reached && !options.idempotent) return unknownOutcome(failure.detail);
-    return { ...refusal(failure.code, failure.detail), retry: true };
+    return { ...refused(failure.code, failure.detail), retry: true };
   }
   if (isRedirect(response.status) && response.location !== undefined) return { location: response.location };
 
@@ -147,86 +140,27 @@ async function attemptOnce(
   noteBitrix24Answer(url.href, envelope);
   if (envelope && typeof envelope.error === "string") {
     const bitrix24 = upstreamError(envelope.error, envelope.error_description, options.secrets);
-    const policy = errorPolicy(response.status, bitrix24.error);
-    const failure = {
-      retry: policy.retry,
-      outcomeUnknown: policy.outcomeUnknown === true,
-      ...(policy.retryOnceAfterMs === undefined ? {} : { retryOnceAfterMs: policy.retryOnceAfterMs }),
-    };
-    if (failure.outcomeUnknown && !options.idempotent) {
-      return { ...unknownOutcome(`Bitrix24 failed with ${bitrix24.error}`, bitrix24), ...failure };
-    }
-    const code = policy.code === "OUTCOME_UNKNOWN" ? "UPSTREAM_ERROR" : policy.code;
-    const error = new TransferError(code, {
-      detail: describeUpstreamError(code, bitrix24.error),
-      bitrix24,
-      ...(policy.retryAfter === undefined ? {} : { retryAfter: policy.retryAfter }),
-    });
-    return { error, ...failure };
+    return refusal(response.status, bitrix24, options.idempotent === true);
   }
-  if (response.status !== 200) {
-    const policy = errorPolicy(response.status, undefined);
-    if (policy.outcomeUnknown && !options.idempotent) {
-      return unknownOutcome(`Bitrix24 answered HTTP ${response.status} without an error code`);
-    }
-    const code = policy.code === "OUTCOME_UNKNOWN" ? "UPSTREAM_ERROR" : policy.code;
-    return {
-      error: new TransferError(code, {
-        detail: `Bitrix24 answered HTTP ${response.status} without an error code`,
-        ...(policy.retryAfter === undefined ? {} : { retryAfter: policy.retryAfter }),
-      }),
-      retry: policy.retry,
-      outcomeUnknown: policy.outcomeUnknown === true,
-    };
-  }
+  if (response.status !== 200) return refusal(response.status, undefined, options.idempotent === true);
   if (!envelope || !("result" in envelope)) {
     if (!options.idempotent) return unknownOutcome("Bitrix24 answered HTTP 200 with an unreadable body");
     return {
-      ...refusal("UPSTREAM_ERROR", "Bitrix24 answered HTTP 200 with an unreadable body"),
+      ...refused("UPSTREAM_ERROR", "Bitrix24 answered HTTP 200 with an unreadable body"),
       retry: true,
     };
   }
   return "time" in envelope ? { result: envelope.result, time: envelope.time } : { result: envelope.result };
 }
 
-function unknownOutcome(what: string, bitrix24?: { error: string; description?: string }): AttemptFailure {
+function unknownOutcome(what: string): AttemptFailure {
   return {
-    error: new TransferError("OUTCOME_UNKNOWN", {
-      detail: `${what}; ${UNKNOWN_OUTCOME_ADVICE}`,
-      ...(bitrix24 === undefined ? {} : { bitrix24 }),
-    }),
+    error: new TransferError("OUTCOME_UNKNOWN", { detail: `${what}; ${UNKNOWN_OUTCOME_ADVICE}` }),
     retry: false,
     outcomeUnknown: true,
   };
 }
 
-function refusal(code: ProblemCode, detail: string): AttemptFailure {
+function refused(code: ProblemCode, detail: string): AttemptFailure {
   return { error: new TransferError(code, { detail }), retry: false, outcomeUnknown: false };
-}
-
-function describeUpstreamError(code: ProblemCode, error: string): string {
-  switch (code) {
-    case "TRANSFER_REJECTED":
-      return `Bitrix24 rejected the transfer with ${error}`;
-    case "PORTAL_MISCONFIGURED":
-      return misconfigurationAdvice(error);
-    case "RATE_LIMITED":
-      return `Bitrix24 is limiting requests for this portal (${error}); try again later`;
-    default:
-      return `Bitrix24 failed with ${error}`;
-  }
-}
-
-/** What to fix, for the refusals that a portal's setup causes (rest.php `resolveClientId`, im/lib/bot.php `getBotIdByAppId`). */
-export function misconfigurationAdvice(error: string): string {
-  switch (error) {
-    case "ACCESS_DENIED":
-      return "Bitrix24 refused with ACCESS_DENIED: a webhook call needs the bot's clientId (set \"clientId\" in the portal's secret to the CLIENT_ID the bot was registered with through imbot.register), or the portal's plan has no REST access";
-    case "BOT_ID_ERROR":
-      return 'Bitrix24 found no chat bot for these credentials (BOT_ID_ERROR): for a webhook, "clientId" in the portal\'s secret must be the CLIENT_ID given to imbot.register through that same webhook; an application must register its own bot with imbot.register';
-    case "insufficient_scope":
-      return "Bitrix24 refused with insufficient_scope: the webhook or application needs the imopenlines scope (and imbot to register the bot)";
-    default:
-      return `Bitrix24 refused the portal's credentials with ${error}; check the webhook or application and its scopes (imopenlines, imbot)`;
-  }
 }

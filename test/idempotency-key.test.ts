@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { IDEMPOTENCY_KEY_PATTERN } from "../lambda/domain/idempotency-key-pattern.ts";
 import { TransferError } from "../lambda/domain/problems.ts";
 import type { HttpRequest } from "../lambda/events/api-gateway.ts";
-import { IDEMPOTENCY_KEY_PATTERN, idempotencyKey } from "../lambda/handlers/http/idempotency-key.ts";
+import { idempotencyKey } from "../lambda/handlers/http/idempotency-key.ts";
 
 const request = (headers: Record<string, string>, client?: string): HttpRequest => ({
   method: "POST",

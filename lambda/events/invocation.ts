@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
+import { IDEMPOTENCY_KEY_PATTERN } from "../domain/idempotency-key-pattern.ts";
 import { isRecord } from "../domain/is-record.ts";
-import { IDEMPOTENCY_KEY_PATTERN } from "../handlers/http/idempotency-key.ts";
 import { TRANSFER_DETAIL_TYPE } from "../names.ts";
 import { type HttpRequest, isHttpApiEvent, isRestApiEvent, toHttpRequest } from "./api-gateway.ts";
 

@@ -11,6 +11,7 @@ import type { Dependencies } from "./dependencies.ts";
 import { asTransferError } from "./failures.ts";
 import type { Handled, InvocationRun } from "./invocation-run.ts";
 import { failureFields, inputFields, type LogFields, outcomeFields } from "./log-fields.ts";
+import { type InputOutcome, runTransferInput } from "./transfer-input.ts";
 
 /** What an asynchronous event produced; failed items are already in the failure queue. */
 export interface EventSummary {
@@ -97,29 +98,26 @@ async function runPayload(payload: unknown, dependencies: Dependencies, deadline
     return { total: 1, log: failureFields(failure), parked: [{ error: failure, request: payload }] };
   }
   const described = inputFields(input, dependencies.service);
-  if (input.kind === "single") {
-    try {
-      const { result, attempts } = await dependencies.service.transfer(input.request, deadline);
-      return {
-        total: 1,
-        log: { ...described, ...outcomeFields({ kind: "single", result, attempts }).log },
-        parked: [],
-      };
-    } catch (error) {
-      const failure = asTransferError(error);
-      return {
-        total: 1,
-        log: { ...described, ...failureFields(failure) },
-        parked: [{ error: failure, request: payload }],
-      };
-    }
+  let ran: InputOutcome;
+  try {
+    ran = await runTransferInput(input, dependencies.service, deadline);
+  } catch (error) {
+    // A single request's failure is thrown and parked; a batch's items fail inside its outcome, so a
+    // throw from a batch is the whole invocation failing, and Lambda retries the event.
+    if (input.kind === "batch") throw error;
+    const failure = asTransferError(error);
+    return {
+      total: 1,
+      log: { ...described, ...failureFields(failure) },
+      parked: [{ error: failure, request: payload }],
+    };
   }
-  const outcome = await dependencies.service.transferBatch(input.requests, deadline);
-  const parked = outcome.items.flatMap((item, index) =>
+  const log = { ...described, ...outcomeFields(ran).log };
+  if (ran.kind === "single") return { total: 1, log, parked: [] };
+  const parked = ran.outcome.items.flatMap((item, index) =>
     item.ok ? [] : [{ error: item.error, request: callerItem(payload, index), index }],
   );
-  const log = outcomeFields({ kind: "batch", requests: input.requests, outcome }).log;
-  return { total: input.requests.length, log: { ...described, ...log }, parked };
+  return { total: ran.requests.length, log, parked };
 }
 
 /**

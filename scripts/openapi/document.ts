@@ -1,13 +1,13 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as z from "zod";
+import { IDEMPOTENCY_KEY_PATTERN } from "../../lambda/domain/idempotency-key-pattern.ts";
 import { PROBLEMS } from "../../lambda/domain/problems.ts";
 import {
   MAX_BATCH_ITEMS,
   transferBatchSchema,
   transferRequestSchema,
 } from "../../lambda/domain/transfer-request.ts";
-import { IDEMPOTENCY_KEY_PATTERN } from "../../lambda/handlers/http/idempotency-key.ts";
 import { MAX_BODY_BYTES } from "../../lambda/handlers/http/read-request.ts";
 import { TRANSFER_DETAIL_TYPE } from "../../lambda/names.ts";
 import { PROBLEM_CATALOGUE, PROBLEM_CODES } from "./problem-catalogue.ts";

@@ -1,8 +1,6 @@
+import { IDEMPOTENCY_KEY_PATTERN } from "../../domain/idempotency-key-pattern.ts";
 import { TransferError } from "../../domain/problems.ts";
 import type { HttpRequest } from "../../events/api-gateway.ts";
-
-/** 1-255 visible ASCII characters; exported for the OpenAPI document. */
-export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 /**
  * The caller's Idempotency-Key, scoped to the authenticated client so two clients can never collide,

@@ -470,7 +470,11 @@ describe("storing a renewed pair", () => {
     session.offer(store.secret("v1"));
     expect(await settle(session.endpoint(now() + FAR))).toStrictEqual(endpointWith("access-1"));
     const newer = store.write(oauthDocument("v3", { expiresAt: T0 + 2 * HOUR }));
+    const ours = store.staged[0]?.versionId as string;
     session.offer(store.secret(newer));
+    expect(await settle(session.endpoint(now() + FAR))).toStrictEqual(endpointWith("access-v3"));
+    // The version it stored itself is retired too once it moves on: a cached read of it is stale.
+    session.offer(store.secret(ours));
     expect(await settle(session.endpoint(now() + FAR))).toStrictEqual(endpointWith("access-v3"));
   });
 
@@ -591,6 +595,9 @@ describe("a renewed pair that cannot be saved", () => {
     expect(session.unsaved).toBe(false);
     expect(store.staged).toHaveLength(4);
     expect(store.promoted).toHaveLength(1);
+    // The second call found the pair saved and tried nothing: only the first three failures were logged.
+    expect(logged("saving renewed OAuth tokens failed")).toHaveLength(3);
+    expect(logged("could NOT be saved")).toHaveLength(1);
   });
 
   it("renews an unsaved pair with its own refresh token, keeps the failure count and the base version", async () => {
@@ -703,6 +710,22 @@ describe("when the promote call fails", () => {
     expect(session.unsaved).toBe(false);
     expect(logged("another writer")).toEqual([]);
     // The first write, which it moved past, is retired.
+    session.offer(store.secret(first));
+    expect(await settle(session.endpoint(now() + FAR))).toStrictEqual(endpointWith("access-2"));
+  });
+
+  it("never takes a version staged earlier in the chain once a later one is stored", async () => {
+    const { store, session } = setup({ expiresAt: T0 });
+    travelTo(T0);
+    // First write: staged, its move refused while v1 is still current; one attempt fits the deadline.
+    store.promoteFaults.push("throw");
+    await settle(session.endpoint(T0 + 399));
+    const first = store.staged[0]?.versionId as string;
+    expect(store.current).toBe("v1");
+    // Second renewal: stored straight over v1.
+    await settle(session.recover(endpointWith("access-1"), rejection(), now() + FAR));
+    expect(store.promoted.at(-1)).toMatchObject({ expectedCurrent: "v1" });
+    expect(session.unsaved).toBe(false);
     session.offer(store.secret(first));
     expect(await settle(session.endpoint(now() + FAR))).toStrictEqual(endpointWith("access-2"));
   });
@@ -883,6 +906,26 @@ describe("a dead grant (invalid_grant)", () => {
       dead.error,
     );
     expect(session.unsaved).toBe(false);
+  });
+
+  it("keeps polling while the reads return only versions it retired", async () => {
+    const { store, refresher, session } = setup({ expiresAt: T0 });
+    travelTo(T0);
+    // A first renewal is stored (retiring v1); the second cannot be saved within its deadline.
+    await settle(session.endpoint(now() + FAR));
+    travelTo(T0 + HOUR - RENEWAL_MARGIN_MS);
+    store.stageFaults.push("throw");
+    await settle(session.endpoint(now() + 399));
+    expect(session.unsaved).toBe(true);
+    // Its refresh token is refused; every poll reads the long-retired v1 (an eventually consistent read).
+    const dead = deadGrant();
+    refresher.script.push(dead);
+    const readsBefore = store.reads.length;
+    store.readFaults.push(...Array.from({ length: 5 }, () => ({ kind: "version", version: "v1" }) as const));
+    await expect(settle(session.recover(endpointWith("access-2"), rejection(), now() + FAR))).rejects.toBe(
+      dead.error,
+    );
+    expect(store.reads.slice(readsBefore).map((r) => r.versionId)).toEqual(["v1", "v1", "v1", "v1", "v1"]);
   });
 });
 

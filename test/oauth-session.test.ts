@@ -709,8 +709,10 @@ describe("when the promote call fails", () => {
     expect(store.current).toBe(second);
     expect(session.unsaved).toBe(false);
     expect(logged("another writer")).toEqual([]);
-    // The first write, which it moved past, is retired.
+    // The first write, which it moved past, is retired; so is v1, the version the chain began from,
+    // which a container's cached read still holds (regression: v1 was forgotten when the base moved).
     session.offer(store.secret(first));
+    session.offer(store.secret("v1"));
     expect(await settle(session.endpoint(now() + FAR))).toStrictEqual(endpointWith("access-2"));
   });
 
@@ -745,6 +747,29 @@ describe("when the promote call fails", () => {
     expect(store.current).toBe(third);
     expect(store.promoted.at(-1)).toMatchObject({ versionId: third, expectedCurrent: first });
     expect(session.unsaved).toBe(false);
+  });
+
+  it("retires the chain's earlier writes too when another writer wins", async () => {
+    const { store, refresher, session } = setup({ expiresAt: T0 });
+    travelTo(T0);
+    // First renewal: its move happens but both answers are lost, so the pair stays unsaved.
+    store.promoteFaults.push("throw-after");
+    store.describeFaults.push({ kind: "throw" });
+    await settle(session.endpoint(T0 + 399));
+    const first = store.staged[0]?.versionId as string;
+    expect(store.current).toBe(first);
+    // Second renewal (our token refused): another container stores its pair meanwhile, and wins.
+    let theirs = "";
+    refresher.script.push(() => {
+      theirs = store.write(oauthDocument("theirs", { expiresAt: T0 + HOUR }));
+      return renewed({ accessToken: "access-ours" });
+    });
+    await settle(session.recover(endpointWith("access-1"), rejection(), now() + FAR));
+    expect(store.current).toBe(theirs);
+    expect(logged("another writer replaced")).toHaveLength(1);
+    // A cached read of our first write (whose refresh token our second renewal used up) is history.
+    session.offer(store.secret(first));
+    expect(await settle(session.endpoint(now() + FAR))).toStrictEqual(endpointWith("access-theirs"));
   });
 
   it("adopts another writer's pair when theirs became current first", async () => {

@@ -271,7 +271,9 @@ export class OAuthSession implements PortalConnection {
       }
       if (current === undefined || current === pending.basedOn) return "failed";
       if (!pending.earlier.includes(current)) break;
-      // An earlier write of this same chain became current after all: replace that one.
+      // An earlier write of this same chain became current after all: replace that one. The version the
+      // chain began from is history now; a cached read of it must not bring its dead refresh token back.
+      this.#retired.add(pending.basedOn);
       pending.basedOn = current;
     }
     return this.#takeWinner(pending);
@@ -291,6 +293,7 @@ export class OAuthSession implements PortalConnection {
     });
     this.#pending = undefined;
     this.#retired.add(pending.basedOn);
+    for (const version of pending.earlier) this.#retired.add(version);
     this.#adopt(winner);
     return "superseded";
   }

@@ -5,7 +5,7 @@
  */
 import * as z from "zod/mini";
 import { type FieldError, TransferError } from "./problems.ts";
-import { MAX_FIELD_ERRORS } from "./safe-text.ts";
+import { cutText, MAX_FIELD_ERRORS } from "./safe-text.ts";
 
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 
@@ -154,13 +154,19 @@ function toFieldErrors(issues: readonly z.core.$ZodIssue[]): FieldError[] {
   );
 }
 
+/** The detail names this many errors, each cut short, so its "and N more" always fits (safe-text's cap). */
+const DETAIL_ERRORS = 5;
+const DETAIL_ERROR_CHARS = 120;
+
 /** The first few errors suffice to fix a request; listing thousands would only amplify a hostile one. */
 function validationProblem(errors: FieldError[]): TransferError {
-  const listed = errors.slice(0, MAX_FIELD_ERRORS);
-  const more = errors.length - listed.length;
+  const named = errors
+    .slice(0, DETAIL_ERRORS)
+    .map(({ path, message }) => cutText(`${path}: ${message}`, DETAIL_ERROR_CHARS));
+  const more = errors.length - named.length;
   return new TransferError("VALIDATION_FAILED", {
-    detail: `${listed.map((error) => `${error.path}: ${error.message}`).join("; ")}${more > 0 ? `; and ${more} more` : ""}`,
-    errors: listed,
+    detail: `${named.join("; ")}${more > 0 ? `; and ${more} more` : ""}`,
+    errors: errors.slice(0, MAX_FIELD_ERRORS),
   });
 }
 

@@ -10,3 +10,14 @@ export async function failure(promise: Promise<unknown>): Promise<TransferError>
   }
   throw new Error("expected the call to fail with a TransferError");
 }
+
+/** The TransferError a call throws; fails the test if it returns or throws anything else. */
+export function failureSync(call: () => unknown): TransferError {
+  try {
+    call();
+  } catch (error) {
+    if (error instanceof TransferError) return error;
+    throw error;
+  }
+  throw new Error("expected the call to fail with a TransferError");
+}

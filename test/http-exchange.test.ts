@@ -1,10 +1,13 @@
+import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import { type AddressInfo, createServer as createTcpServer, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   exchange,
   HttpConnectionError,
   HttpTimeoutError,
+  loadHttps,
   networkErrorCode,
 } from "../lambda/bitrix24/http-exchange.ts";
 
@@ -105,5 +108,94 @@ describe("exchange", () => {
     const error = await call("/hang", { timeoutMs: 100 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HttpTimeoutError);
     expect(error).toMatchObject({ reached: true });
+  });
+});
+
+describe("exchange on a kept-alive connection", () => {
+  it("counts a request on a reused socket as reaching the server from the start", async () => {
+    // The first exchange leaves its socket in the keep-alive pool; the reset lands on that socket, which
+    // never emits "connect" again: only its being connected already says the request went out.
+    await call("/echo", { body: "{}" });
+    const error = await call("/reset", { body: "{}" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HttpConnectionError);
+    expect(error).toMatchObject({ reached: true });
+  });
+});
+
+/**
+ * Portals are https: the same rules over TLS, where a connection only counts once its handshake is
+ * over. The certificate (test/fixtures/tls) is a self-signed one for 127.0.0.1, made for these tests.
+ */
+describe("exchange over TLS", () => {
+  const tls = new URL("./fixtures/tls/", import.meta.url);
+  const cert = readFileSync(new URL("cert.pem", tls), "utf8");
+  const key = readFileSync(new URL("key.pem", tls), "utf8");
+  let secure: HttpsServer;
+  let secureBase: URL;
+  const received: string[] = [];
+  beforeAll(async () => {
+    secure = createHttpsServer({ key, cert }, (req, res) => {
+      received.push(req.url ?? "");
+      if (req.url === "/reset") return req.socket.destroy();
+      if (req.url === "/hang") return;
+      res.writeHead(200, { "content-type": "application/json" }).end(`{"via":"tls"}`);
+    });
+    await new Promise<void>((resolve) => secure.listen(0, "127.0.0.1", resolve));
+    secureBase = new URL(`https://127.0.0.1:${(secure.address() as AddressInfo).port}`);
+  });
+  afterAll(async () => {
+    secure.closeAllConnections();
+    await new Promise((resolve) => secure.close(resolve));
+  });
+  const over = (path: string, timeoutMs = 2_000, url = new URL(path, secureBase)) =>
+    exchange({ method: "POST", url, body: "{}", timeoutMs, maxBytes: 1024 });
+
+  it("refuses a certificate it cannot verify before sending anything", async () => {
+    const error = await over("/x").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HttpConnectionError);
+    expect(error).toMatchObject({ reached: false });
+    expect(networkErrorCode(error)).toBe("DEPTH_ZERO_SELF_SIGNED_CERT");
+    expect(received).toEqual([]);
+  });
+
+  it("says a handshake that never finished reached nothing, though the TCP connection was made", async () => {
+    const sockets: Socket[] = [];
+    const silent = createTcpServer((socket: Socket) => {
+      sockets.push(socket);
+      socket.on("error", () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const error = await over("/x", 150, new URL(`https://127.0.0.1:${port}/x`)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(HttpTimeoutError);
+      expect(error).toMatchObject({ reached: false });
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  describe("with the certificate trusted", () => {
+    beforeAll(() => {
+      // The keep-alive agent passes its options to every TLS connection: trust the test certificate.
+      (loadHttps().agent.options as { ca?: string }).ca = cert;
+    });
+    afterAll(() => {
+      delete (loadHttps().agent.options as { ca?: string }).ca;
+    });
+
+    it("sends the request and reads the answer", async () => {
+      await expect(over("/ok")).resolves.toEqual({ status: 200, text: '{"via":"tls"}' });
+    });
+
+    it("says a timeout or a reset after the handshake reached the server", async () => {
+      const timedOut = await over("/hang", 150).catch((e: unknown) => e);
+      expect(timedOut).toBeInstanceOf(HttpTimeoutError);
+      expect(timedOut).toMatchObject({ reached: true });
+      const reset = await over("/reset").catch((e: unknown) => e);
+      expect(reset).toBeInstanceOf(HttpConnectionError);
+      expect(reset).toMatchObject({ reached: true });
+    });
   });
 });

@@ -126,4 +126,57 @@ describe("secret cache", () => {
     c.release();
     expect((await both).map((v) => v.value)).toEqual(["a#1", "b#2"]);
   });
+
+  it("keeps a failure for 5 s by default", async () => {
+    const c = counter();
+    const cache = createSecretCache({ ttlMs: 60_000, load: c.load, now: c.clock.now });
+    c.failOnce();
+    const first = cache.get("a");
+    c.release();
+    await expect(first).rejects.toThrow("unavailable");
+    c.clock.advance(4999);
+    await expect(cache.get("a")).rejects.toThrow("unavailable");
+    c.clock.advance(1);
+    const retry = cache.get("a");
+    c.release();
+    expect((await retry).value).toBe("a#2");
+  });
+
+  it("uses the real clock unless given one", async () => {
+    const c = counter();
+    const cache = createSecretCache({ ttlMs: 60_000, load: c.load });
+    const first = cache.get("a");
+    c.release();
+    await first;
+    expect((await cache.get("a")).value).toBe("a#1");
+    expect(c.loads).toHaveLength(1);
+  });
+
+  it("forgets a failed read on request, so the next caller reads again", async () => {
+    const c = counter();
+    const cache = createSecretCache({ ttlMs: 60_000, load: c.load, now: c.clock.now });
+    c.failOnce();
+    const failed = cache.get("a");
+    c.release();
+    await expect(failed).rejects.toThrow("unavailable");
+    cache.forgetFailure("a");
+    const retry = cache.get("a");
+    c.release();
+    expect((await retry).value).toBe("a#2");
+  });
+
+  it("forgets nothing that did not fail: a good value or a read in flight stays shared", async () => {
+    const c = counter();
+    const cache = createSecretCache({ ttlMs: 60_000, load: c.load, now: c.clock.now });
+    const inFlight = cache.get("a");
+    cache.forgetFailure("a");
+    const joined = cache.get("a");
+    c.release();
+    expect((await joined).value).toBe("a#1");
+    await inFlight;
+    cache.forgetFailure("a");
+    cache.forgetFailure("unknown");
+    expect((await cache.get("a")).value).toBe("a#1");
+    expect(c.loads).toEqual(["a"]);
+  });
 });

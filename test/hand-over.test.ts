@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { type BatchCommand, MAX_BATCH_COMMANDS, packBatches } from "../lambda/bitrix24/batch.ts";
-import { afterFailure, messageFailure, startHandOver } from "../lambda/domain/hand-over.ts";
+import {
+  afterFailure,
+  handedOver,
+  messageFailure,
+  startHandOver,
+  withMessage,
+  withMessageOutcome,
+} from "../lambda/domain/hand-over.ts";
 import { TransferError } from "../lambda/domain/problems.ts";
 import type { TransferRequest } from "../lambda/domain/transfer-request.ts";
 
@@ -114,7 +121,84 @@ describe("anyOperator after a lost answer", () => {
   });
 });
 
+describe("a fallback after a refusal", () => {
+  it("starts afresh: anyOperator as the fallback takes WRONG_CHAT for the refusal it is", () => {
+    // unknownBefore belongs to the target's attempts; carried over, a WRONG_CHAT of the fallback's first
+    // call would be read as proof of a hand-over that never happened.
+    const state = { ...startHandOver(request({ target: { queueId: 3 }, fallback: { anyOperator: true } })) };
+    const onFallback = afterFailure(
+      { ...state, lockRetried: true },
+      refusal("QUEUE_ID_EMPTY"),
+      false,
+      "main",
+    );
+    expect(onFallback).toEqual({
+      kind: "again",
+      waitForLock: false,
+      state: {
+        ...state,
+        target: { anyOperator: true },
+        fallbackUsed: true,
+        lockRetried: false,
+        unknownBefore: false,
+      },
+    });
+    if (onFallback.kind !== "again") throw new Error("expected the fallback");
+    expect(afterFailure(onFallback.state, refusal("WRONG_CHAT"), false, "main")).toMatchObject({
+      kind: "failed",
+    });
+  });
+});
+
+describe("a hand-over's result", () => {
+  it("carries fallbackUsed, the message and evidence only when there is something to say", () => {
+    const state = startHandOver(request());
+    expect(handedOver(state, "main")).toStrictEqual({
+      transferred: true,
+      chatId: 112,
+      target: { operatorId: 12 },
+      leave: false,
+      portal: "main",
+    });
+    expect(
+      handedOver({ ...state, target: { queueId: 3 }, fallbackUsed: true }, "main", { sent: true }, "proof"),
+    ).toStrictEqual({
+      transferred: true,
+      chatId: 112,
+      target: { queueId: 3 },
+      leave: false,
+      portal: "main",
+      fallbackUsed: true,
+      message: { sent: true },
+      evidence: "proof",
+    });
+  });
+
+  it("adds the message's outcome to a result or a problem only when there was a message", () => {
+    const result = { transferred: true };
+    expect(withMessageOutcome(result, undefined)).toBe(result);
+    expect(withMessageOutcome(result, { sent: true })).toStrictEqual({
+      transferred: true,
+      message: { sent: true },
+    });
+    const error = refusal("OPERATOR_WRONG");
+    expect(withMessage(error, undefined)).toBe(error);
+    const told = withMessage(error, { sent: true });
+    expect(told).toBeInstanceOf(TransferError);
+    expect(told.code).toBe("TRANSFER_REJECTED");
+    expect(told.details).toStrictEqual({ ...error.details, message: { sent: true } });
+  });
+});
+
 describe("the message's outcome", () => {
+  it("passes a refusal's own detail on", () => {
+    expect(messageFailure(refusal("CHAT_ID_EMPTY"))).toStrictEqual({
+      sent: false,
+      code: "TRANSFER_REJECTED",
+      detail: "refused with CHAT_ID_EMPTY",
+    });
+  });
+
   it("says a lost answer may have written it", () => {
     expect(messageFailure(unknown())).toEqual({
       sent: false,

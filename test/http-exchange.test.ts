@@ -9,11 +9,15 @@ import {
   HttpTimeoutError,
   loadHttps,
   networkErrorCode,
+  parseJsonObject,
+  transportFailure,
 } from "../lambda/bitrix24/http-exchange.ts";
 
 /** The HTTP primitive under the Bitrix24 and OAuth clients, against a real server on loopback. */
 let server: Server;
 let base: URL;
+let connections = 0;
+let closed = 0;
 beforeAll(async () => {
   server = createServer((req, res) => {
     let body = "";
@@ -24,6 +28,22 @@ beforeAll(async () => {
           res
             .writeHead(201, { "content-type": "text/plain" })
             .end(`${req.method} ${req.headers["content-type"]} ${body}`);
+          break;
+        case "/length":
+          res.writeHead(200).end(`${req.headers["content-length"]} ${req.headers["transfer-encoding"]}`);
+          break;
+        case "/moved":
+          res.writeHead(302, { location: "https://elsewhere.example/rest/" }).end("x".repeat(2048));
+          break;
+        case "/declared-huge":
+          // Declares 10 MB, sends a little and stalls: nothing is waited for.
+          res.writeHead(200, { "content-length": String(10 * 1024 * 1024) });
+          res.write("x".repeat(100));
+          break;
+        case "/grows":
+          res.writeHead(200);
+          res.write("x".repeat(1000));
+          setTimeout(() => res.end("y".repeat(1000)), 20);
           break;
         case "/big":
           res.writeHead(200).end("x".repeat(2048));
@@ -44,6 +64,10 @@ beforeAll(async () => {
         default: // /hang: never answers
       }
     });
+  });
+  server.on("connection", (socket) => {
+    connections += 1;
+    socket.on("close", () => (closed += 1));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   base = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
@@ -111,6 +135,89 @@ describe("exchange", () => {
   });
 });
 
+describe("exchange, in detail", () => {
+  it("declares the body's length in bytes, and sends none for a GET", async () => {
+    await expect(call("/length", { body: '{"é":1}' })).resolves.toStrictEqual({
+      status: 200,
+      text: "8 undefined",
+    });
+    await expect(call("/length")).resolves.toStrictEqual({ status: 200, text: "undefined undefined" });
+  });
+
+  it("keeps a redirect's Location, even when the answer is too large to read", async () => {
+    await expect(call("/moved")).resolves.toStrictEqual({
+      status: 302,
+      text: "",
+      location: "https://elsewhere.example/rest/",
+    });
+  });
+
+  it("gives up on an answer declared too large at once, and closes its connection", async () => {
+    const closedBefore = closed;
+    await expect(call("/declared-huge", { timeoutMs: 5_000 })).resolves.toStrictEqual({
+      status: 200,
+      text: "",
+    });
+    await expect.poll(() => closed).toBeGreaterThan(closedBefore);
+  });
+
+  it("drops an answer that grows over the limit after a first part under it", async () => {
+    await expect(call("/grows")).resolves.toStrictEqual({ status: 200, text: "" });
+  });
+
+  it("names its errors", async () => {
+    expect(await call("/hang", { timeoutMs: 50 }).catch((e: Error) => e.name)).toBe("HttpTimeoutError");
+    expect(await call("/reset").catch((e: Error) => e.name)).toBe("HttpConnectionError");
+  });
+
+  it("reuses one kept-alive connection for consecutive exchanges", async () => {
+    await call("/echo", { body: "{}" });
+    const before = connections;
+    await call("/echo", { body: "{}" });
+    await call("/echo", { body: "{}" });
+    expect(connections).toBe(before);
+  });
+});
+
+describe("reading an answer's body", () => {
+  it("takes only a JSON object", () => {
+    expect(parseJsonObject('{"result":true}')).toStrictEqual({ result: true });
+    for (const text of ["", "[]", "1", "null", '"x"', "<html>", "{"])
+      expect(parseJsonObject(text)).toBeUndefined();
+  });
+});
+
+describe("a failed exchange as a problem", () => {
+  it("says whether the request can have run, in our words only", () => {
+    expect(transportFailure(new HttpTimeoutError(100, false), 100, "Bitrix24")).toStrictEqual({
+      code: "UPSTREAM_TIMEOUT",
+      detail: "Bitrix24 did not answer within 100 ms",
+      reached: false,
+    });
+    expect(transportFailure(new HttpTimeoutError(100, true), 100, "Bitrix24")).toStrictEqual({
+      code: "UPSTREAM_TIMEOUT",
+      detail: "Bitrix24 did not answer within 100 ms after the request was sent",
+      reached: true,
+    });
+    const refused = Object.assign(new Error("connect ECONNREFUSED http://h/rest/1/code/"), {
+      code: "ECONNREFUSED",
+    });
+    expect(transportFailure(new HttpConnectionError(refused, false), 100, "Bitrix24")).toStrictEqual({
+      code: "UPSTREAM_ERROR",
+      detail: "the connection to Bitrix24 failed (ECONNREFUSED)",
+      reached: false,
+    });
+  });
+
+  it("takes an error it does not know for one that may have run", () => {
+    expect(transportFailure(new TypeError("https://h/rest/1/code/ broke"), 100, "Bitrix24")).toStrictEqual({
+      code: "UPSTREAM_ERROR",
+      detail: "the connection to Bitrix24 broke after the request was sent (network error)",
+      reached: true,
+    });
+  });
+});
+
 describe("exchange on a kept-alive connection", () => {
   it("counts a request on a reused socket as reaching the server from the start", async () => {
     // The first exchange leaves its socket in the keep-alive pool; the reset lands on that socket, which
@@ -133,6 +240,7 @@ describe("exchange over TLS", () => {
   let secure: HttpsServer;
   let secureBase: URL;
   const received: string[] = [];
+  let secureConnections = 0;
   beforeAll(async () => {
     secure = createHttpsServer({ key, cert }, (req, res) => {
       received.push(req.url ?? "");
@@ -140,6 +248,7 @@ describe("exchange over TLS", () => {
       if (req.url === "/hang") return;
       res.writeHead(200, { "content-type": "application/json" }).end(`{"via":"tls"}`);
     });
+    secure.on("secureConnection", () => (secureConnections += 1));
     await new Promise<void>((resolve) => secure.listen(0, "127.0.0.1", resolve));
     secureBase = new URL(`https://127.0.0.1:${(secure.address() as AddressInfo).port}`);
   });
@@ -185,8 +294,12 @@ describe("exchange over TLS", () => {
       delete (loadHttps().agent.options as { ca?: string }).ca;
     });
 
-    it("sends the request and reads the answer", async () => {
-      await expect(over("/ok")).resolves.toEqual({ status: 200, text: '{"via":"tls"}' });
+    it("sends the request and reads the answer, reusing one TLS connection", async () => {
+      await expect(over("/ok")).resolves.toStrictEqual({ status: 200, text: '{"via":"tls"}' });
+      const before = secureConnections;
+      await over("/ok");
+      await over("/ok");
+      expect(secureConnections).toBe(before);
     });
 
     it("says a timeout or a reset after the handshake reached the server", async () => {

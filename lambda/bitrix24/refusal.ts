@@ -64,7 +64,7 @@ function describe(code: ProblemCode, error: string): string {
 }
 
 /** What to fix, for the refusals that a portal's setup causes (rest.php `resolveClientId`, im/lib/bot.php `getBotIdByAppId`). */
-export function misconfigurationAdvice(error: string): string {
+function misconfigurationAdvice(error: string): string {
   switch (error) {
     case "ACCESS_DENIED":
       return "Bitrix24 refused with ACCESS_DENIED: a webhook call needs the bot's clientId (set \"clientId\" in the portal's secret to the CLIENT_ID the bot was registered with through imbot.register), or the portal's plan has no REST access";

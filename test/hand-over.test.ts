@@ -84,9 +84,13 @@ describe("after a failure of the target", () => {
 describe("anyOperator after a lost answer", () => {
   const anyOperator = () => startHandOver(request({ target: { anyOperator: true } }));
 
-  it("calls once more, because a repeat is refused once the chat left the bot", () => {
+  it("calls once more, at once, because a repeat is refused once the chat left the bot", () => {
     const next = afterFailure(anyOperator(), unknown(), false, "main");
-    expect(next).toMatchObject({ kind: "again", state: { unknownBefore: true } });
+    expect(next).toEqual({
+      kind: "again",
+      state: { ...anyOperator(), unknownBefore: true },
+      waitForLock: false,
+    });
   });
 
   it("takes WRONG_CHAT on that second call as the proof that the first one worked", () => {
@@ -112,6 +116,21 @@ describe("anyOperator after a lost answer", () => {
   it("gives up after a second lost answer", () => {
     const next = afterFailure({ ...anyOperator(), unknownBefore: true }, unknown(), false, "main");
     expect(next).toMatchObject({ kind: "failed", error: { code: "OUTCOME_UNKNOWN" } });
+  });
+
+  it("ends a transfer's lost answer whatever else the error says or the caller thinks", () => {
+    // The guard does not rely on the driver's retry flag or on the error carrying no Bitrix24 code.
+    const state = startHandOver(request({ fallback: { queueId: 3 } }));
+    const lostWithCode = new TransferError("OUTCOME_UNKNOWN", {
+      detail: "lost",
+      bitrix24: { error: "OPERATOR_WRONG" },
+    });
+    for (const retryable of [false, true]) {
+      expect(afterFailure(state, lostWithCode, retryable, "main")).toEqual({
+        kind: "failed",
+        error: lostWithCode,
+      });
+    }
   });
 
   it("never sends a transfer (operatorId) again after a lost answer", () => {

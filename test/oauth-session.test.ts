@@ -855,6 +855,17 @@ describe("a dead grant (invalid_grant)", () => {
     expect(refresher.count).toBe(1);
   });
 
+  it("drops nothing, and says nothing of dropping, when no renewed pair was waiting to be saved", async () => {
+    const { store, refresher, session } = setup({ expiresAt: T0 });
+    travelTo(T0);
+    refresher.script.push(deadGrant());
+    store.beforeRead = (count) => {
+      if (count === 2) store.write(oauthDocument("winner", { expiresAt: T0 + HOUR }));
+    };
+    await settle(session.endpoint(now() + FAR));
+    expect(logged("dropping it")).toEqual([]);
+  });
+
   it("stops polling as soon as a newer version appears", async () => {
     const { store, refresher, session } = setup({ expiresAt: T0 });
     travelTo(T0);
@@ -963,6 +974,14 @@ describe("the token answer's endpoints", () => {
     const stored = context.store.document(context.store.current).oauth as Record<string, unknown>;
     return { ...context, endpoint, stored };
   }
+
+  it("keeps the address, without a word, when the answer names none", async () => {
+    const { endpoint, stored } = await renewWith({});
+    expect(endpoint).toStrictEqual(endpointWith("access-new"));
+    expect(stored.clientEndpoint).toBe(REST);
+    expect(logged("client_endpoint")).toEqual([]);
+    expect(logged("new address")).toEqual([]);
+  });
 
   it("takes a client_endpoint on the same host without a warning", async () => {
     const { endpoint, stored } = await renewWith({ clientEndpoint: "https://portal.example/rest" });

@@ -27,6 +27,16 @@ describe("tokenUrlFor", () => {
     );
   });
 
+  it("follows the token to either Bitrix24 server when another token URL is configured", () => {
+    const loopback = "http://127.0.0.1:4010/oauth/token/";
+    expect(tokenUrlFor("https://oauth.bitrix.info/rest/", loopback)).toBe(
+      "https://oauth.bitrix.info/oauth/token/",
+    );
+    expect(tokenUrlFor("https://oauth.bitrix24.tech/rest/", loopback)).toBe(
+      "https://oauth.bitrix24.tech/oauth/token/",
+    );
+  });
+
   it.each([
     ["another host", "https://oauth.evil.example/rest/"],
     ["a look-alike host", "https://oauth.bitrix.info.evil.example/rest/"],

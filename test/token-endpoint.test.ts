@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { refreshTokens } from "../lambda/portals/oauth/token-endpoint.ts";
 import { type HostileUpstream, startHostileUpstream } from "./support/hostile-upstream.ts";
 
@@ -30,6 +32,7 @@ describe("the refresh request", () => {
     expect(upstream.requests).toHaveLength(1);
     const [sent] = upstream.requests;
     expect(sent?.method).toBe("GET");
+    expect(sent?.headers.accept).toBe("application/json");
     const url = new URL(sent?.url ?? "", upstream.url);
     expect(url.pathname).toBe("/oauth/token/");
     expect(Object.fromEntries(url.searchParams)).toEqual({
@@ -38,6 +41,44 @@ describe("the refresh request", () => {
       client_secret: "cl1entS3cret",
       refresh_token: "r3fresh",
     });
+  });
+
+  it("is sent with exactly the least time an attempt needs (200 ms), and not with less", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      answer(200, { access_token: "a1", refresh_token: "r1" });
+      expect(
+        await refreshTokens(tokenUrl(), grant, { deadline: Date.now() + 200, attemptTimeoutMs: 2000 }),
+      ).toMatchObject({ ok: true });
+      expect(
+        await refreshTokens(tokenUrl(), grant, { deadline: Date.now() + 199, attemptTimeoutMs: 2000 }),
+      ).toMatchObject({
+        ok: false,
+        error: { code: "UPSTREAM_TIMEOUT" },
+      });
+      expect(upstream.requests).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("waits no longer than one attempt's time, however far the deadline", async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/oauth/token/`;
+      const outcome = await refreshTokens(url, grant, {
+        deadline: Date.now() + 60_000,
+        attemptTimeoutMs: 100,
+      });
+      expect(outcome).toMatchObject({ ok: false, failure: "transient", error: { code: "UPSTREAM_TIMEOUT" } });
+      expect(!outcome.ok && outcome.error.details.detail).toBe(
+        "Bitrix24's OAuth server did not answer within 100 ms after the request was sent",
+      );
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it("is not sent when too little time is left for it", async () => {
@@ -54,6 +95,9 @@ describe("the refresh request", () => {
       budget(),
     );
     expect(outcome).toMatchObject({ ok: false, failure: "refused", error: { code: "PORTAL_MISCONFIGURED" } });
+    expect(!outcome.ok && outcome.error.details.detail).toContain(
+      "(oauth.bitrix.info, oauth.bitrix24.tech or B24_OAUTH_TOKEN_URL)",
+    );
     expect(upstream.requests).toHaveLength(0);
   });
 });
@@ -120,11 +164,15 @@ describe("a token answer", () => {
 describe("a failed refresh", () => {
   it("with invalid_grant is a dead grant: the stored pair must be replaced", async () => {
     answer(400, { error: "invalid_grant", error_description: "expired" });
-    expect(await refresh()).toMatchObject({
+    const outcome = await refresh();
+    expect(outcome).toMatchObject({
       ok: false,
       failure: "dead-grant",
       error: { code: "PORTAL_MISCONFIGURED", details: { bitrix24: { error: "invalid_grant" } } },
     });
+    expect(!outcome.ok && outcome.error.details.detail).toMatch(
+      /refused the stored refresh token .*put a new token pair/,
+    );
   });
 
   it("with the app refused is for an admin to fix", async () => {
@@ -159,6 +207,20 @@ describe("a failed refresh", () => {
       expect(outcome).toMatchObject({ ok: false, failure: "transient", error: { code: "UPSTREAM_ERROR" } });
       expect(!outcome.ok && outcome.error.details.detail).toContain(`HTTP ${status}`);
     }
+  });
+
+  it("names the status and the code, when there is one", async () => {
+    answer(500, { error: "server_error" });
+    const withCode = await refresh();
+    expect(!withCode.ok && withCode.error.details).toStrictEqual({
+      detail: "Bitrix24's OAuth server failed (HTTP 500 server_error)",
+      bitrix24: { error: "server_error" },
+    });
+    answer(503, "busy");
+    const without = await refresh();
+    expect(!without.ok && without.error.details).toStrictEqual({
+      detail: "Bitrix24's OAuth server failed (HTTP 503)",
+    });
   });
 
   it("takes an error that is not a code (a sentence, a quoted URL) for no code at all", async () => {

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage } from "node:http";
+import { createServer, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 
 /**
@@ -7,19 +7,19 @@ import type { AddressInfo } from "node:net";
  */
 export interface HostileUpstream {
   url: string;
-  requests: { method: string; url: string; body: string }[];
+  requests: { method: string; url: string; body: string; headers: IncomingHttpHeaders }[];
   answer(respond: (request: { url: string; body: string }) => { status: number; body: string }): void;
   close(): Promise<void>;
 }
 
 export async function startHostileUpstream(): Promise<HostileUpstream> {
   let respond = (_: { url: string; body: string }) => ({ status: 500, body: "" });
-  const requests: { method: string; url: string; body: string }[] = [];
+  const requests: { method: string; url: string; body: string; headers: IncomingHttpHeaders }[] = [];
   const server = createServer(async (req: IncomingMessage, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const request = { url: req.url ?? "/", body: Buffer.concat(chunks).toString("utf8") };
-    requests.push({ method: req.method ?? "", ...request });
+    requests.push({ method: req.method ?? "", headers: req.headers, ...request });
     const { status, body } = respond(request);
     res.writeHead(status, { "content-type": "application/json" });
     res.end(body);

@@ -35,7 +35,8 @@ interface Pending {
   retryAt: number;
 }
 
-type PersistResult = "stored" | "superseded" | "failed";
+/** True once nothing is left to save: the pair was stored, or another writer's replaced it. */
+type Settled = boolean;
 
 /** Attempts within the invocation that renewed; later invocations try again. */
 const PERSIST_ATTEMPTS = 3;
@@ -223,13 +224,13 @@ export class OAuthSession implements PortalConnection {
 
   async #persist(deadline: number, attempts: number): Promise<void> {
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      if ((await this.#tryPersist()) !== "failed") return;
+      if (await this.#tryPersist()) return;
       const wait = 200 * attempt;
       if (attempt === attempts || this.#now() + wait + MIN_ATTEMPT_MS > deadline) break;
       await sleep(wait);
     }
-    const pending = this.#pending;
-    if (!pending) return;
+    // Still pending: tryPersist fails only while the pair is unsaved.
+    const pending = this.#pending as Pending;
     pending.failures += 1;
     pending.retryAt = this.#now() + Math.min(MAX_PERSIST_BACKOFF_MS, 1000 * 2 ** pending.failures);
     // Loud on purpose: if every container holding this pair stops, the portal must reinstall the app.
@@ -242,7 +243,7 @@ export class OAuthSession implements PortalConnection {
     );
   }
 
-  async #tryPersist(): Promise<PersistResult> {
+  async #tryPersist(): Promise<Settled> {
     const pending = this.#pending as Pending;
     const { secretId, versions } = this.#options;
     try {
@@ -254,7 +255,7 @@ export class OAuthSession implements PortalConnection {
       try {
         await versions.promote(secretId, pending.versionId, pending.basedOn);
         this.#stored(pending);
-        return "stored";
+        return true;
       } catch (error) {
         this.#persistFailed("UpdateSecretVersionStage", error);
       }
@@ -267,9 +268,9 @@ export class OAuthSession implements PortalConnection {
       }
       if (current === pending.versionId) {
         this.#stored(pending);
-        return "stored";
+        return true;
       }
-      if (current === undefined || current === pending.basedOn) return "failed";
+      if (current === undefined || current === pending.basedOn) return false;
       if (!pending.earlier.includes(current)) break;
       // An earlier write of this same chain became current after all: replace that one. The version the
       // chain began from is history now; a cached read of it must not bring its dead refresh token back.
@@ -280,14 +281,14 @@ export class OAuthSession implements PortalConnection {
   }
 
   /** Another writer stored its own pair after the one we renewed from: theirs wins. */
-  async #takeWinner(pending: Pending): Promise<PersistResult> {
+  async #takeWinner(pending: Pending): Promise<Settled> {
     let winner: OAuthSecret;
     try {
       winner = await this.#options.read();
     } catch {
-      return "failed";
+      return false;
     }
-    if (winner.versionId === pending.basedOn || this.#retired.has(winner.versionId)) return "failed";
+    if (winner.versionId === pending.basedOn || this.#retired.has(winner.versionId)) return false;
     logger.warn("another writer replaced this portal's OAuth tokens first; using theirs", {
       portal: this.#options.portal,
     });
@@ -295,7 +296,7 @@ export class OAuthSession implements PortalConnection {
     this.#retired.add(pending.basedOn);
     for (const version of pending.earlier) this.#retired.add(version);
     this.#adopt(winner);
-    return "superseded";
+    return true;
   }
 
   #stored(pending: Pending): void {
@@ -311,12 +312,12 @@ export class OAuthSession implements PortalConnection {
     };
   }
 
-  #persistFailed(operation: string, error: unknown): "failed" {
+  #persistFailed(operation: string, error: unknown): false {
     logger.warn("saving renewed OAuth tokens failed", {
       portal: this.#options.portal,
       operation,
       error: awsErrorName(error),
     });
-    return "failed";
+    return false;
   }
 }

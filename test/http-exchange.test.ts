@@ -170,6 +170,14 @@ describe("exchange, in detail", () => {
     expect(await call("/reset").catch((e: Error) => e.name)).toBe("HttpConnectionError");
   });
 
+  it("keeps the connection of a finished exchange for the next one, past the first one's timeout", async () => {
+    await call("/echo", { body: "{}", timeoutMs: 50 });
+    const before = connections;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await call("/echo", { body: "{}" });
+    expect(connections).toBe(before);
+  });
+
   it("reuses one kept-alive connection for consecutive exchanges", async () => {
     await call("/echo", { body: "{}" });
     const before = connections;

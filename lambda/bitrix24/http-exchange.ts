@@ -72,11 +72,9 @@ export function exchange({
   maxBytes,
 }: HttpExchange): Promise<HttpAnswer> {
   return new Promise<HttpAnswer>((resolve, reject) => {
-    let settled = false;
     let timedOut = false;
+    // A promise settles once: a later resolve or reject (a destroyed answer's error) is ignored.
     const settle = (outcome: () => void) => {
-      if (settled) return;
-      settled = true;
       clearTimeout(timer);
       outcome();
     };
@@ -86,8 +84,8 @@ export function exchange({
     const request = (tls ? tls.request : httpRequest)(url, {
       method,
       agent: tls ? tls.agent : httpAgent,
-      headers:
-        body === undefined ? headers : { ...headers, "content-length": String(Buffer.byteLength(body)) },
+      // request.end(body) sends the whole body at once, so node:http declares its Content-Length itself.
+      headers,
     });
     const timer = setTimeout(() => {
       timedOut = true;

@@ -1,50 +1,28 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { callMethod } from "../lambda/bitrix24/client.ts";
 import { failure } from "./support/failure.ts";
+import { type Answer, json, scriptedServers } from "./support/scripted-servers.ts";
 
 /**
  * The client's at-most-once rule, against scripted raw HTTP servers on loopback: each case counts the
  * requests that reached the server. (test/at-most-once.test.ts proves the same on the simulator's ledger.)
  */
-type Script = (req: IncomingMessage, res: ServerResponse, body: string) => void;
-const servers: Server[] = [];
-const received: { server: string; url: string; body: string }[] = [];
+const { received, scripts, start, sentTimes: sentTo, close } = scriptedServers();
 
-async function scriptedServer(name: string, script: () => Script): Promise<string> {
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (chunk) => (body += chunk));
-    req.on("end", () => {
-      received.push({ server: name, url: req.url ?? "", body });
-      script()(req, res, body);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  servers.push(server);
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-let script: Script;
 let oldBase: string;
 let newBase: string;
 beforeAll(async () => {
-  oldBase = await scriptedServer("old", () => script);
-  newBase = await scriptedServer("new", () => (_req, res) => json(res, 200, { result: true }));
+  oldBase = await start("old");
+  newBase = await start("new");
+  scripts.new = (res) => json(res, 200, { result: true });
 });
-afterAll(async () => {
-  for (const server of servers) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-});
+afterAll(close);
 beforeEach(() => {
   received.length = 0;
 });
 
-const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) =>
-  res.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify(body));
 const restBase = () => `${oldBase}/rest/1/secretcode/`;
 const call = (options: { idempotent?: boolean; attemptTimeoutMs?: number } = {}) =>
   callMethod(
@@ -59,24 +37,24 @@ const call = (options: { idempotent?: boolean; attemptTimeoutMs?: number } = {})
       ...(options.idempotent ? { idempotent: true } : {}),
     },
   );
-const sentTimes = (server = "old") => received.filter((entry) => entry.server === server).length;
+const sentTimes = (server = "old") => sentTo(server);
 
 describe("a call that may have run is sent once and reported as OUTCOME_UNKNOWN", () => {
-  const mayHaveRun: [string, Script][] = [
-    ["500 INTERNAL_SERVER_ERROR", (_q, res) => json(res, 500, { error: "INTERNAL_SERVER_ERROR" })],
-    ["500 ERROR_CORE", (_q, res) => json(res, 500, { error: "ERROR_CORE", error_description: "x" })],
-    ["400 ERROR_CORE", (_q, res) => json(res, 400, { error: "ERROR_CORE" })],
-    ["500 ERROR_UNEXPECTED_ANSWER", (_q, res) => json(res, 500, { error: "ERROR_UNEXPECTED_ANSWER" })],
-    ["502 proxy page", (_q, res) => res.writeHead(502, { "content-type": "text/html" }).end("<h1>502</h1>")],
-    ["503 proxy page", (_q, res) => res.writeHead(503, { "content-type": "text/html" }).end("<h1>503</h1>")],
-    ["504 empty", (_q, res) => res.writeHead(504).end()],
-    ["a 5xx with an unknown code", (_q, res) => json(res, 503, { error: "SOMETHING_NEW" })],
-    ["200 unreadable", (_q, res) => res.writeHead(200).end('{"result": tr')],
-    ["200 empty", (_q, res) => res.writeHead(200).end()],
-    ["reset after the request was read", (req) => req.socket.destroy()],
+  const mayHaveRun: [string, Answer][] = [
+    ["500 INTERNAL_SERVER_ERROR", (res) => json(res, 500, { error: "INTERNAL_SERVER_ERROR" })],
+    ["500 ERROR_CORE", (res) => json(res, 500, { error: "ERROR_CORE", error_description: "x" })],
+    ["400 ERROR_CORE", (res) => json(res, 400, { error: "ERROR_CORE" })],
+    ["500 ERROR_UNEXPECTED_ANSWER", (res) => json(res, 500, { error: "ERROR_UNEXPECTED_ANSWER" })],
+    ["502 proxy page", (res) => res.writeHead(502, { "content-type": "text/html" }).end("<h1>502</h1>")],
+    ["503 proxy page", (res) => res.writeHead(503, { "content-type": "text/html" }).end("<h1>503</h1>")],
+    ["504 empty", (res) => res.writeHead(504).end()],
+    ["a 5xx with an unknown code", (res) => json(res, 503, { error: "SOMETHING_NEW" })],
+    ["200 unreadable", (res) => res.writeHead(200).end('{"result": tr')],
+    ["200 empty", (res) => res.writeHead(200).end()],
+    ["reset after the request was read", (_res, req) => req.socket.destroy()],
   ];
   it.each(mayHaveRun)("%s", async (_name, answer) => {
-    script = answer;
+    scripts.old = answer;
     const error = await failure(call());
     expect(error.code).toBe("OUTCOME_UNKNOWN");
     expect(error.status).toBe(502);
@@ -85,7 +63,7 @@ describe("a call that may have run is sent once and reported as OUTCOME_UNKNOWN"
   });
 
   it("a timeout after the request was sent", async () => {
-    script = () => {}; // reads the request, never answers
+    scripts.old = () => {}; // reads the request, never answers
     const error = await failure(call({ attemptTimeoutMs: 300 }));
     expect(error.code).toBe("OUTCOME_UNKNOWN");
     expect(error.details.detail).toContain("did not answer within 300 ms after the request was sent");
@@ -96,20 +74,20 @@ describe("a call that may have run is sent once and reported as OUTCOME_UNKNOWN"
 describe("a call Bitrix24 refused before running it may be sent again", () => {
   it("QUERY_LIMIT_EXCEEDED is retried with backoff", async () => {
     let n = 0;
-    script = (_q, res) =>
+    scripts.old = (res) =>
       n++ < 2 ? json(res, 503, { error: "QUERY_LIMIT_EXCEEDED" }) : json(res, 200, { result: true });
     await expect(call()).resolves.toMatchObject({ result: true, attempts: 3 });
     expect(sentTimes()).toBe(3);
   });
 
   it("OPERATOR_WRONG (perhaps the chat's queue lock) is tried exactly once more", async () => {
-    script = (_q, res) => json(res, 400, { error: "OPERATOR_WRONG", error_description: "You can not…" });
+    scripts.old = (res) => json(res, 400, { error: "OPERATOR_WRONG", error_description: "You can not…" });
     const error = await failure(call());
     expect(error.code).toBe("TRANSFER_REJECTED");
     expect(sentTimes()).toBe(2);
 
     let n = 0;
-    script = (_q, res) =>
+    scripts.old = (res) =>
       n++ === 0 ? json(res, 400, { error: "OPERATOR_WRONG" }) : json(res, 200, { result: true });
     received.length = 0;
     await expect(call()).resolves.toMatchObject({ result: true, attempts: 2 });
@@ -122,7 +100,7 @@ describe("a call Bitrix24 refused before running it may be sent again", () => {
       [403, "ACCESS_DENIED", "PORTAL_MISCONFIGURED"],
       [400, "BOT_ID_ERROR", "PORTAL_MISCONFIGURED"],
     ] as const) {
-      script = (_q, res) => json(res, status, { error: code });
+      scripts.old = (res) => json(res, status, { error: code });
       received.length = 0;
       expect((await failure(call())).code).toBe(problem);
       expect(sentTimes()).toBe(1);
@@ -154,7 +132,7 @@ describe("a call Bitrix24 refused before running it may be sent again", () => {
 
   it("a read-only (idempotent) call is retried after an unknown outcome", async () => {
     let n = 0;
-    script = (_q, res) =>
+    scripts.old = (res) =>
       n++ === 0 ? res.writeHead(502).end("<html>") : json(res, 200, { result: ["imopenlines"] });
     await expect(call({ idempotent: true })).resolves.toMatchObject({ attempts: 2 });
   });
@@ -162,7 +140,7 @@ describe("a call Bitrix24 refused before running it may be sent again", () => {
 
 describe("a renamed portal (302 to its new address)", () => {
   it("is followed once to the same REST path on the new host, and the body is re-sent there", async () => {
-    script = (req, res) => res.writeHead(302, { location: `${newBase}${req.url}` }).end();
+    scripts.old = (res, req) => res.writeHead(302, { location: `${newBase}${req.url}` }).end();
     const moves: string[] = [];
     const outcome = await callMethod(
       restBase(),
@@ -192,7 +170,7 @@ describe("a renamed portal (302 to its new address)", () => {
     ["to itself", (url) => `${oldBase}${url}`],
   ];
   it.each(refused)("is refused %s, without sending anything there", async (_name, location) => {
-    script = (req, res) => res.writeHead(302, { location: location(req.url ?? "") }).end();
+    scripts.old = (res, req) => res.writeHead(302, { location: location(req.url ?? "") }).end();
     const error = await failure(call());
     expect(error.code).toBe("PORTAL_MISCONFIGURED");
     expect(error.message).not.toContain("secretcode");

@@ -1,8 +1,8 @@
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { ServerResponse } from "node:http";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { type CallOptions, callMethod } from "../lambda/bitrix24/client.ts";
 import { failure } from "./support/failure.ts";
+import { type Answer, json, scriptedServers } from "./support/scripted-servers.ts";
 
 /**
  * The paths of the Bitrix24 client that test/at-most-once-client.test.ts does not walk: the request it
@@ -10,50 +10,15 @@ import { failure } from "./support/failure.ts";
  * budget, and the read-only (idempotent) retries. Two scripted raw HTTP servers on loopback ("old" and
  * "new", as for a renamed portal) record every request that reaches them.
  */
-type Script = (res: ServerResponse, url: string) => void;
-interface Received {
-  server: string;
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-const servers: Server[] = [];
-const received: Received[] = [];
-const scripts: Record<string, Script> = {};
-
-async function scriptedServer(name: string): Promise<string> {
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (chunk) => (body += chunk));
-    req.on("end", () => {
-      received.push({
-        server: name,
-        method: req.method ?? "",
-        url: req.url ?? "",
-        headers: req.headers,
-        body,
-      });
-      scripts[name]?.(res, req.url ?? "");
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  servers.push(server);
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+const { received, scripts, start, sentTimes: sentTo, close } = scriptedServers();
 
 let oldBase: string;
 let newBase: string;
 beforeAll(async () => {
-  oldBase = await scriptedServer("old");
-  newBase = await scriptedServer("new");
+  oldBase = await start("old");
+  newBase = await start("new");
 });
-afterAll(async () => {
-  for (const server of servers) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-});
+afterAll(close);
 beforeEach(() => {
   received.length = 0;
   scripts.old = (res) => json(res, 200, { result: "old" });
@@ -63,10 +28,8 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) =>
-  res.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify(body));
 /** Answers from a list, one per request; the last answer repeats. */
-const inTurn = (...answers: ((res: ServerResponse) => void)[]): Script => {
+const inTurn = (...answers: ((res: ServerResponse) => void)[]): Answer => {
   let n = 0;
   return (res) => answers[Math.min(n++, answers.length - 1)]?.(res);
 };
@@ -80,7 +43,7 @@ const call = (options: Partial<CallOptions> = {}, params: Record<string, unknown
     allowHttpLoopback: true,
     ...options,
   });
-const sentTimes = (server = "old") => received.filter((entry) => entry.server === server).length;
+const sentTimes = (server = "old") => sentTo(server);
 const rateLimited = (res: ServerResponse) => json(res, 503, { error: "QUERY_LIMIT_EXCEEDED" });
 
 describe("the request", () => {
@@ -163,7 +126,7 @@ describe("a redirect that is not a portal move", () => {
   });
 
   it("a 200 with a result is a success even when it carries a Location", async () => {
-    scripts.old = (res, url) => json(res, 200, { result: "old" }, { location: `${newBase}${url}` });
+    scripts.old = (res, { url }) => json(res, 200, { result: "old" }, { location: `${newBase}${url}` });
     await expect(call()).resolves.toEqual({ result: "old", attempts: 1 });
     expect(received.map((entry) => entry.server)).toEqual(["old"]);
   });
@@ -171,7 +134,7 @@ describe("a redirect that is not a portal move", () => {
 
 describe("a portal move", () => {
   it("is followed without an onMoved listener", async () => {
-    scripts.old = (res, url) => res.writeHead(302, { location: `${newBase}${url}` }).end();
+    scripts.old = (res, { url }) => res.writeHead(302, { location: `${newBase}${url}` }).end();
     await expect(call()).resolves.toEqual({ result: "new", attempts: 1 });
     expect(received.map((entry) => [entry.server, entry.url])).toEqual([
       ["old", PATH],
@@ -180,7 +143,7 @@ describe("a portal move", () => {
   });
 
   it("leaves the new address only what is left of the attempt's time", async () => {
-    scripts.old = (res, url) => {
+    scripts.old = (res, { url }) => {
       setTimeout(() => res.writeHead(302, { location: `${newBase}${url}` }).end(), 300);
     };
     scripts.new = () => {}; // reads the request, never answers
@@ -196,8 +159,8 @@ describe("a portal move", () => {
   });
 
   it("redirected again by the new address ends as PORTAL_MISCONFIGURED, not followed and not retried", async () => {
-    scripts.old = (res, url) => res.writeHead(302, { location: `${newBase}${url}` }).end();
-    scripts.new = (res, url) => res.writeHead(301, { location: `${oldBase}${url}` }).end();
+    scripts.old = (res, { url }) => res.writeHead(302, { location: `${newBase}${url}` }).end();
+    scripts.new = (res, { url }) => res.writeHead(301, { location: `${oldBase}${url}` }).end();
     const error = await failure(call({ idempotent: true }));
     expect(error.code).toBe("PORTAL_MISCONFIGURED");
     expect(error.details).toMatchObject({

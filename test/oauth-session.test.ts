@@ -202,6 +202,13 @@ function setup(options: { expiresAt?: number; serverEndpoint?: string; allowHttp
   return { store, refresher, session };
 }
 
+/** A session whose pair expires at T0, with the clock at T0: the next call must renew it. */
+function dueSession(options: { serverEndpoint?: string; allowHttpLoopback?: boolean } = {}) {
+  const context = setup({ expiresAt: T0, ...options });
+  travelTo(T0);
+  return context;
+}
+
 /** Lets every sleep run to its end, then gives the call's result (or throws its error). */
 async function settle<T>(call: Promise<T>): Promise<T> {
   const outcome = call.then(
@@ -212,6 +219,13 @@ async function settle<T>(call: Promise<T>): Promise<T> {
   const result = await outcome;
   if ("error" in result) throw result.error;
   return result.value;
+}
+
+/** Another container stores its renewed pair ("winner") just before the store's read number `count`. */
+function winnerBeforeRead(store: FakeStore, count: number) {
+  store.beforeRead = (n) => {
+    if (n === count) store.write(oauthDocument("winner", { expiresAt: T0 + HOUR }));
+  };
 }
 
 const endpointWith = (auth: string, restBase = REST): PortalEndpoint => ({ restBase, auth, access: {} });
@@ -281,8 +295,7 @@ describe("endpoint(): renewing before the token expires", () => {
   });
 
   it("does not poll for a winner after a failure other than a dead grant", async () => {
-    const { store, refresher, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, refresher, session } = dueSession();
     const failure = transient();
     refresher.script.push(failure);
     await expect(settle(session.endpoint(now() + FAR))).rejects.toBe(failure.error);
@@ -293,11 +306,7 @@ describe("endpoint(): renewing before the token expires", () => {
 
 describe("the refresh grant", () => {
   it("carries the app's credentials, the current refresh token and the pair's server_endpoint", async () => {
-    const { refresher, session } = setup({
-      expiresAt: T0,
-      serverEndpoint: "https://oauth.bitrix24.tech/rest/",
-    });
-    travelTo(T0);
+    const { refresher, session } = dueSession({ serverEndpoint: "https://oauth.bitrix24.tech/rest/" });
     await settle(session.endpoint(now() + FAR));
     expect(refresher.grants[0]?.grant).toStrictEqual({
       clientId: "app-id",
@@ -308,8 +317,7 @@ describe("the refresh grant", () => {
   });
 
   it("names no server_endpoint when the pair has none", async () => {
-    const { refresher, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { refresher, session } = dueSession();
     await settle(session.endpoint(now() + FAR));
     expect(refresher.grants[0]?.grant).toStrictEqual({
       clientId: "app-id",
@@ -320,8 +328,7 @@ describe("the refresh grant", () => {
   });
 
   it("uses the renewed refresh token for the next renewal", async () => {
-    const { refresher, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { refresher, session } = dueSession();
     await settle(session.endpoint(now() + FAR));
     travelTo(T0 + HOUR - RENEWAL_MARGIN_MS);
     await settle(session.endpoint(now() + FAR));
@@ -375,8 +382,7 @@ describe("recover()", () => {
 
 describe("one renewal at a time", () => {
   it("lets concurrent endpoint() calls on a due token share one refresh", async () => {
-    const { store, refresher, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, refresher, session } = dueSession();
     const results = await settle(Promise.all([1, 2, 3].map(() => session.endpoint(now() + FAR))));
     expect(results).toStrictEqual([1, 2, 3].map(() => endpointWith("access-1")));
     expect(refresher.count).toBe(1);
@@ -401,8 +407,7 @@ describe("one renewal at a time", () => {
   });
 
   it("does not let a failed renewal block the next one", async () => {
-    const { refresher, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { refresher, session } = dueSession();
     const failure = transient();
     refresher.script.push(failure);
     const [first, second] = await settle(
@@ -416,8 +421,7 @@ describe("one renewal at a time", () => {
 
 describe("before refreshing", () => {
   it("takes a newer version another container stored instead of refreshing", async () => {
-    const { store, refresher, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, refresher, session } = dueSession();
     store.write(oauthDocument("v2", { expiresAt: T0 + HOUR }));
     expect(await settle(session.endpoint(now() + FAR))).toStrictEqual(endpointWith("access-v2"));
     expect(refresher.count).toBe(0);
@@ -438,8 +442,7 @@ describe("before refreshing", () => {
 
 describe("storing a renewed pair", () => {
   it("stages the renewed document and promotes it over the version it was read from", async () => {
-    const { store, session } = setup({ expiresAt: T0, serverEndpoint: "https://oauth.bitrix.info/rest/" });
-    travelTo(T0);
+    const { store, session } = dueSession({ serverEndpoint: "https://oauth.bitrix.info/rest/" });
     await settle(session.endpoint(now() + FAR));
     expect(store.staged).toHaveLength(1);
     const staged = store.staged[0] as { versionId: string; value: string };
@@ -464,8 +467,7 @@ describe("storing a renewed pair", () => {
   });
 
   it("ignores a late read of the version it replaced, and adopts a genuinely newer one", async () => {
-    const { store, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, session } = dueSession();
     await settle(session.endpoint(now() + FAR));
     session.offer(store.secret("v1"));
     expect(await settle(session.endpoint(now() + FAR))).toStrictEqual(endpointWith("access-1"));
@@ -487,8 +489,7 @@ describe("storing a renewed pair", () => {
   });
 
   it("while the renewed pair is unsaved, ignores every read", async () => {
-    const { store, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, session } = dueSession();
     store.stageFaults.push("throw", "throw", "throw");
     await settle(session.endpoint(now() + FAR));
     expect(session.unsaved).toBe(true);
@@ -500,8 +501,7 @@ describe("storing a renewed pair", () => {
   });
 
   it("reports a stage failure by operation and AWS error name", async () => {
-    const { store, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, session } = dueSession();
     store.stageFaults.push("throw");
     await settle(session.endpoint(now() + FAR));
     expect(session.unsaved).toBe(false);
@@ -516,8 +516,7 @@ describe("storing a renewed pair", () => {
 
 describe("a renewed pair that cannot be saved", () => {
   it("tries three times (waiting 200 then 400 ms), keeps the pair and retries after 2 s", async () => {
-    const { store, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, session } = dueSession();
     store.stageFaults.push("throw", "throw", "throw", "throw");
     expect(await settle(session.endpoint(now() + FAR))).toStrictEqual(endpointWith("access-1"));
     expect(store.staged.map((s) => s.at)).toEqual([T0, T0 + 200, T0 + 600]);
@@ -547,8 +546,7 @@ describe("a renewed pair that cannot be saved", () => {
   });
 
   it("doubles the back-off after each failed retry up to 60 s", async () => {
-    const { store, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, session } = dueSession();
     store.stageFaults.push(...Array<"throw">(20).fill("throw"));
     await settle(session.endpoint(now() + FAR));
     let retryAt = T0 + 600 + 2000;
@@ -566,8 +564,7 @@ describe("a renewed pair that cannot be saved", () => {
   });
 
   it("makes one attempt when the deadline leaves no room for the 200 ms wait", async () => {
-    const { store, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, session } = dueSession();
     store.stageFaults.push("throw", "throw", "throw");
     await settle(session.endpoint(T0 + 399));
     expect(store.staged.map((s) => s.at)).toEqual([T0]);
@@ -576,8 +573,7 @@ describe("a renewed pair that cannot be saved", () => {
   });
 
   it("makes a second attempt when the deadline just allows it, but no third", async () => {
-    const { store, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, session } = dueSession();
     store.stageFaults.push("throw", "throw", "throw");
     await settle(session.endpoint(T0 + 400));
     expect(store.staged.map((s) => s.at)).toEqual([T0, T0 + 200]);
@@ -585,8 +581,7 @@ describe("a renewed pair that cannot be saved", () => {
   });
 
   it("saves once when concurrent calls all find the retry due", async () => {
-    const { store, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, session } = dueSession();
     store.stageFaults.push("throw", "throw", "throw");
     await settle(session.endpoint(now() + FAR));
     travelTo(T0 + 600 + 2000);
@@ -601,8 +596,7 @@ describe("a renewed pair that cannot be saved", () => {
   });
 
   it("renews an unsaved pair with its own refresh token, keeps the failure count and the base version", async () => {
-    const { store, refresher, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, refresher, session } = dueSession();
     store.stageFaults.push(...Array<"throw">(4).fill("throw"));
     await settle(session.endpoint(now() + FAR));
     const readsBefore = store.reads.length;
@@ -627,8 +621,7 @@ describe("a renewed pair that cannot be saved", () => {
 
 describe("when the promote call fails", () => {
   it("counts the pair as stored when the move happened anyway", async () => {
-    const { store, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, session } = dueSession();
     store.promoteFaults.push("throw-after");
     await settle(session.endpoint(now() + FAR));
     expect(session.unsaved).toBe(false);
@@ -646,8 +639,7 @@ describe("when the promote call fails", () => {
   });
 
   it("tries again later when AWSCURRENT is still the base version", async () => {
-    const { store, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, session } = dueSession();
     store.promoteFaults.push("throw");
     await settle(session.endpoint(now() + FAR));
     expect(store.promoted.map((p) => [p.at, p.expectedCurrent])).toEqual([
@@ -660,8 +652,7 @@ describe("when the promote call fails", () => {
   });
 
   it("tries again later when no version is current", async () => {
-    const { store, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, session } = dueSession();
     store.promoteFaults.push("throw");
     store.describeFaults.push({ kind: "report", version: undefined });
     await settle(session.endpoint(now() + FAR));
@@ -671,8 +662,7 @@ describe("when the promote call fails", () => {
   });
 
   it("tries again later when the check itself fails", async () => {
-    const { store, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, session } = dueSession();
     store.promoteFaults.push("throw");
     store.describeFaults.push({ kind: "throw" });
     await settle(session.endpoint(now() + FAR));
@@ -685,8 +675,7 @@ describe("when the promote call fails", () => {
   });
 
   it("replaces an earlier write of the same renewal chain that became current unseen", async () => {
-    const { store, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, session } = dueSession();
     // First renewal: its move happens but both answers are lost; the deadline allows one attempt.
     store.promoteFaults.push("throw-after");
     store.describeFaults.push({ kind: "throw" });
@@ -717,8 +706,7 @@ describe("when the promote call fails", () => {
   });
 
   it("never takes a version staged earlier in the chain once a later one is stored", async () => {
-    const { store, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, session } = dueSession();
     // First write: staged, its move refused while v1 is still current; one attempt fits the deadline.
     store.promoteFaults.push("throw");
     await settle(session.endpoint(T0 + 399));
@@ -733,8 +721,7 @@ describe("when the promote call fails", () => {
   });
 
   it("remembers every earlier write of a longer chain", async () => {
-    const { store, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, session } = dueSession();
     // First write becomes current unseen; the second write's stage fails; the third finds the first.
     store.promoteFaults.push("throw-after");
     store.describeFaults.push({ kind: "throw" });
@@ -750,8 +737,7 @@ describe("when the promote call fails", () => {
   });
 
   it("retires the chain's earlier writes too when another writer wins", async () => {
-    const { store, refresher, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, refresher, session } = dueSession();
     // First renewal: its move happens but both answers are lost, so the pair stays unsaved.
     store.promoteFaults.push("throw-after");
     store.describeFaults.push({ kind: "throw" });
@@ -773,8 +759,7 @@ describe("when the promote call fails", () => {
   });
 
   it("adopts another writer's pair when theirs became current first", async () => {
-    const { store, refresher, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, refresher, session } = dueSession();
     let theirs = "";
     // While our refresh is in flight, another container stores its own pair.
     refresher.script.push(() => {
@@ -792,8 +777,7 @@ describe("when the promote call fails", () => {
   });
 
   it("keeps its pair when the winner's read is the base version (a stale read)", async () => {
-    const { store, refresher, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, refresher, session } = dueSession();
     refresher.script.push(() => {
       store.write(oauthDocument("theirs", { expiresAt: T0 + HOUR }));
       return renewed({ accessToken: "access-ours" });
@@ -808,8 +792,7 @@ describe("when the promote call fails", () => {
   });
 
   it("keeps its pair when the winner's read is a version it retired", async () => {
-    const { store, refresher, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, refresher, session } = dueSession();
     await settle(session.endpoint(now() + FAR));
     const mine = store.current;
     // The next renewal loses to another writer, but the read after it returns the retired v1.
@@ -827,8 +810,7 @@ describe("when the promote call fails", () => {
   });
 
   it("keeps its pair when the winner cannot be read", async () => {
-    const { store, refresher, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, refresher, session } = dueSession();
     refresher.script.push(() => {
       store.write(oauthDocument("theirs", { expiresAt: T0 + HOUR }));
       return renewed({ accessToken: "access-ours" });
@@ -841,14 +823,18 @@ describe("when the promote call fails", () => {
 });
 
 describe("a dead grant (invalid_grant)", () => {
+  /** A due session whose refresh token Bitrix24 refuses as invalid_grant. */
+  function refusedSession() {
+    const context = dueSession();
+    const dead = deadGrant();
+    context.refresher.script.push(dead);
+    return { ...context, dead };
+  }
+
   it("polls for the winner's version at 0, 100, 250, 500 and 1000 ms and uses it", async () => {
-    const { store, refresher, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
-    refresher.script.push(deadGrant());
+    const { store, refresher, session } = refusedSession();
     // The winner's pair appears before the sixth read (the fifth poll).
-    store.beforeRead = (count) => {
-      if (count === 6) store.write(oauthDocument("winner", { expiresAt: T0 + HOUR }));
-    };
+    winnerBeforeRead(store, 6);
     expect(await settle(session.endpoint(now() + FAR))).toStrictEqual(endpointWith("access-winner"));
     expect(store.reads.map((r) => r.at - T0)).toEqual([0, 0, 100, 350, 850, 1850]);
     expect(session.unsaved).toBe(false);
@@ -856,67 +842,47 @@ describe("a dead grant (invalid_grant)", () => {
   });
 
   it("drops nothing, and says nothing of dropping, when no renewed pair was waiting to be saved", async () => {
-    const { store, refresher, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
-    refresher.script.push(deadGrant());
-    store.beforeRead = (count) => {
-      if (count === 2) store.write(oauthDocument("winner", { expiresAt: T0 + HOUR }));
-    };
+    const { store, session } = refusedSession();
+    winnerBeforeRead(store, 2);
     await settle(session.endpoint(now() + FAR));
     expect(logged("dropping it")).toEqual([]);
   });
 
   it("stops polling as soon as a newer version appears", async () => {
-    const { store, refresher, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
-    refresher.script.push(deadGrant());
-    store.beforeRead = (count) => {
-      if (count === 2) store.write(oauthDocument("winner", { expiresAt: T0 + HOUR }));
-    };
+    const { store, session } = refusedSession();
+    winnerBeforeRead(store, 2);
     expect(await settle(session.endpoint(now() + FAR))).toStrictEqual(endpointWith("access-winner"));
     expect(store.reads.map((r) => r.at - T0)).toEqual([0, 0]);
   });
 
   it("throws the refresh's error when no newer version appears before the deadline", async () => {
-    const { store, refresher, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
-    const dead = deadGrant();
-    refresher.script.push(dead);
+    const { store, session, dead } = refusedSession();
     // deadline - now = 550: the 250 ms wait still leaves 200 ms; the 500 ms wait would not.
     await expect(settle(session.endpoint(T0 + 550))).rejects.toBe(dead.error);
     expect(store.reads.map((r) => r.at - T0)).toEqual([0, 0, 100, 350]);
   });
 
   it("does not start a wait that would leave less than 200 ms", async () => {
-    const { store, refresher, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
-    const dead = deadGrant();
-    refresher.script.push(dead);
+    const { store, session, dead } = refusedSession();
     await expect(settle(session.endpoint(T0 + 549))).rejects.toBe(dead.error);
     expect(store.reads.map((r) => r.at - T0)).toEqual([0, 0, 100]);
   });
 
   it("polls nothing when even the first read would leave less than 200 ms", async () => {
-    const { store, refresher, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
-    const dead = deadGrant();
-    refresher.script.push(dead);
+    const { store, session, dead } = refusedSession();
     await expect(settle(session.endpoint(T0 + 199))).rejects.toBe(dead.error);
     expect(store.reads.map((r) => r.at - T0)).toEqual([0]);
   });
 
   it("drops an unsaved pair whose refresh token was refused, then waits for the winner", async () => {
-    const { store, refresher, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, refresher, session } = dueSession();
     store.stageFaults.push("throw");
     await settle(session.endpoint(T0 + 399));
     expect(session.unsaved).toBe(true);
     const readsBefore = store.reads.length;
 
     refresher.script.push(deadGrant());
-    store.beforeRead = (count) => {
-      if (count === readsBefore + 2) store.write(oauthDocument("winner", { expiresAt: T0 + HOUR }));
-    };
+    winnerBeforeRead(store, readsBefore + 2);
     expect(await settle(session.recover(endpointWith("access-1"), rejection(), now() + FAR))).toStrictEqual(
       endpointWith("access-winner"),
     );
@@ -932,8 +898,7 @@ describe("a dead grant (invalid_grant)", () => {
   });
 
   it("throws when the unsaved pair is refused and only its base version is in the secret", async () => {
-    const { store, refresher, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, refresher, session } = dueSession();
     store.stageFaults.push("throw");
     await settle(session.endpoint(T0 + 399));
     const dead = deadGrant();
@@ -945,8 +910,7 @@ describe("a dead grant (invalid_grant)", () => {
   });
 
   it("keeps polling while the reads return only versions it retired", async () => {
-    const { store, refresher, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, refresher, session } = dueSession();
     // A first renewal is stored (retiring v1); the second cannot be saved within its deadline.
     await settle(session.endpoint(now() + FAR));
     travelTo(T0 + HOUR - RENEWAL_MARGIN_MS);
@@ -967,8 +931,7 @@ describe("a dead grant (invalid_grant)", () => {
 
 describe("the token answer's endpoints", () => {
   async function renewWith(answer: Partial<TokenAnswer>, options: { allowHttpLoopback?: boolean } = {}) {
-    const context = setup({ expiresAt: T0, ...options });
-    travelTo(T0);
+    const context = dueSession(options);
     context.refresher.script.push(renewed({ accessToken: "access-new", ...answer }));
     const endpoint = await settle(context.session.endpoint(now() + FAR));
     const stored = context.store.document(context.store.current).oauth as Record<string, unknown>;
@@ -1033,8 +996,7 @@ describe("the token answer's endpoints", () => {
   });
 
   it("keeps the pair's server_endpoint when the answer names none", async () => {
-    const context = setup({ expiresAt: T0, serverEndpoint: "https://oauth.bitrix.info/rest/" });
-    travelTo(T0);
+    const context = dueSession({ serverEndpoint: "https://oauth.bitrix.info/rest/" });
     await settle(context.session.endpoint(now() + FAR));
     travelTo(T0 + HOUR - RENEWAL_MARGIN_MS);
     await settle(context.session.endpoint(now() + FAR));
@@ -1047,8 +1009,7 @@ describe("the token answer's endpoints", () => {
 
 describe("the renewed pair's expiry", () => {
   async function expiryAfter(answer: Partial<TokenAnswer>) {
-    const { store, refresher, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { store, refresher, session } = dueSession();
     refresher.script.push(renewed(answer));
     await settle(session.endpoint(now() + FAR));
     return (store.document(store.current).oauth as { expiresAt: number }).expiresAt * 1000;
@@ -1067,8 +1028,7 @@ describe("the renewed pair's expiry", () => {
   });
 
   it("is due again RENEWAL_MARGIN_MS before the renewed expiry", async () => {
-    const { refresher, session } = setup({ expiresAt: T0 });
-    travelTo(T0);
+    const { refresher, session } = dueSession();
     refresher.script.push(renewed({ expiresIn: 1800 }));
     await settle(session.endpoint(now() + FAR));
     travelTo(T0 + 1800_000 - RENEWAL_MARGIN_MS - 1);

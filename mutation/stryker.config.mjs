@@ -55,6 +55,8 @@ export default {
   // Tests that bundle or start servers are slow on a busy machine; a mutant is a timeout only well past that.
   timeoutMS: 60_000,
   timeoutFactor: 2,
+  // The initial run covers the whole suite with per-test coverage; under load it passed Stryker's 5-minute default.
+  dryRunTimeoutMinutes: 20,
   reporters: [interactive ? "progress" : "progress-append-only", "clear-text", "html", "json"],
   clearTextReporter: { allowColor: interactive, logTests: false, reportTests: false, reportMutants: false },
   htmlReporter: { fileName: "reports/mutation/index.html" },

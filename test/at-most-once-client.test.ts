@@ -173,6 +173,7 @@ describe("a renamed portal (302 to its new address)", () => {
     scripts.old = (res, req) => res.writeHead(302, { location: location(req.url ?? "") }).end();
     const error = await failure(call());
     expect(error.code).toBe("PORTAL_MISCONFIGURED");
+    expect(error.details.attempts).toBe(1);
     expect(error.message).not.toContain("secretcode");
     expect(sentTimes("new")).toBe(0);
     expect(sentTimes("old")).toBe(1);

@@ -98,7 +98,9 @@ async function attemptWithMove(
   const started = Date.now();
   const first = await attemptOnce(target.url, body, timeoutMs, options);
   if (!("location" in first)) return first;
-  target.url = followMove(target.url, first.location, options.allowHttpLoopback ?? false);
+  const moved = followMove(target.url, first.location, options.allowHttpLoopback ?? false);
+  if (moved instanceof TransferError) return { error: moved, retry: false, outcomeUnknown: false };
+  target.url = moved;
   const restBase = target.url.href.slice(0, target.url.href.lastIndexOf("/") + 1);
   options.onMoved?.(restBase);
   const second = await attemptOnce(

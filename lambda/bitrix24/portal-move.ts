@@ -6,19 +6,18 @@ import { TransferError } from "../domain/problems.ts";
  * change-domen.md; the official PHP SDK re-posts to the Location). Only a move of the host is followed:
  * the same path (which holds the webhook's user and code) on an https origin, so a redirect can never
  * send credentials anywhere but the same REST path of another portal address.
+ * Answers the new address, or the problem that refuses the move (the attempt's answer: one request went out).
  */
-export function followMove(from: URL, location: string, allowHttpLoopback: boolean): URL {
+export function followMove(from: URL, location: string, allowHttpLoopback: boolean): URL | TransferError {
   let to: URL;
   try {
     to = new URL(location, from);
   } catch {
-    throw moveRefused("to an address that is not a URL");
+    return moveRefused("to an address that is not a URL");
   }
-  if (!usesAllowedScheme(to, allowHttpLoopback)) throw moveRefused("to an address that is not https");
-  if (!isBareUrl(to) || to.pathname !== from.pathname) {
-    throw moveRefused("to another REST path");
-  }
-  if (to.origin === from.origin) throw moveRefused("to its own address");
+  if (!usesAllowedScheme(to, allowHttpLoopback)) return moveRefused("to an address that is not https");
+  if (!isBareUrl(to) || to.pathname !== from.pathname) return moveRefused("to another REST path");
+  if (to.origin === from.origin) return moveRefused("to its own address");
   return to;
 }
 

@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 
 /**
  * Turns Stryker's JSON report into the committed per-file summary (mutation/summary.json) and prints it.
@@ -56,6 +57,9 @@ interface FileSummary {
 }
 
 const SUMMARY = new URL("summary.json", import.meta.url);
+const DOCS = new URL("../docs/testing.md", import.meta.url);
+const TABLE_START = "<!-- mutation-table:start (written by mutation/summarize.ts) -->";
+const TABLE_END = "<!-- mutation-table:end -->";
 const EQUIVALENTS = new URL("equivalents.json", import.meta.url);
 
 function sourceText(source: string, { start, end }: Mutant["location"]): string {
@@ -133,6 +137,43 @@ export function summarise(
   return files;
 }
 
+const code = (text: string) => `\`${text.replaceAll("|", "\\|")}\``;
+
+/** The per-file table of docs/testing.md, so the docs never quote a score the summary does not hold. */
+export function scoreTable(files: Record<string, FileSummary>): string {
+  const rows = Object.entries(files).map(([file, s]) => {
+    const left = s.survivors.filter((v) => !v.excluded);
+    const survivors =
+      left.map((v) => `${v.line}: ${code(v.original)} → ${code(v.replacement)}`).join("; ") || "none";
+    return [
+      code(`${file.replace(/^lambda\//, "")}${s.lines ? `:${s.lines}` : ""}`),
+      s.measuredAt.slice(0, 16).replace("T", " "),
+      s.mutants,
+      s.killed,
+      `${s.rawScore} %`,
+      s.messageText + s.equivalent,
+      `**${s.score} %**`,
+      survivors,
+    ].join(" | ");
+  });
+  return [
+    "| file | measured | mutants | killed | Stryker's score | excluded | score | survivors left in logic |",
+    "|---|---|---:|---:|---:|---:|---:|---|",
+    ...rows.map((row) => `| ${row} |`),
+  ].join("\n");
+}
+
+function writeDocsTable(files: Record<string, FileSummary>): void {
+  const docs = readFileSync(DOCS, "utf8");
+  const start = docs.indexOf(TABLE_START);
+  const end = docs.indexOf(TABLE_END);
+  if (start < 0 || end < start) return;
+  writeFileSync(
+    DOCS,
+    `${docs.slice(0, start + TABLE_START.length)}\n${scoreTable(files)}\n${docs.slice(end)}`,
+  );
+}
+
 function main(reportPath: string, durationSeconds: number, patterns: string[]): void {
   const report = JSON.parse(readFileSync(reportPath, "utf8")) as Report;
   const equivalents = JSON.parse(readFileSync(EQUIVALENTS, "utf8")) as Equivalent[];
@@ -165,6 +206,7 @@ function main(reportPath: string, durationSeconds: number, patterns: string[]): 
     files,
   };
   writeFileSync(SUMMARY, `${JSON.stringify(summary, null, 2)}\n`);
+  writeDocsTable(files);
 
   const rows = Object.entries(files).map(([file, s]) => ({
     file: s.lines ? `${file}:${s.lines}` : file,
@@ -183,8 +225,12 @@ function main(reportPath: string, durationSeconds: number, patterns: string[]): 
     }
   }
   console.log(
-    `${Object.keys(measured).length} files in ${durationSeconds} s; summary in mutation/summary.json`,
+    `${Object.keys(measured).length} files in ${durationSeconds} s; summary in mutation/summary.json and docs/testing.md`,
   );
 }
 
-if (process.argv[2]) main(process.argv[2], Number(process.argv[3] ?? 0), process.argv.slice(4));
+const isScript = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+// `tsx mutation/summarize.ts --docs` rewrites only the docs table from the committed summary.
+if (isScript && process.argv[2] === "--docs") writeDocsTable(JSON.parse(readFileSync(SUMMARY, "utf8")).files);
+else if (isScript && process.argv[2])
+  main(process.argv[2], Number(process.argv[3] ?? 0), process.argv.slice(4));

@@ -27,6 +27,7 @@ export const CORE_FILES = [
   "lambda/auth/client-tokens.ts",
   "lambda/handlers/http/read-request.ts",
   "lambda/handlers/http/idempotency-key.ts",
+  "lambda/domain/idempotency-key-pattern.ts",
 ];
 
 const interactive = Boolean(process.stdout.isTTY);

@@ -23,6 +23,15 @@ describe("endpointSecrets", () => {
     expect(endpointSecrets(BASE, "t0ken123")).toEqual([BASE, CODE, "t0ken123"]);
     expect(endpointSecrets("https://b24.example.com/rest/")).toEqual(["https://b24.example.com/rest/"]);
   });
+
+  it("finds the code after a user id of several digits, and ignores an auth that is not a string", () => {
+    const base = `https://b24.example.com/rest/1207/${CODE}/`;
+    expect(endpointSecrets(base, { token: "t0ken123" })).toEqual([base, CODE]);
+    expect(endpointSecrets(`https://b24.example.com/rest/1/${CODE}?x#y`)).toEqual([
+      `https://b24.example.com/rest/1/${CODE}?x#y`,
+      CODE,
+    ]);
+  });
 });
 
 describe("redactSecrets", () => {
@@ -42,6 +51,26 @@ describe("redactSecrets", () => {
 
   it("ignores values too short to be secrets, so ordinary words survive", () => {
     expect(redactSecrets("an error", ["an", ""])).toBe("an error");
+    expect(redactSecrets("abcde abcdef", ["abcde"])).toBe("abcde abcdef");
+    expect(redactSecrets("abcde abcdef", ["abcdef"])).toBe(`abcde ${REDACTED}`);
+  });
+
+  // Exact outputs: each shape must take the whole secret, every occurrence, and stop where it ends.
+  it.each([
+    ["/rest/12/abc123def/x.json", `/rest/12/${REDACTED}/x.json`],
+    ["/rest/1/abc?auth=x", `/rest/1/${REDACTED}?auth=${REDACTED}`],
+    ['"/rest/1/abc" and /rest/2/def&y', `"/rest/1/${REDACTED}" and /rest/2/${REDACTED}&y`],
+    ["at /rest/1/a b", `at /rest/1/${REDACTED} b`],
+    ["Authorization: Bearer  qq77.zz 'x'", `Authorization: Bearer  ${REDACTED} 'x'`],
+    ["bearer a1 BEARER b2", `bearer ${REDACTED} BEARER ${REDACTED}`],
+    [
+      "access_token=a1&refresh_token=r2,client_secret=s3 auth=x4}",
+      `access_token=${REDACTED}&refresh_token=${REDACTED},client_secret=${REDACTED} auth=${REDACTED}}`,
+    ],
+    ['{"auth" : "x4", "refresh_token":"r2"}', `{"auth" : "${REDACTED}", "refresh_token":"${REDACTED}"}`],
+    ["AUTH=x4 auth:x5 author=x6", `AUTH=${REDACTED} auth:x5 author=x6`],
+  ])("redacts %j exactly", (text, expected) => {
+    expect(redactSecrets(text)).toBe(expected);
   });
 
   it("leaves no known secret in any text (property)", () => {
@@ -72,6 +101,14 @@ describe("safeErrorCode", () => {
   it("replaces a code-shaped secret, or a piece of one", () => {
     expect(safeErrorCode(CODE, [BASE, CODE])).toBe(UNREADABLE_ERROR_CODE);
     expect(safeErrorCode(CODE.slice(0, 10), [CODE])).toBe(UNREADABLE_ERROR_CODE);
+    expect(safeErrorCode(CODE.slice(0, 6), [CODE])).toBe(UNREADABLE_ERROR_CODE);
+    // Five characters are too few to be told from a code; a code that holds a secret is no code.
+    expect(safeErrorCode(CODE.slice(0, 5), [CODE])).toBe(CODE.slice(0, 5));
+    expect(safeErrorCode(`${CODE}_X`, [CODE])).toBe(UNREADABLE_ERROR_CODE);
+  });
+
+  it("keeps a code of exactly 64 characters", () => {
+    expect(safeErrorCode("E".repeat(64))).toBe("E".repeat(64));
   });
 });
 
@@ -120,6 +157,12 @@ describe("boundedDetails, the last line of defence in every TransferError", () =
     expect(error.details.bitrix24).toEqual({
       error: UNREADABLE_ERROR_CODE,
       description: expect.stringMatching(/^y{299}…$/),
+    });
+  });
+
+  it("adds no errors or Bitrix24 entry to a problem that has none", () => {
+    expect(boundedDetails({ detail: "chat 112 is not found" })).toStrictEqual({
+      detail: "chat 112 is not found",
     });
   });
 

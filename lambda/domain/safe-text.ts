@@ -43,9 +43,7 @@ export function redactSecrets(text: string, secrets: readonly string[] = []): st
   let result = text;
   for (const secret of secrets) {
     if (secret.length < MIN_SECRET_LENGTH) continue;
-    result = result.replaceAll(secret, REDACTED);
-    const encoded = encodeURIComponent(secret);
-    if (encoded !== secret) result = result.replaceAll(encoded, REDACTED);
+    result = result.replaceAll(secret, REDACTED).replaceAll(encodeURIComponent(secret), REDACTED);
   }
   for (const [shape, replacement] of SECRET_SHAPES) result = result.replace(shape, replacement);
   return result;
@@ -66,11 +64,10 @@ export function safeText(text: string, max: number, secrets: readonly string[] =
 export function safeErrorCode(error: string, secrets: readonly string[] = []): string {
   if (!ERROR_CODE_PATTERN.test(error)) return UNREADABLE_ERROR_CODE;
   if (redactSecrets(error, secrets) !== error) return UNREADABLE_ERROR_CODE;
-  for (const secret of secrets) {
-    // A code that is a piece of a secret (say, the first 64 characters of a token) is no code either.
-    if (secret.length >= MIN_SECRET_LENGTH && error.length >= MIN_SECRET_LENGTH && secret.includes(error))
-      return UNREADABLE_ERROR_CODE;
-  }
+  // A code that is a piece of a secret (say, the first 64 characters of a token) is no code either;
+  // a secret shorter than that length cannot hold one.
+  if (error.length >= MIN_SECRET_LENGTH && secrets.some((secret) => secret.includes(error)))
+    return UNREADABLE_ERROR_CODE;
   return error;
 }
 

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 
 /**
@@ -177,7 +177,8 @@ function writeDocsTable(files: Record<string, FileSummary>): void {
 function main(reportPath: string, durationSeconds: number, patterns: string[]): void {
   const report = JSON.parse(readFileSync(reportPath, "utf8")) as Report;
   const equivalents = JSON.parse(readFileSync(EQUIVALENTS, "utf8")) as Equivalent[];
-  const measuredAt = new Date().toISOString();
+  // When the report was written, so summarising an older report again keeps its date.
+  const measuredAt = statSync(reportPath).mtime.toISOString();
   const measured = summarise(report, equivalents, measuredAt);
   for (const pattern of patterns) {
     const [, file, lines] = /^(.+?):(\d+(?::\d+)?-\d+(?::\d+)?)$/.exec(pattern) ?? [];

@@ -86,4 +86,22 @@ describe("batch boundaries", () => {
       "transfers.2.chatId: chat 1 is already transferred by transfers.0; transfers.3.chatId: chat 1 is already transferred by transfers.0",
     );
   });
+
+  it("tells the same chat number on two portals apart, and the default portal from a named one", () => {
+    const transfers = [
+      { chatId: 1, operatorId: 1, portal: "eu-1" },
+      { chatId: 1, operatorId: 1, portal: "us-1" },
+      { chatId: 1, operatorId: 1 },
+    ];
+    // The default portal's name is known only to the service, which checks the resolved portals again.
+    const input = requireTransferInput({ transfers });
+    expect(input.kind === "batch" && input.requests.map((request) => request.portal)).toEqual([
+      "eu-1",
+      "us-1",
+      undefined,
+    ]);
+    expect(() => requireTransferInput({ transfers: [...transfers, { chatId: 1, queueId: 2 }] })).toThrow(
+      "transfers.3.chatId: chat 1 is already transferred by transfers.2",
+    );
+  });
 });

@@ -10,14 +10,15 @@ const errorsOf = (input: unknown) => {
 
 describe("transfer request schema", () => {
   it("accepts an operator target and applies defaults", () => {
-    expect(parseTransferRequest({ chatId: 112, operatorId: 12 })).toEqual({
+    // Strict: no optional key is set, even to undefined, when the caller gave none.
+    expect(parseTransferRequest({ chatId: 112, operatorId: 12 })).toStrictEqual({
       ok: true,
       request: { chatId: 112, target: { operatorId: 12 }, leave: false },
     });
   });
 
   it("normalises digit strings and keeps optional fields", () => {
-    expect(parseTransferRequest({ chatId: "112", queueId: "3", leave: true, portal: "eu-1" })).toEqual({
+    expect(parseTransferRequest({ chatId: "112", queueId: "3", leave: true, portal: "eu-1" })).toStrictEqual({
       ok: true,
       request: { chatId: 112, target: { queueId: 3 }, leave: true, portal: "eu-1" },
     });

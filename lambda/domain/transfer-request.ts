@@ -15,10 +15,11 @@ const positiveId = (field: string) => {
     issue.input === undefined ? `${field} is required` : `${field} must be a positive integer`;
   return z
     .pipe(
+      // A schema's error also words the issues of its checks.
       z.union(
         [
-          z.number({ error }).check(z.int({ error }), z.positive({ error })),
-          z.string({ error }).check(z.regex(/^[1-9][0-9]{0,15}$/, { error })),
+          z.number({ error }).check(z.int(), z.positive()),
+          z.string({ error }).check(z.regex(/^[1-9][0-9]{0,15}$/)),
         ],
         { error },
       ),
@@ -166,7 +167,7 @@ function validationProblem(errors: FieldError[]): TransferError {
   const more = errors.length - named.length;
   return new TransferError("VALIDATION_FAILED", {
     detail: `${named.join("; ")}${more > 0 ? `; and ${more} more` : ""}`,
-    errors: errors.slice(0, MAX_FIELD_ERRORS),
+    errors, // boundedDetails keeps the first MAX_FIELD_ERRORS of them
   });
 }
 
@@ -197,7 +198,7 @@ export const transferBatchSchema = z
           z.maxLength(MAX_BATCH_ITEMS, { error: `transfers must hold at most ${MAX_BATCH_ITEMS} requests` }),
         ),
     },
-    { error: "the request must be a JSON object" },
+    // No error of its own: requireTransferInput gives it only objects that have `transfers`.
   )
   .check(
     z.superRefine((value, ctx) => {

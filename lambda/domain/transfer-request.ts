@@ -5,7 +5,7 @@
  */
 import * as z from "zod/mini";
 import { type FieldError, TransferError } from "./problems.ts";
-import { cutText, MAX_FIELD_ERRORS } from "./safe-text.ts";
+import { cutText } from "./safe-text.ts";
 
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 

@@ -133,6 +133,14 @@ describe("a redirect that is not a portal move", () => {
 });
 
 describe("a portal move", () => {
+  it("that is refused ends even a read-only call: another try would meet the same redirect", async () => {
+    scripts.old = (res, { url }) => res.writeHead(302, { location: `${oldBase}${url}?again=1` }).end();
+    const error = await failure(call({ idempotent: true }));
+    expect(error.code).toBe("PORTAL_MISCONFIGURED");
+    expect(error.details.attempts).toBe(1);
+    expect(received.map((entry) => entry.server)).toEqual(["old"]);
+  });
+
   it("is followed without an onMoved listener", async () => {
     scripts.old = (res, { url }) => res.writeHead(302, { location: `${newBase}${url}` }).end();
     await expect(call()).resolves.toEqual({ result: "new", attempts: 1 });

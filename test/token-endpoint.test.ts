@@ -134,12 +134,18 @@ describe("a token answer", () => {
       client_endpoint: 5,
       server_endpoint: null,
     });
-    expect(await refresh()).toEqual({
+    // Strict: a field left out is absent, not set to undefined.
+    expect(await refresh()).toStrictEqual({
       ok: true,
       answer: { accessToken: "a1", refreshToken: "r1", expiresIn: 3600 },
     });
     answer(200, { access_token: "a1", refresh_token: "r1", expires_in: "soon", expires: "Infinity" });
-    expect(await refresh()).toEqual({ ok: true, answer: { accessToken: "a1", refreshToken: "r1" } });
+    expect(await refresh()).toStrictEqual({ ok: true, answer: { accessToken: "a1", refreshToken: "r1" } });
+    // Number() would make 0 of null and [] and 1 of true: only strings are read as numbers.
+    answer(200, { access_token: "a1", refresh_token: "r1", expires_in: null, expires: true });
+    expect(await refresh()).toStrictEqual({ ok: true, answer: { accessToken: "a1", refreshToken: "r1" } });
+    answer(200, { access_token: "a1", refresh_token: "r1", expires_in: [], expires: [7] });
+    expect(await refresh()).toStrictEqual({ ok: true, answer: { accessToken: "a1", refreshToken: "r1" } });
   });
 
   it.each([

@@ -1,5 +1,4 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type Received, scriptedServers } from "./scripted-servers.ts";
 
 /**
  * A loopback HTTP server that answers every request with whatever the test decides: a stand-in for a
@@ -7,34 +6,24 @@ import type { AddressInfo } from "node:net";
  */
 export interface HostileUpstream {
   url: string;
-  requests: { method: string; url: string; body: string; headers: IncomingHttpHeaders }[];
+  requests: Received[];
   answer(respond: (request: { url: string; body: string }) => { status: number; body: string }): void;
   close(): Promise<void>;
 }
 
 export async function startHostileUpstream(): Promise<HostileUpstream> {
+  const upstream = scriptedServers();
   let respond = (_: { url: string; body: string }) => ({ status: 500, body: "" });
-  const requests: { method: string; url: string; body: string; headers: IncomingHttpHeaders }[] = [];
-  const server = createServer(async (req: IncomingMessage, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const request = { url: req.url ?? "/", body: Buffer.concat(chunks).toString("utf8") };
-    requests.push({ method: req.method ?? "", headers: req.headers, ...request });
-    const { status, body } = respond(request);
-    res.writeHead(status, { "content-type": "application/json" });
-    res.end(body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  upstream.scripts.upstream = (res, req, body) => {
+    const answer = respond({ url: req.url ?? "/", body });
+    res.writeHead(answer.status, { "content-type": "application/json" }).end(answer.body);
+  };
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests,
+    url: await upstream.start("upstream"),
+    requests: upstream.received,
     answer(next) {
       respond = next;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: upstream.close,
   };
 }

@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
  * Raw HTTP servers on loopback that answer each request with a script the test sets, and record every
  * request that reached them: the tests of the Bitrix24 client count sends, so the record is the point.
  */
-export type Answer = (res: ServerResponse, req: IncomingMessage) => void;
+export type Answer = (res: ServerResponse, req: IncomingMessage, body: string) => void;
 
 export interface Received {
   server: string;
@@ -31,19 +31,19 @@ export function scriptedServers() {
     scripts,
     /** Starts a server called `name` and returns its base URL (`http://127.0.0.1:<port>`). */
     async start(name: string): Promise<string> {
-      const server = createServer((req, res) => {
-        let body = "";
-        req.on("data", (chunk) => (body += chunk));
-        req.on("end", () => {
-          received.push({
-            server: name,
-            method: req.method ?? "",
-            url: req.url ?? "",
-            headers: req.headers,
-            body,
-          });
-          scripts[name]?.(res, req);
+      const server = createServer(async (req, res) => {
+        // Whole before decoding: a multi-byte character may straddle two chunks.
+        const chunks: Buffer[] = [];
+        for await (const chunk of req) chunks.push(chunk as Buffer);
+        const body = Buffer.concat(chunks).toString("utf8");
+        received.push({
+          server: name,
+          method: req.method ?? "",
+          url: req.url ?? "",
+          headers: req.headers,
+          body,
         });
+        scripts[name]?.(res, req, body);
       });
       await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
       servers.push(server);

@@ -99,7 +99,7 @@ async function attemptWithMove(
   const first = await attemptOnce(target.url, body, timeoutMs, options);
   if (!("location" in first)) return first;
   const moved = followMove(target.url, first.location, options.allowHttpLoopback ?? false);
-  if (moved instanceof TransferError) return { error: moved, retry: false, outcomeUnknown: false };
+  if (moved instanceof TransferError) return notRetried(moved);
   target.url = moved;
   const restBase = target.url.href.slice(0, target.url.href.lastIndexOf("/") + 1);
   options.onMoved?.(restBase);
@@ -164,5 +164,10 @@ function unknownOutcome(what: string): AttemptFailure {
 }
 
 function refused(code: ProblemCode, detail: string): AttemptFailure {
-  return { error: new TransferError(code, { detail }), retry: false, outcomeUnknown: false };
+  return notRetried(new TransferError(code, { detail }));
+}
+
+/** An attempt that certainly did not run, not to be tried again unless the caller marks it so. */
+function notRetried(error: TransferError): AttemptFailure {
+  return { error, retry: false, outcomeUnknown: false };
 }

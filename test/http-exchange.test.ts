@@ -250,6 +250,10 @@ describe("exchange over TLS", () => {
   const received: string[] = [];
   let secureConnections = 0;
   beforeAll(async () => {
+    // Load node:https up front, as the function's INIT does, so every test here uses the agent the
+    // function would (mutation testing then counts its options as used by all of them, not only by
+    // whichever test happened to load it first).
+    loadHttps();
     secure = createHttpsServer({ key, cert }, (req, res) => {
       received.push(req.url ?? "");
       if (req.url === "/reset") return req.socket.destroy();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isHttpApiEvent, isRestApiEvent, jsonResult, toHttpRequest } from "../lambda/events/api-gateway.ts";
-import { httpApiEvent, restApiEvent } from "./support/events.ts";
+import { httpApiEvent, iamHttpApiEvent, restApiEvent } from "./support/events.ts";
 
 const LIMIT = 16_384;
 
@@ -49,6 +49,29 @@ describe("the API Gateway envelope", () => {
     expect(withAuthorizer({ client: 42 })).toBeUndefined();
     expect(withAuthorizer("crm")).toBeUndefined();
     expect(withAuthorizer(undefined)).toBeUndefined();
+  });
+
+  it("takes an IAM signer as the client, from where each API kind puts it, only as a string", () => {
+    const role = "arn:aws:iam::111122223333:role/crm";
+    expect(toHttpRequest(iamHttpApiEvent(role), LIMIT).client).toBe(`iam:${role}`);
+    const httpApiSigner = (userArn: unknown) => {
+      const event = httpApiEvent();
+      (event.requestContext as unknown as { authorizer: unknown }).authorizer = { iam: { userArn } };
+      return toHttpRequest(event, LIMIT).client;
+    };
+    expect(httpApiSigner(null)).toBeUndefined();
+    expect(httpApiSigner(42)).toBeUndefined();
+    // REST API: the signer is in requestContext.identity; the AWS sample event has no authorizer context.
+    const restApiSigner = (userArn: unknown) => {
+      const event = restApiEvent();
+      (event.requestContext as { authorizer: unknown }).authorizer = undefined;
+      (event.requestContext.identity as { userArn: unknown }).userArn = userArn;
+      return toHttpRequest(event, LIMIT).client;
+    };
+    expect(restApiSigner("arn:aws:iam::111122223333:user/ops")).toBe(
+      "iam:arn:aws:iam::111122223333:user/ops",
+    );
+    expect(restApiSigner(null)).toBeUndefined();
   });
 
   it("keeps API Gateway's request id only when it is a string", () => {

@@ -35,43 +35,33 @@ describe("the API Gateway envelope", () => {
     expect(toHttpRequest({ ...restApiEvent(), headers: null as never }, LIMIT).headers).toEqual({});
   });
 
+  /** The client of a REST API request with this authorizer context and IAM signer (by default none). */
+  const restApiClient = (authorizer: unknown, userArn: unknown = null) => {
+    const event = restApiEvent();
+    (event.requestContext as { authorizer: unknown }).authorizer = authorizer;
+    (event.requestContext.identity as { userArn: unknown }).userArn = userArn;
+    return toHttpRequest(event, LIMIT).client;
+  };
+
   it("takes the client only as a string from the authorizer context, where each API kind puts it", () => {
-    const withAuthorizer = (authorizer: unknown) => {
-      const event = restApiEvent();
-      (event.requestContext as { authorizer: unknown }).authorizer = authorizer;
-      // Without IAM authorization there is no caller identity to fall back on.
-      (event.requestContext.identity as { userArn: string | null }).userArn = null;
-      return toHttpRequest(event, LIMIT).client;
-    };
     expect(toHttpRequest(httpApiEvent({ client: "crm" }), LIMIT).client).toBe("crm");
-    expect(withAuthorizer({ client: "erp" })).toBe("erp");
-    expect(withAuthorizer({ lambda: { client: "crm" }, client: "erp" })).toBe("crm");
-    expect(withAuthorizer({ client: 42 })).toBeUndefined();
-    expect(withAuthorizer("crm")).toBeUndefined();
-    expect(withAuthorizer(undefined)).toBeUndefined();
+    expect(restApiClient({ client: "erp" })).toBe("erp");
+    expect(restApiClient({ lambda: { client: "crm" }, client: "erp" })).toBe("crm");
+    expect(restApiClient({ client: 42 })).toBeUndefined();
+    expect(restApiClient("crm")).toBeUndefined();
+    expect(restApiClient(undefined)).toBeUndefined();
   });
 
   it("takes an IAM signer as the client, from where each API kind puts it, only as a string", () => {
     const role = "arn:aws:iam::111122223333:role/crm";
     expect(toHttpRequest(iamHttpApiEvent(role), LIMIT).client).toBe(`iam:${role}`);
-    const httpApiSigner = (userArn: unknown) => {
-      const event = httpApiEvent();
-      (event.requestContext as unknown as { authorizer: unknown }).authorizer = { iam: { userArn } };
-      return toHttpRequest(event, LIMIT).client;
-    };
+    const httpApiSigner = (userArn: unknown) =>
+      toHttpRequest(iamHttpApiEvent(userArn as string), LIMIT).client;
     expect(httpApiSigner(null)).toBeUndefined();
     expect(httpApiSigner(42)).toBeUndefined();
-    // REST API: the signer is in requestContext.identity; the AWS sample event has no authorizer context.
-    const restApiSigner = (userArn: unknown) => {
-      const event = restApiEvent();
-      (event.requestContext as { authorizer: unknown }).authorizer = undefined;
-      (event.requestContext.identity as { userArn: unknown }).userArn = userArn;
-      return toHttpRequest(event, LIMIT).client;
-    };
-    expect(restApiSigner("arn:aws:iam::111122223333:user/ops")).toBe(
-      "iam:arn:aws:iam::111122223333:user/ops",
-    );
-    expect(restApiSigner(null)).toBeUndefined();
+    const user = "arn:aws:iam::111122223333:user/ops";
+    expect(restApiClient(undefined, user)).toBe(`iam:${user}`);
+    expect(restApiClient(undefined, null)).toBeUndefined();
   });
 
   it("keeps API Gateway's request id only when it is a string", () => {

@@ -94,6 +94,9 @@ describe("fuzzing the HTTP handler", () => {
       service: {
         portalFor: (request) => request.portal ?? "main",
         prepare: async () => undefined,
+        readChat: async () => {
+          throw new Error("the fuzzed requests are transfers");
+        },
         transfer: async (request) => {
           seen.push(request);
           return {

@@ -8,6 +8,7 @@ const request = (headers: Record<string, string>, client?: string): HttpRequest 
   method: "POST",
   path: "/transfers",
   headers,
+  query: {},
   body: undefined,
   bodyTooLarge: false,
   requestId: undefined,

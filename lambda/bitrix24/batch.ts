@@ -102,3 +102,32 @@ function commandRefusal(bitrix24: Bitrix24Error): CommandOutcome {
   // The queue lock (OPERATOR_WRONG) is the hand-over's decision (domain/hand-over.ts), not a plain retry.
   return { ok: false, error, retry };
 }
+
+export type ReadOutcome = { ok: true; result: unknown } | { ok: false; error: TransferError };
+
+/**
+ * Reads each read-only command's value from a batch answer. A read changes nothing, so a command with
+ * no entry is simply a failed read (UPSTREAM_ERROR), never an unknown outcome.
+ */
+export function readBatchValues(
+  answer: unknown,
+  keys: readonly string[],
+  secrets: readonly string[],
+): Map<string, ReadOutcome> {
+  const results = isRecord(answer) && isRecord(answer.result) ? answer.result : {};
+  const errors = isRecord(answer) && isRecord(answer.result_error) ? answer.result_error : {};
+  const outcomes = new Map<string, ReadOutcome>();
+  for (const key of keys) {
+    const error = errors[key];
+    if (isRecord(error) && typeof error.error === "string") {
+      const bitrix24 = upstreamError(error.error, error.error_description, secrets);
+      outcomes.set(key, { ok: false, error: refusal(0, bitrix24, true).error });
+    } else if (key in results) {
+      outcomes.set(key, { ok: true, result: results[key] });
+    } else {
+      const detail = "Bitrix24 gave no answer for this read in the batch";
+      outcomes.set(key, { ok: false, error: new TransferError("UPSTREAM_ERROR", { detail }) });
+    }
+  }
+  return outcomes;
+}

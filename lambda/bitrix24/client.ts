@@ -133,7 +133,10 @@ async function attemptOnce(
     });
   } catch (error) {
     const failure = transportFailure(error, timeoutMs, "Bitrix24");
-    if (failure.reached && !options.idempotent) return unknownOutcome(failure.detail);
+    if (failure.reached && !options.idempotent) {
+      // After a timeout Bitrix24 may still be running the call (it cuts requests off only after 60 s).
+      return unknownOutcome(failure.detail, failure.code === "UPSTREAM_TIMEOUT");
+    }
     return { ...refused(failure.code, failure.detail), retry: true };
   }
   if (isRedirect(response.status) && response.location !== undefined) return { location: response.location };
@@ -155,9 +158,10 @@ async function attemptOnce(
   return "time" in envelope ? { result: envelope.result, time: envelope.time } : { result: envelope.result };
 }
 
-function unknownOutcome(what: string): AttemptFailure {
+function unknownOutcome(what: string, mayStillRun = false): AttemptFailure {
+  const detail = `${what}; ${UNKNOWN_OUTCOME_ADVICE}`;
   return {
-    error: new TransferError("OUTCOME_UNKNOWN", { detail: `${what}; ${UNKNOWN_OUTCOME_ADVICE}` }),
+    error: new TransferError("OUTCOME_UNKNOWN", mayStillRun ? { detail, mayStillRun } : { detail }),
     retry: false,
     outcomeUnknown: true,
   };

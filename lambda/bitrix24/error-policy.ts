@@ -40,6 +40,8 @@ const POLICIES: Record<string, ErrorPolicy> = {
   OPERATOR_WRONG: { ...REJECTED, retryOnceAfterMs: LOCK_RETRY_MS },
   // Not thrown by the transfer method (rest.php botSessionTransfer); older docs list it, so it stays a refusal.
   WRONG_CHAT: REJECTED,
+  // dialogGet: no such Open Lines chat, or the user may not join its line (Chat::hasAccess → Config::canJoin).
+  ACCESS_ERROR: { code: "CHAT_NOT_READABLE", retry: false },
 
   BOT_ID_ERROR: MISCONFIGURED,
   insufficient_scope: MISCONFIGURED,

@@ -13,6 +13,15 @@ export const ANY_OPERATOR_METHOD = "imopenlines.bot.session.operator";
 export const MESSAGE_METHOD = "imopenlines.bot.session.message.send";
 
 /**
+ * `dialogGet`: the chat as `Im\Chat::getById` → `formatChatData` shows it (keys lower-cased by the JSON
+ * option), after `Chat::hasAccess` → `Config::canJoin` let the webhook's user see the line (else
+ * ACCESS_ERROR). Read-only: safe to send again.
+ */
+export const DIALOG_GET_METHOD = "imopenlines.dialog.get";
+/** `im_rest.php botList`: every bot of the portal but network bots, keyed by their user id. Read-only. */
+export const BOT_LIST_METHOD = "imbot.bot.list";
+
+/**
  * Who acts on the portal. A webhook call must name its bot's CLIENT_ID: Bitrix24 acts as the first bot
  * registered with `APP_ID = "custom" + CLIENT_ID` (rest.php `resolveClientId`, im/lib/bot.php
  * `getBotIdByAppId`). An application acts as the first bot it registered, whatever it sends, so it
@@ -42,6 +51,14 @@ export function handOverCall(
   params.LEAVE = leave ? "Y" : "N";
   if (access.clientId !== undefined) params.CLIENT_ID = access.clientId;
   return { method: TRANSFER_METHOD, params };
+}
+
+export function dialogGetCall(chatId: number): MethodCall {
+  return { method: DIALOG_GET_METHOD, params: { CHAT_ID: chatId } };
+}
+
+export function botListCall(): MethodCall {
+  return { method: BOT_LIST_METHOD, params: {} };
 }
 
 export function messageCall(chatId: number, message: string): MethodCall {

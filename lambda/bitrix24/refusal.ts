@@ -50,12 +50,18 @@ export function refusal(status: number, bitrix24: Bitrix24Error | undefined, ide
   return { error, ...known };
 }
 
+/** rest.php `dialogGet` answers ACCESS_ERROR for all three; Config::canJoin checks Permissions::ENTITY_JOIN / ACTION_PERFORM. */
+const READ_ADVICE =
+  "Bitrix24 refused to show the chat (ACCESS_ERROR): no Open Lines chat has this id, or the webhook's user may not see its line. Grant that user the Open Lines permission to join the line's dialogues (Contact Center → access permissions: \"Join other people's dialogues\", JOIN), or use a webhook of an administrator";
+
 function describe(code: ProblemCode, error: string): string {
   switch (code) {
     case "TRANSFER_REJECTED":
       return `Bitrix24 rejected the transfer with ${error}`;
     case "PORTAL_MISCONFIGURED":
       return misconfigurationAdvice(error);
+    case "CHAT_NOT_READABLE":
+      return READ_ADVICE;
     case "RATE_LIMITED":
       return `Bitrix24 is limiting requests for this portal (${error}); try again later`;
     default:

@@ -3,6 +3,8 @@
  * if Bitrix24 refused the target without doing anything, the fallback. Pure decisions: the drivers in
  * service/ make the calls (one by one, or in `batch` rounds) and ask `afterFailure` what next.
  */
+import { chatAfterHandOver, type Settlement } from "./chat-guard.ts";
+import type { ChatState } from "./chat-state.ts";
 import { TransferError } from "./problems.ts";
 import type { MessageOutcome, TransferResult } from "./transfer-outcome.ts";
 import type { TransferRequest, TransferTarget } from "./transfer-request.ts";
@@ -15,6 +17,10 @@ export interface HandOverState {
   lockRetried: boolean;
   /** An `anyOperator` attempt whose outcome was unknown: a refusal now may be its proof. */
   unknownBefore: boolean;
+  /** The guard's read of the chat before anything was sent; absent with `"guard": false`. */
+  before?: ChatState;
+  /** A lost answer was settled as "did not run" and the target sent once more: never again. */
+  resentAfterLostAnswer?: true;
 }
 
 export type NextStep =
@@ -22,8 +28,16 @@ export type NextStep =
   | { kind: "again"; state: HandOverState; waitForLock: boolean }
   | { kind: "failed"; error: TransferError };
 
-export function startHandOver(request: TransferRequest): HandOverState {
-  return { request, target: request.target, fallbackUsed: false, lockRetried: false, unknownBefore: false };
+export function startHandOver(request: TransferRequest, before?: ChatState): HandOverState {
+  const state: HandOverState = {
+    request,
+    target: request.target,
+    fallbackUsed: false,
+    lockRetried: false,
+    unknownBefore: false,
+  };
+  if (before) state.before = before;
+  return state;
 }
 
 export function handedOver(
@@ -36,9 +50,11 @@ export function handedOver(
     transferred: true,
     chatId: state.request.chatId,
     target: state.target,
-    leave: state.request.leave,
+    chat: chatAfterHandOver(state.target, state.before),
     portal,
   };
+  // botSessionOperator takes no LEAVE: the answer must not claim one was sent.
+  if (!("anyOperator" in state.target)) result.leave = state.request.leave;
   if (state.fallbackUsed) result.fallbackUsed = true;
   if (message) result.message = message;
   if (evidence) result.evidence = evidence;
@@ -94,6 +110,42 @@ export function afterFailure(
     };
   }
   return { kind: "failed", error };
+}
+
+/**
+ * Whether a lost answer may be settled by reading the chat: there is a read from before to compare with,
+ * the target leaves a mark a read can see (not anyOperator, which has its own proof above), and the
+ * request can no longer be running: an answer came back, or the connection broke. After a timeout
+ * Bitrix24 may still be running it (it cuts requests off only after 60 s, longer than we may wait).
+ */
+export function mayReadAfterLoss(state: HandOverState, error: TransferError): boolean {
+  return (
+    error.code === "OUTCOME_UNKNOWN" &&
+    state.before !== undefined &&
+    error.details.mayStillRun !== true &&
+    !("anyOperator" in state.target)
+  );
+}
+
+/** What the read after a lost answer decides: success with evidence, one more send, a refusal, or unknown. */
+export function afterLostAnswer(
+  state: HandOverState,
+  error: TransferError,
+  settlement: Settlement,
+  portal: string,
+): NextStep {
+  switch (settlement.kind) {
+    case "done":
+      return { kind: "done", result: handedOver(state, portal, undefined, settlement.evidence) };
+    case "notRun":
+      // Certainly not run: sent once more, and only once (a second loss stays unknown).
+      if (state.resentAfterLostAnswer) return { kind: "failed", error };
+      return { kind: "again", state: { ...state, resentAfterLostAnswer: true }, waitForLock: false };
+    case "refused":
+      return { kind: "failed", error: settlement.error };
+    default:
+      return { kind: "failed", error };
+  }
 }
 
 /** What a message's failure means for the answer: the hand-over goes on regardless. */

@@ -1,3 +1,4 @@
+import type { ChatState } from "./chat-state.ts";
 import { boundedDetails } from "./safe-text.ts";
 
 /**
@@ -12,10 +13,13 @@ export const PROBLEMS = {
   METHOD_NOT_ALLOWED: { status: 405, title: "Method not allowed" },
   UNKNOWN_PORTAL: { status: 404, title: "The portal is not configured" },
   REQUEST_IN_PROGRESS: { status: 409, title: "A request with this Idempotency-Key is still running" },
+  CHAT_NOT_WITH_BOT: { status: 409, title: "A person holds the chat or has been offered it" },
+  DIALOG_CLOSED: { status: 409, title: "The chat has no open dialogue" },
   PAYLOAD_TOO_LARGE: { status: 413, title: "The body is too large" },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: "The body must be application/json" },
   IDEMPOTENCY_KEY_REUSED: { status: 422, title: "The Idempotency-Key was used with a different request" },
   TRANSFER_REJECTED: { status: 422, title: "Bitrix24 rejected the transfer" },
+  CHAT_NOT_READABLE: { status: 422, title: "Bitrix24 does not show this chat to the webhook's user" },
   INTERNAL_ERROR: { status: 500, title: "The service failed unexpectedly" },
   PORTAL_MISCONFIGURED: { status: 502, title: "The portal's credentials or chat bot are not usable" },
   UPSTREAM_ERROR: { status: 502, title: "Bitrix24 failed or answered unexpectedly" },
@@ -30,7 +34,7 @@ export type ProblemCode = keyof typeof PROBLEMS;
 
 /** Tells the caller to look before trying again: a second transfer would move the chat once more. */
 export const UNKNOWN_OUTCOME_ADVICE =
-  "the outcome is unknown: Bitrix24 may have done it. Look at the chat in Bitrix24 before sending this again";
+  "the outcome is unknown: Bitrix24 may have done it. Read the chat (GET /transfers/chats/{chatId}) before sending this again";
 
 export interface FieldError {
   path: string;
@@ -52,6 +56,10 @@ export interface ProblemDetails {
   attempts?: number;
   /** Whether the hand-over's message was written before the transfer failed. */
   message?: { sent: boolean; code?: ProblemCode; detail?: string };
+  /** The chat as Bitrix24 showed it, when a read decided the problem (who holds it, its dialogue). */
+  chat?: ChatState;
+  /** Internal, never rendered: the call timed out, so Bitrix24 may still be running it; a read settles nothing yet. */
+  mayStillRun?: boolean;
 }
 
 /**
@@ -84,13 +92,14 @@ export interface ProblemDocument {
   errors?: FieldError[];
   bitrix24?: Bitrix24Error;
   message?: ProblemDetails["message"];
+  chat?: ChatState;
 }
 
 export const PROBLEM_TYPE_BASE = "urn:b24-transfer:problem:";
 
 /** RFC 9457 problem details. */
 export function toProblemDocument(error: TransferError, requestId: string): ProblemDocument {
-  const { detail, errors, bitrix24, message } = error.details;
+  const { detail, errors, bitrix24, message, chat } = error.details;
   const doc: ProblemDocument = {
     type: PROBLEM_TYPE_BASE + error.code,
     title: PROBLEMS[error.code].title,
@@ -102,5 +111,6 @@ export function toProblemDocument(error: TransferError, requestId: string): Prob
   if (errors) doc.errors = errors;
   if (bitrix24) doc.bitrix24 = bitrix24;
   if (message) doc.message = message;
+  if (chat) doc.chat = chat;
   return doc;
 }

@@ -1,4 +1,5 @@
 /** What a hand-over produced: for one request, and for each item of a batch. */
+import type { ChatAfterHandOver } from "./chat-guard.ts";
 import type { ProblemDetails, TransferError } from "./problems.ts";
 import type { TransferTarget } from "./transfer-request.ts";
 
@@ -10,7 +11,10 @@ export interface TransferResult {
   chatId: number;
   /** The target that took the chat: the fallback when `fallbackUsed`. */
   target: TransferTarget;
-  leave: boolean;
+  /** The LEAVE sent with the transfer; absent for `anyOperator`, whose method has no such parameter. */
+  leave?: boolean;
+  /** The chat after the hand-over, as Bitrix24's rules make it. */
+  chat: ChatAfterHandOver;
   portal: string;
   fallbackUsed?: true;
   message?: MessageOutcome;

@@ -28,6 +28,25 @@ const positiveId = (field: string) => {
     .check(z.refine((n) => n <= MAX_ID, { error: `${field} is too large` }));
 };
 
+/** A chat id, also as the messenger's dialog id `"chat112"` (what `imopenlines.dialog.get` answers as `dialog_id`). */
+const chatIdSchema = z
+  .union(
+    [
+      positiveId("chatId"),
+      z.pipe(
+        z.string().check(z.regex(/^chat[1-9][0-9]{0,15}$/)),
+        z.transform((value) => Number(value.slice(4))),
+      ),
+    ],
+    {
+      error: (issue) =>
+        issue.input === undefined
+          ? "chatId is required"
+          : 'chatId must be a positive integer or a dialog id such as "chat112"',
+    },
+  )
+  .check(z.refine((n) => n <= MAX_ID, { error: "chatId is too large" }));
+
 export const PORTAL_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 export const portalName = z.string({ error: "portal must be a string" }).check(
@@ -83,9 +102,10 @@ const fallbackSchema = z
 export const transferRequestSchema = z
   .strictObject(
     {
-      chatId: positiveId("chatId"),
+      chatId: chatIdSchema,
       ...targetShape,
       leave: z.optional(z.boolean({ error: "leave must be true or false" })),
+      guard: z.optional(z.boolean({ error: "guard must be true or false" })),
       message: z.optional(message),
       fallback: z.optional(fallbackSchema),
       portal: z.optional(portalName),
@@ -114,6 +134,12 @@ export interface TransferRequest {
   chatId: number;
   target: TransferTarget;
   leave: boolean;
+  /**
+   * Absent: read the chat first and hand it over only while no person holds it or has been offered it
+   * and its dialogue is open (domain/chat-guard.ts). `false`: the caller means to move a chat that may
+   * not be the bot's, unread.
+   */
+  guard?: false;
   /** Written into the chat by the bot just before the hand-over. */
   message?: string;
   /** Tried only when Bitrix24 refused `target` without doing anything. */
@@ -141,6 +167,7 @@ function normalise(parsed: ParsedRequest): TransferRequest {
     target: toTarget(parsed),
     leave: parsed.leave ?? false,
   };
+  if (parsed.guard === false) request.guard = false;
   if (parsed.message !== undefined) request.message = parsed.message;
   if (parsed.fallback !== undefined) request.fallback = toTarget(parsed.fallback);
   if (parsed.portal !== undefined) request.portal = parsed.portal;

@@ -11,6 +11,8 @@ export interface HttpRequest {
   path: string;
   /** Lower-cased names. */
   headers: Record<string, string>;
+  /** Query string parameters (a repeated one: its values joined by commas, as HTTP API does). */
+  query: Record<string, string>;
   /** Undefined when the body is larger than the limit: it is never decoded. */
   body: Buffer | undefined;
   bodyTooLarge: boolean;
@@ -53,6 +55,7 @@ export function toHttpRequest(event: HttpEvent, maxBodyBytes: number): HttpReque
       : (event as APIGatewayProxyEvent).httpMethod,
     path: v2 ? (event as APIGatewayProxyEventV2).rawPath : (event as APIGatewayProxyEvent).path,
     headers: lowerCaseHeaders(event.headers),
+    query: queryParameters(event.queryStringParameters),
     body,
     bodyTooLarge: tooLarge,
     requestId: typeof context.requestId === "string" ? context.requestId : undefined,
@@ -71,6 +74,14 @@ function decodeBody(
   if (raw.length > encodedLimit) return { body: undefined, tooLarge: true };
   const body = Buffer.from(raw, base64 ? "base64" : "utf8");
   return body.length > maxBytes ? { body: undefined, tooLarge: true } : { body, tooLarge: false };
+}
+
+function queryParameters(parameters: Record<string, string | undefined> | null | undefined) {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(parameters ?? {})) {
+    if (typeof value === "string") result[name] = value;
+  }
+  return result;
 }
 
 function lowerCaseHeaders(

@@ -41,19 +41,21 @@ export function httpResult(answer: Answer, replayed: boolean): HttpResult {
 /** Direct invocations get the body, or the problem thrown, so Lambda's retries and destinations see it. */
 export function directResult(answer: Answer): Handled["result"] {
   if (!answer.problem) return { kind: "return", value: answer.body };
-  const { detail, code, errors, bitrix24, message } = answer.problem;
+  const { detail, code, errors, bitrix24, message, chat } = answer.problem;
   const error = new TransferError(code, {
     detail,
     ...(errors ? { errors } : {}),
     ...(bitrix24 ? { bitrix24 } : {}),
     ...(message ? { message } : {}),
+    ...(chat ? { chat } : {}),
   });
   return { kind: "throw", error };
 }
 
-export function problemResult(error: TransferError, requestId: string): HttpResult {
+/** `allow`: the method the resource takes, named with METHOD_NOT_ALLOWED. */
+export function problemResult(error: TransferError, requestId: string, allow = "POST"): HttpResult {
   const headers: Record<string, string> = {};
   if (error.details.retryAfter !== undefined) headers["retry-after"] = String(error.details.retryAfter);
-  if (error.code === "METHOD_NOT_ALLOWED") headers.allow = "POST";
+  if (error.code === "METHOD_NOT_ALLOWED") headers.allow = allow;
   return jsonResult(error.status, toProblemDocument(error, requestId), "application/problem+json", headers);
 }

@@ -1,16 +1,23 @@
 /** API Gateway (HTTP API 2.0, REST API 1.0): every outcome is an HTTP answer, failures as RFC 9457 problems. */
-import type { HttpRequest } from "../events/api-gateway.ts";
+import { type HttpRequest, jsonResult } from "../events/api-gateway.ts";
 import { httpResult, problemResult } from "./answers.ts";
+import { readChat } from "./chat-read.ts";
 import { executeInput } from "./execute-input.ts";
 import { asTransferError } from "./failures.ts";
 import { idempotencyKey } from "./http/idempotency-key.ts";
-import { readHttpTransferRequest } from "./http/read-request.ts";
+import { CHAT_ROUTE, chatReadInput, readHttpTransferRequest } from "./http/read-request.ts";
 import type { Handled, InvocationRun } from "./invocation-run.ts";
 import { failureFields } from "./log-fields.ts";
 
 export async function handleHttp(request: HttpRequest, run: InvocationRun): Promise<Handled> {
   const client = request.client === undefined ? {} : { client: request.client };
   try {
+    const chatRead = chatReadInput(request);
+    if (chatRead) {
+      const read = await readChat(chatRead, run);
+      const value = read.ok ? jsonResult(200, read.body) : problemResult(read.failure, run.requestId);
+      return { log: { ...client, ...read.log }, result: { kind: "return", value } };
+    }
     const input = readHttpTransferRequest(request);
     const executed = await executeInput(input, idempotencyKey(request), run);
     const value =
@@ -22,7 +29,10 @@ export async function handleHttp(request: HttpRequest, run: InvocationRun): Prom
     const failure = asTransferError(error);
     return {
       log: { ...client, ...failureFields(failure) },
-      result: { kind: "return", value: problemResult(failure, run.requestId) },
+      result: {
+        kind: "return",
+        value: problemResult(failure, run.requestId, CHAT_ROUTE.test(request.path) ? "GET" : "POST"),
+      },
     };
   }
 }

@@ -21,7 +21,9 @@ export interface InvocationLog {
   /** Messages that were asked for and not confirmed as written. */
   messagesNotSent?: number;
   replayed?: boolean;
-  outcome: "TRANSFERRED" | "PARTIAL" | ProblemCode;
+  /** `read`: a chat read, which hands nothing over and counts in no transfer metric. */
+  operation?: "read";
+  outcome: "TRANSFERRED" | "PARTIAL" | "READ" | ProblemCode;
   status: number;
   attempts: number;
   durationMs: number;
@@ -36,7 +38,7 @@ export function metricsOf(log: InvocationLog): InvocationMetrics {
   const replayed = log.replayed === true;
   let succeeded = 0;
   let failed: Record<string, number> = {};
-  if (!replayed) {
+  if (!replayed && log.operation !== "read") {
     if (log.failuresByCode) failed = log.failuresByCode;
     else if (log.outcome !== "TRANSFERRED" && log.outcome !== "PARTIAL") failed = { [log.outcome]: 1 };
     if (log.items !== undefined) succeeded = log.succeeded ?? 0;
@@ -57,7 +59,10 @@ export function metricsOf(log: InvocationLog): InvocationMetrics {
 }
 
 export function writeInvocationLog(log: InvocationLog): void {
-  if (log.outcome === "TRANSFERRED") logger.info("transfer", { ...log });
+  if (log.operation === "read") {
+    if (log.outcome === "READ" || log.status < 500) logger.info("chat read", { ...log });
+    else logger.error("chat read failed", { ...log });
+  } else if (log.outcome === "TRANSFERRED") logger.info("transfer", { ...log });
   else if (log.outcome === "PARTIAL") logger.warn("transfer partly failed", { ...log });
   else if (log.status >= 500) logger.error("transfer failed", { ...log });
   else logger.warn("transfer refused", { ...log });

@@ -14,10 +14,13 @@ import {
 import { backOff, DEFAULT_RETRY, sleepWithin } from "../bitrix24/deadline.ts";
 import { LOCK_RETRY_MS } from "../bitrix24/error-policy.ts";
 import { handOverCall, messageCall, type PortalAccess } from "../bitrix24/methods.ts";
+import { guardRefusal, settleLostAnswer } from "../domain/chat-guard.ts";
 import {
   afterFailure,
+  afterLostAnswer,
   type HandOverState,
   handedOver,
+  mayReadAfterLoss,
   messageFailure,
   type NextStep,
   startHandOver,
@@ -27,6 +30,7 @@ import {
 import { TransferError } from "../domain/problems.ts";
 import type { ItemOutcome, MessageOutcome } from "../domain/transfer-outcome.ts";
 import type { TransferRequest } from "../domain/transfer-request.ts";
+import type { ChatReader } from "./chat-reader.ts";
 import type { PortalCaller } from "./portal-caller.ts";
 
 /** Rounds of a batch: the first run, then lock retries, fallbacks and rate-limited commands. */
@@ -51,18 +55,23 @@ export function batchItem(index: number, request: TransferRequest): BatchItem {
   return { index, state: startHandOver(request), messagePending: request.message !== undefined };
 }
 
-/** One portal's items, round after round; fills `outcomes` at the items' indexes, returns the attempts. */
+/**
+ * One portal's items, round after round; fills `outcomes` at the items' indexes, returns the attempts.
+ * The guard's reads go first, in `batch` calls of their own; lost answers are settled by reading again.
+ */
 export async function handOverBatch(
   caller: PortalCaller,
+  reader: ChatReader,
   portal: string,
   items: BatchItem[],
   outcomes: ItemOutcome[],
   deadline: number,
 ): Promise<number> {
   const attempts = { count: 0 };
-  let pending = items;
+  let pending = await guardItems(reader, portal, items, outcomes, deadline, attempts);
   for (let round = 1; pending.length > 0; round++) {
-    const decisions = await runRound(caller, portal, pending, deadline, attempts);
+    const ran = await runRound(caller, portal, pending, deadline, attempts);
+    const decisions = await settleLost(reader, portal, ran, deadline, attempts);
     const again = decisions.filter((decision) => record(decision, portal, outcomes));
     if (again.length === 0 || round === BATCH_ROUNDS) break;
     const waitForLock = again.some(({ step }) => step.kind === "again" && step.waitForLock);
@@ -73,6 +82,61 @@ export async function handOverBatch(
     pending = again.map(({ item }) => item);
   }
   return attempts.count;
+}
+
+/** Reads the guarded items' chats; the items a person holds, or whose dialogue is closed, end as refused. */
+async function guardItems(
+  reader: ChatReader,
+  portal: string,
+  items: BatchItem[],
+  outcomes: ItemOutcome[],
+  deadline: number,
+  attempts: { count: number },
+): Promise<BatchItem[]> {
+  const guarded = items.filter((item) => item.state.request.guard !== false);
+  if (guarded.length === 0) return items;
+  const reads = await reader.readMany(
+    portal,
+    guarded.map((item) => item.state.request.chatId),
+    deadline,
+    attempts,
+  );
+  return items.filter((item) => {
+    const read = reads.get(item.state.request.chatId);
+    if (!read) return true;
+    const refusal = read.ok ? guardRefusal(read.chat) : read.error;
+    if (refusal) outcomes[item.index] = { ok: false, error: refusal };
+    else if (read.ok) item.state = { ...item.state, before: read.chat };
+    return refusal === undefined;
+  });
+}
+
+/** Items whose transfer's answer was lost, where a read can settle it: read together, and decided again. */
+async function settleLost(
+  reader: ChatReader,
+  portal: string,
+  decisions: Decision[],
+  deadline: number,
+  attempts: { count: number },
+): Promise<Decision[]> {
+  const lost = decisions.filter(
+    ({ item, step }) => step.kind === "failed" && mayReadAfterLoss(item.state, step.error),
+  );
+  if (lost.length === 0) return decisions;
+  const reads = await reader.readMany(
+    portal,
+    lost.map(({ item }) => item.state.request.chatId),
+    deadline,
+    attempts,
+  );
+  return decisions.map((decision) => {
+    const { item, step } = decision;
+    const read = reads.get(item.state.request.chatId);
+    if (step.kind !== "failed" || !lost.includes(decision) || !read?.ok || !item.state.before)
+      return decision;
+    const settlement = settleLostAnswer(item.state.before, read.chat, item.state.target);
+    return { item, step: afterLostAnswer(item.state, step.error, settlement, portal), error: step.error };
+  });
 }
 
 /** Writes the item's outcome; true when it goes again (its refusal stands if no round is left). */

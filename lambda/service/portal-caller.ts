@@ -48,29 +48,31 @@ export class PortalCaller {
    * application's token) and the call runs once more: credentials errors are refusals before
    * anything ran, so that second call is safe.
    */
-  async call(portal: string, make: CallFor, deadline: number): Promise<PortalCallResult> {
+  async call(portal: string, make: CallFor, deadline: number, read = false): Promise<PortalCallResult> {
     const connection = await this.#connections.get(portal);
     const used = await connection.endpoint(deadline);
     try {
-      return await this.#send(portal, used, make, deadline);
+      return await this.#send(portal, used, make, deadline, read);
     } catch (error) {
       if (!isCredentialsError(error)) throw error;
       const failure = error as TransferError;
       const next = await connection.recover(used, failure, deadline);
       // Credentials that would fail the same way: report the first error, not a second call.
       if (!next) throw error;
-      const outcome = await this.#send(portal, next, make, deadline);
+      const outcome = await this.#send(portal, next, make, deadline, read);
       return { ...outcome, attempts: outcome.attempts + (failure.details.attempts ?? 1) };
     }
   }
 
-  async #send(portal: string, endpoint: PortalEndpoint, make: CallFor, deadline: number) {
+  /** `read`: a read-only call, safe to send again when an attempt's outcome is unknown. */
+  async #send(portal: string, endpoint: PortalEndpoint, make: CallFor, deadline: number, read: boolean) {
     const { method, params } = make(endpoint.access);
     const restBase = this.#moved.get(endpoint.restBase) ?? endpoint.restBase;
     const outcome = await callEndpoint({ ...endpoint, restBase }, method, params, {
       deadline,
       attemptTimeoutMs: this.#config.attemptTimeoutMs,
       allowHttpLoopback: this.#config.allowHttpLoopback,
+      ...(read ? { idempotent: true } : {}),
       onMoved: (newBase) => this.#noteMove(portal, endpoint.restBase, newBase),
     });
     return { ...outcome, secrets: endpointSecrets(endpoint.restBase, endpoint.auth) };

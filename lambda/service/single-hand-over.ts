@@ -6,11 +6,15 @@ import {
   type PortalAccess,
   requireConfirmed,
 } from "../bitrix24/methods.ts";
+import { guardRefusal, settleLostAnswer } from "../domain/chat-guard.ts";
 import {
   afterFailure,
+  afterLostAnswer,
   type HandOverState,
   handedOver,
+  mayReadAfterLoss,
   messageFailure,
+  type NextStep,
   startHandOver,
   withMessage,
   withMessageOutcome,
@@ -18,10 +22,12 @@ import {
 import { TransferError } from "../domain/problems.ts";
 import type { MessageOutcome, TransferOutcome } from "../domain/transfer-outcome.ts";
 import type { TransferRequest } from "../domain/transfer-request.ts";
+import type { ChatReader } from "./chat-reader.ts";
 import type { PortalCaller } from "./portal-caller.ts";
 
 export async function handOverOne(
   caller: PortalCaller,
+  reader: ChatReader,
   portal: string,
   request: TransferRequest,
   deadline: number,
@@ -29,9 +35,10 @@ export async function handOverOne(
   const attempts = { count: 0 };
   const confirmed = (make: (access: PortalAccess) => MethodCall, what: string) =>
     confirmedCall(caller, portal, make, what, deadline, attempts);
+  const before = await guard(reader, portal, request, deadline, attempts);
   const message = request.message === undefined ? undefined : await writeMessage(confirmed, request);
   // The client already retried rate limits and the queue lock; the steps left are fallback and proof.
-  let state: HandOverState = { ...startHandOver(request), lockRetried: true };
+  let state: HandOverState = { ...startHandOver(request, before), lockRetried: true };
   for (;;) {
     const current = state;
     try {
@@ -42,13 +49,49 @@ export async function handOverOne(
       return { result: handedOver(current, portal, message), attempts: attempts.count };
     } catch (error) {
       if (!(error instanceof TransferError)) throw error;
-      const next = afterFailure(current, error, false, portal);
+      const next = await nextStep(reader, portal, current, error, deadline, attempts);
       if (next.kind === "done")
         return { result: withMessageOutcome(next.result, message), attempts: attempts.count };
       if (next.kind === "failed") throw withMessage(next.error, message);
       state = { ...next.state, lockRetried: true };
     }
   }
+}
+
+/** The guard's read (absent with `"guard": false`); a chat a person holds, or with no open dialogue, ends here. */
+async function guard(
+  reader: ChatReader,
+  portal: string,
+  request: TransferRequest,
+  deadline: number,
+  attempts: { count: number },
+) {
+  if (request.guard === false) return undefined;
+  const chat = await reader.read(portal, request.chatId, deadline, attempts);
+  const refusal = guardRefusal(chat);
+  if (refusal) throw refusal;
+  return chat;
+}
+
+/** After a failed transfer: the hand-over's rules, and for a lost answer that can be settled, a read of the chat. */
+async function nextStep(
+  reader: ChatReader,
+  portal: string,
+  state: HandOverState,
+  error: TransferError,
+  deadline: number,
+  attempts: { count: number },
+): Promise<NextStep> {
+  const next = afterFailure(state, error, false, portal);
+  if (next.kind !== "failed" || !mayReadAfterLoss(state, error) || !state.before) return next;
+  let after: Awaited<ReturnType<ChatReader["read"]>>;
+  try {
+    after = await reader.read(portal, state.request.chatId, deadline, attempts);
+  } catch {
+    // A read that fails settles nothing: the outcome stays unknown.
+    return next;
+  }
+  return afterLostAnswer(state, error, settleLostAnswer(state.before, after, state.target), portal);
 }
 
 /** The message is the courtesy, the hand-over the job: its failure is reported, not thrown. */

@@ -3,37 +3,47 @@
  * batches. Orchestration only; Bitrix24's rules live in bitrix24/, the hand-over's in domain/.
  */
 import type { ServiceConfig } from "../config.ts";
+import type { ChatState } from "../domain/chat-state.ts";
 import { TransferError } from "../domain/problems.ts";
 import type { BatchOutcome, ItemOutcome, TransferOutcome } from "../domain/transfer-outcome.ts";
 import { duplicateChats, duplicateChatsProblem, type TransferRequest } from "../domain/transfer-request.ts";
 import { type BatchItem, batchItem, handOverBatch } from "./batch-hand-over.ts";
+import { ChatReader } from "./chat-reader.ts";
 import { PortalCaller } from "./portal-caller.ts";
 import { handOverOne } from "./single-hand-over.ts";
 
 export interface TransferService {
   /** Resolves the portal first, so an unknown portal fails before any secret is read. */
-  portalFor(request: TransferRequest): string;
+  portalFor(request: { portal?: string }): string;
   transfer(request: TransferRequest, deadline: number): Promise<TransferOutcome>;
   /** Bitrix24 `batch` calls per portal (50 commands each); only commands that certainly did not run go again. */
   transferBatch(requests: readonly TransferRequest[], deadline: number): Promise<BatchOutcome>;
+  /** The chat as `imopenlines.dialog.get` shows it, on a portal `portalFor` resolved. */
+  readChat(chatId: number, portal: string, deadline: number): Promise<{ chat: ChatState; attempts: number }>;
   /** Reads the default portal's secret ahead of the first request; a failure is left for that request to meet. */
   prepare(): Promise<void>;
 }
 
 export function createTransferService(config: ServiceConfig): TransferService {
   const caller = new PortalCaller(config);
-  const portalFor = (request: TransferRequest) => resolvePortal(config, request);
+  const reader = new ChatReader(caller);
+  const portalFor = (request: { portal?: string }) => resolvePortal(config, request);
   return {
     portalFor,
-    transfer: async (request, deadline) => handOverOne(caller, portalFor(request), request, deadline),
-    transferBatch: (requests, deadline) => transferBatch(caller, portalFor, requests, deadline),
+    transfer: async (request, deadline) => handOverOne(caller, reader, portalFor(request), request, deadline),
+    transferBatch: (requests, deadline) => transferBatch(caller, reader, portalFor, requests, deadline),
+    readChat: async (chatId, portal, deadline) => {
+      const attempts = { count: 0 };
+      const chat = await reader.read(portal, chatId, deadline, attempts);
+      return { chat, attempts: attempts.count };
+    },
     prepare: async () => {
       if (config.defaultPortal !== undefined) await caller.prepare(config.defaultPortal);
     },
   };
 }
 
-function resolvePortal(config: ServiceConfig, request: TransferRequest): string {
+function resolvePortal(config: ServiceConfig, request: { portal?: string }): string {
   const portal = request.portal ?? config.defaultPortal;
   if (portal === undefined) {
     throw new TransferError("UNKNOWN_PORTAL", {
@@ -48,6 +58,7 @@ function resolvePortal(config: ServiceConfig, request: TransferRequest): string 
 
 async function transferBatch(
   caller: PortalCaller,
+  reader: ChatReader,
   portalFor: (request: TransferRequest) => string,
   requests: readonly TransferRequest[],
   deadline: number,
@@ -72,7 +83,7 @@ async function transferBatch(
   });
   const outcomes: ItemOutcome[] = new Array(requests.length);
   const attempts = await Promise.all(
-    [...groups].map(([portal, items]) => handOverBatch(caller, portal, items, outcomes, deadline)),
+    [...groups].map(([portal, items]) => handOverBatch(caller, reader, portal, items, outcomes, deadline)),
   );
   return { items: outcomes, attempts: attempts.reduce((sum, n) => sum + n, 0) };
 }

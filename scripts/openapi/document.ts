@@ -49,7 +49,7 @@ type RequestField = keyof z.input<typeof transferRequestSchema>;
 /** Field descriptions; keyed by the schema's own fields, so a new field does not compile undocumented. */
 const REQUEST_FIELDS: Record<RequestField, string> = {
   chatId:
-    'The Open Lines chat (Bitrix24 CHAT_ID). A string of digits such as "112" is accepted: many CRMs serialise ids as strings.',
+    'The Open Lines chat (Bitrix24 CHAT_ID). A string of digits such as "112" is accepted (many CRMs serialise ids as strings), and so is the dialog id "chat112".',
   operatorId:
     "The employee who receives the chat (Bitrix24 USER_ID). Give exactly one of operatorId, queueId or anyOperator.",
   queueId:
@@ -57,7 +57,9 @@ const REQUEST_FIELDS: Record<RequestField, string> = {
   anyOperator:
     "true: the chat goes to whichever operator of its own open line is free (imopenlines.bot.session.operator). Refused (422 TRANSFER_REJECTED, WRONG_CHAT) when the chat is no longer with a bot.",
   leave:
-    "true: the bot leaves the chat at once (LEAVE=Y); false (default): it stays until the transfer is confirmed. Not used with anyOperator, which always ends the bot's part.",
+    "Sent as LEAVE=Y (true) or LEAVE=N (false, default). Bitrix24 reads it only for a transfer to a user, and there drops the bot only once the dialogue was answered; a queue transfer keeps the bot whatever LEAVE says (chat.php transferToQueue). The answer's chat.botInChat says what is known. Not used with anyOperator.",
+  guard:
+    "Default true: read the chat first (imopenlines.dialog.get) and hand it over only while no person holds it or has been offered it and its dialogue is open; otherwise 409 CHAT_NOT_WITH_BOT or DIALOG_CLOSED and nothing is sent. false: hand it over unread, e.g. to move a chat on purpose from one operator to another.",
   message:
     'Written into the chat by the bot just before the hand-over (imopenlines.bot.session.message.send, NAME=DEFAULT), e.g. "Connecting you to a specialist, one moment". 1-2000 characters. If it fails, the hand-over still runs and the answer says so.',
   fallback:

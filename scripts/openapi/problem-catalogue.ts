@@ -6,7 +6,9 @@ import {
   TransferError,
   toProblemDocument,
 } from "../../lambda/domain/problems.ts";
+import { guardRefusal } from "../../lambda/domain/chat-guard.ts";
 import { requireTransferInput } from "../../lambda/domain/transfer-request.ts";
+import { refusal } from "../../lambda/bitrix24/refusal.ts";
 import { classifyInvocation } from "../../lambda/events/invocation.ts";
 
 /**
@@ -51,6 +53,13 @@ const unsupportedEvent = classifyInvocation(
   },
   0,
 );
+
+/** The guard's real refusals, from the domain's own decision on realistic reads. */
+function guardExample(chat: Parameters<typeof guardRefusal>[0]): ProblemDetails {
+  const error = guardRefusal(chat);
+  if (!error) throw new Error("expected the guard to refuse");
+  return error.details;
+}
 
 export const PROBLEM_CATALOGUE: Record<ProblemCode, ProblemEntry> = {
   INVALID_JSON: {
@@ -100,6 +109,31 @@ export const PROBLEM_CATALOGUE: Record<ProblemCode, ProblemEntry> = {
       retryAfter: 1,
     },
   },
+  CHAT_NOT_WITH_BOT: {
+    when: "the guard read the chat (imopenlines.dialog.get) and a person holds it or has been offered it (`chat.holder.userId` names them); nothing was sent. Also after a lost answer, when the read shows someone other than the target holding it",
+    retry: 'no: the chat is with a person. Send "guard": false only to move it on purpose',
+    reach: "operation",
+    example: guardExample({
+      chatId: 121,
+      dialogId: "chat121",
+      holder: { kind: "user", userId: 12 },
+      dialogue: "open",
+      sessionId: 501,
+      lineId: 3,
+    }),
+  },
+  DIALOG_CLOSED: {
+    when: "the guard read the chat and its dialogue is closed (or it has none): Bitrix24 would open a new, empty one and hand that over; nothing was sent",
+    retry: 'no: the conversation is over. Send "guard": false only to open a new one on purpose',
+    reach: "operation",
+    example: guardExample({
+      chatId: 122,
+      dialogId: "chat122",
+      holder: { kind: "none" },
+      dialogue: "closed",
+      lineId: 3,
+    }),
+  },
   PAYLOAD_TOO_LARGE: {
     when: "the body is over 16 KiB",
     retry: "no",
@@ -129,6 +163,16 @@ export const PROBLEM_CATALOGUE: Record<ProblemCode, ProblemEntry> = {
       bitrix24: { error: "OPERATOR_WRONG", description: "You can not redirect to this operator" },
     },
   },
+  CHAT_NOT_READABLE: {
+    when: "reading the chat (the guard, or GET /transfers/chats/{chatId}) met ACCESS_ERROR: no Open Lines chat has this id, or the webhook's user may not see its line; nothing was sent",
+    retry: "no: fix the chat id, or grant the webhook's user the line's JOIN permission",
+    reach: "operation",
+    example: refusal(
+      0,
+      { error: "ACCESS_ERROR", description: "You do not have access to the specified dialog" },
+      true,
+    ).error.details,
+  },
   INTERNAL_ERROR: {
     when: "the function is misconfigured or failed unexpectedly (logged)",
     retry: "later",
@@ -153,11 +197,12 @@ export const PROBLEM_CATALOGUE: Record<ProblemCode, ProblemEntry> = {
   },
   OUTCOME_UNKNOWN: {
     when: "the request reached Bitrix24 but its answer was lost or broken (a timeout or reset after sending, any 5xx or proxy page, ERROR_CORE, an unreadable or unconfirmed 200). A transfer is not idempotent, so it was not sent again",
-    retry: "only after looking at the chat in Bitrix24: it may already have moved",
+    retry:
+      "only after reading the chat (GET /transfers/chats/{chatId}): it may already have moved. Where a read could settle it (an answer came back or the connection broke, and the target leaves a mark: a user made owner, another line written into the session), the function already did",
     reach: "operation",
     example: {
       detail:
-        "Bitrix24 answered HTTP 502 without an error code; the outcome is unknown: Bitrix24 may have done it. Look at the chat in Bitrix24 before sending this again",
+        "Bitrix24 did not answer within 8000 ms after the request was sent; the outcome is unknown: Bitrix24 may have done it. Read the chat (GET /transfers/chats/{chatId}) before sending this again",
     },
   },
   RATE_LIMITED: {

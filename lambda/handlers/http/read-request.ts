@@ -6,10 +6,30 @@ export const MAX_BODY_BYTES = 16 * 1024;
 
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json$/;
 
+export const CHAT_ROUTE = /(?:^|\/)transfers\/chats\/([^/]*)\/?$/;
+
+/**
+ * `GET /transfers/chats/{chatId}?portal=…` as the read's input (validated by the read), or undefined for
+ * any other path. Another method on it is refused here.
+ */
+export function chatReadInput(request: HttpRequest): { chatId: string; portal?: string } | undefined {
+  const match = CHAT_ROUTE.exec(request.path);
+  if (!match) return undefined;
+  if (request.method !== "GET") {
+    throw new TransferError("METHOD_NOT_ALLOWED", { detail: `${request.method} is not allowed; use GET` });
+  }
+  // API Gateway passes the path as sent; a chat id is digits or chat<digits>, so no decoding is needed.
+  const chatId = match[1] ?? "";
+  const portal = request.query.portal;
+  return portal === undefined ? { chatId } : { chatId, portal };
+}
+
 /** Turns an HTTP request into a validated transfer (or batch), or the 4xx problem that explains why not. */
 export function readHttpTransferRequest(request: HttpRequest): TransferInput {
   if (!/(^|\/)transfers\/?$/.test(request.path)) {
-    throw new TransferError("NOT_FOUND", { detail: "the only resource is POST /transfers" });
+    throw new TransferError("NOT_FOUND", {
+      detail: "the resources are POST /transfers and GET /transfers/chats/{chatId}",
+    });
   }
   if (request.method !== "POST") {
     throw new TransferError("METHOD_NOT_ALLOWED", { detail: `${request.method} is not allowed; use POST` });

@@ -20,8 +20,9 @@ export interface TransferApiProps {
 }
 
 export const TRANSFERS_PATH = "/transfers";
+export const CHAT_READ_PATH = "/transfers/chats/{chatId}";
 
-/** The HTTP API: only `POST /transfers`, authorized, throttled, with JSON access logs. */
+/** The HTTP API: `POST /transfers` and `GET /transfers/chats/{chatId}`, authorized, throttled, with JSON access logs. */
 export class TransferApi extends Construct {
   readonly api: HttpApi;
   readonly stage: HttpStage;
@@ -50,10 +51,18 @@ export class TransferApi extends Construct {
         format: accessLogFormat(),
       },
     });
+    const integration = new HttpLambdaIntegration("Transfer", props.handler);
     this.api.addRoutes({
       path: TRANSFERS_PATH,
       methods: [HttpMethod.POST],
-      integration: new HttpLambdaIntegration("Transfer", props.handler),
+      integration,
+      authorizer: props.authorizer,
+    });
+    // The read a caller settles an unknown outcome with: same function, same authorizer.
+    this.api.addRoutes({
+      path: CHAT_READ_PATH,
+      methods: [HttpMethod.GET],
+      integration,
       authorizer: props.authorizer,
     });
     this.transfersUrl = `${this.stage.url.replace(/\/$/, "")}${TRANSFERS_PATH}`;

@@ -1,10 +1,13 @@
 /**
- * `npm run doctor -- [--portal <name>] [--secret-id <id>]`: checks a portal's webhook with harmless
- * read-only calls (is it accepted, does it have the imopenlines and imbot scopes, which open lines
- * exist) and exits 1 on any problem. The webhook code is never printed: host and user id only.
+ * `npm run doctor -- [--portal <name>] [--secret-id <id>] [--chat <id>] [--line <id>]…`: checks a portal's
+ * webhook with harmless read-only calls (is it accepted, does it have the imopenlines and imbot scopes,
+ * is the bot found, may it read a chat, which open lines exist, are the lines the schedules name there
+ * and active) and exits 1 on any problem. The webhook code is never printed: host and user id only.
  */
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { chatIdOf } from "../lambda/domain/chat-state.ts";
+import { linesNamedInSettings } from "./doctor/chat-checks.ts";
 import { type Finding, runChecks } from "./doctor/checks.ts";
 import {
   chooseSource,
@@ -15,21 +18,38 @@ import {
   type Webhook,
 } from "./doctor/webhook-source.ts";
 
-const USAGE = `usage: npm run doctor -- [--portal <name>] [--secret-id <secret id or ARN>]
+const USAGE = `usage: npm run doctor -- [--portal <name>] [--secret-id <secret id or ARN>] [--chat <id>] [--line <id>]…
+
+  --chat <id>   a chat on your line: proves the webhook's user may read it (the guard reads every chat)
+  --line <id>   a line your callers name (repeatable); the lines cdk.json's schedules name are checked too
 
   B24_WEBHOOK_URL=https://<portal>/rest/<user>/<code>/ npm run doctor
   npm run doctor -- --secret-id "$PORTAL_SECRET"     # a deployed portal's secret (default AWS credentials)
   PORTALS='{"main":"<secret id>"}' npm run doctor -- --portal main`;
 
-function parseArguments(args: string[]): { portal?: string; secretId?: string } | "help" {
+interface Options {
+  portal?: string;
+  secretId?: string;
+  chatId?: number;
+  lineIds: number[];
+}
+
+function parseArguments(args: string[]): Options | "help" {
   if (args.includes("--help") || args.includes("-h")) return "help";
-  const options: { portal?: string; secretId?: string } = {};
+  const options: Options = { lineIds: [] };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const value = args[i + 1];
     if ((arg === "--portal" || arg === "--secret-id") && value && !value.startsWith("--")) {
       if (arg === "--portal") options.portal = value;
       else options.secretId = value;
+      i++;
+    } else if ((arg === "--chat" || arg === "--line") && value !== undefined) {
+      // A chat also as its dialog id chat112; a line only as its number.
+      const id = arg === "--chat" || /^[0-9]+$/.test(value) ? chatIdOf(value) : undefined;
+      if (id === undefined) throw new UsageError(`${arg} needs a positive id, not ${value.slice(0, 20)}`);
+      if (arg === "--chat") options.chatId = id;
+      else options.lineIds.push(id);
       i++;
     } else {
       throw new UsageError(`unexpected argument ${arg}`);
@@ -66,14 +86,16 @@ export async function runDoctor(
 ): Promise<number> {
   const out = maskingWriter(write);
   let source: ReturnType<typeof chooseSource>;
+  let options: Options;
   try {
-    const options = parseArguments(args);
-    if (options === "help") {
+    const parsed = parseArguments(args);
+    if (parsed === "help") {
       out.write(
         `${USAGE}\n\nChecks a webhook with read-only calls; exit status 0 no problem, 1 problems, 2 usage.`,
       );
       return 0;
     }
+    options = parsed;
     source = chooseSource(options, env);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
@@ -96,7 +118,11 @@ export async function runDoctor(
     `  webhook: ${webhook.origin}, user ${webhook.userId} (its code is never printed); clientId ${webhook.credentials.clientId}`,
   );
 
-  const findings = await runChecks(webhook);
+  const lineIds = [...new Set([...options.lineIds, ...linesNamedInSettings("cdk.json", options.portal)])];
+  const findings = await runChecks(webhook, {
+    lineIds: lineIds.sort((a, b) => a - b),
+    ...(options.chatId === undefined ? {} : { chatId: options.chatId }),
+  });
   for (const finding of findings) for (const line of formatFinding(finding)) out.write(line);
   const problems = findings.filter((finding) => finding.level === "FAIL").length;
   out.write(

@@ -97,10 +97,10 @@ describe("the document's contents", () => {
     }
   });
 
-  it("declares Retry-After on 409 and 503, idempotent-replayed on replays, and the Idempotency-Key header", () => {
-    for (const status of ["409", "503"]) {
-      expect(operation.responses[status].headers["Retry-After"]).toMatchObject({ required: true });
-    }
+  it("declares Retry-After on 503 (and may on 409), idempotent-replayed on replays, and the Idempotency-Key header", () => {
+    expect(operation.responses["503"].headers["Retry-After"]).toMatchObject({ required: true });
+    // 409 is also the guard's refusal, which has nothing to wait for: only REQUEST_IN_PROGRESS sends it.
+    expect(operation.responses["409"].headers["Retry-After"]).toMatchObject({ required: false });
     for (const status of ["200", "207"]) {
       expect(operation.responses[status].headers["idempotent-replayed"]).toBeDefined();
     }
@@ -115,7 +115,7 @@ describe("the document's contents", () => {
   it("takes the request schemas from the function's own zod schemas", () => {
     const { TransferRequest, TransferBatch } = document.components.schemas;
     expect(Object.keys(TransferRequest.properties).sort()).toEqual(
-      ["anyOperator", "chatId", "fallback", "leave", "message", "operatorId", "portal", "queueId"].sort(),
+      ["anyOperator", "chatId", "fallback", "guard", "leave", "message", "operatorId", "portal", "queueId"].sort(),
     );
     expect(TransferRequest).toMatchObject({ additionalProperties: false, required: ["chatId"] });
     expect(TransferRequest.oneOf).toEqual([

@@ -1,4 +1,5 @@
 import { usesAllowedScheme } from "../../lambda/domain/endpoint-url.ts";
+import { checkChatRead, checkNamedLines } from "./chat-checks.ts";
 import { callRest, type RestOutcome } from "./rest-call.ts";
 import type { Webhook } from "./webhook-source.ts";
 
@@ -33,7 +34,17 @@ export interface OpenLine {
   operators: string[];
 }
 
-export async function runChecks(webhook: Webhook, moved = false): Promise<Finding[]> {
+/** What the chat checks need: a chat to read, and the lines the settings and the command line name. */
+export interface ChatCheckOptions {
+  chatId?: number;
+  lineIds: readonly number[];
+}
+
+export async function runChecks(
+  webhook: Webhook,
+  options: ChatCheckOptions = { lineIds: [] },
+  moved = false,
+): Promise<Finding[]> {
   const findings: Finding[] = [];
   const { restBase } = webhook.credentials;
 
@@ -57,7 +68,7 @@ export async function runChecks(webhook: Webhook, moved = false): Promise<Findin
     }
     findings.push({ level: "warn", subject: "address", text: explainFailure(scope, webhook) });
     // The rest of the checks at the new address, as the function would call it.
-    return [...findings, ...(await runChecks(atOrigin(webhook, scope.newOrigin), true))];
+    return [...findings, ...(await runChecks(atOrigin(webhook, scope.newOrigin), options, true))];
   }
   if (!scope.ok) {
     findings.push({ level: "FAIL", subject: "credentials", text: explainFailure(scope, webhook) });
@@ -85,7 +96,11 @@ export async function runChecks(webhook: Webhook, moved = false): Promise<Findin
         },
   );
 
-  if (scopes.includes("imopenlines")) findings.push(await checkBot(webhook));
+  if (scopes.includes("imopenlines")) {
+    findings.push(await checkBot(webhook));
+    findings.push(await checkChatRead(webhook, options.chatId));
+    findings.push(...(await checkNamedLines(webhook, options.lineIds)));
+  }
 
   if (!scopes.includes("imopenlines")) {
     findings.push({

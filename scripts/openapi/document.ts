@@ -5,6 +5,7 @@ import { IDEMPOTENCY_KEY_PATTERN } from "../../lambda/domain/idempotency-key-pat
 import { PROBLEMS } from "../../lambda/domain/problems.ts";
 import {
   MAX_BATCH_ITEMS,
+  PORTAL_NAME_PATTERN,
   transferBatchSchema,
   transferRequestSchema,
 } from "../../lambda/domain/transfer-request.ts";
@@ -28,6 +29,7 @@ import {
   HEADERS,
   type HeaderUse,
   OPERATION_RESPONSES,
+  READ_RESPONSES,
   type ResponseDoc,
   ROUTE_RESPONSES,
 } from "./responses.ts";
@@ -106,7 +108,11 @@ function requestSchemas(): Record<string, JsonObject> {
 }
 
 function allResponseDocs(): ResponseDoc[] {
-  return [...Object.values(OPERATION_RESPONSES), ...Object.values(ROUTE_RESPONSES).map((r) => r.doc)];
+  return [
+    ...Object.values(OPERATION_RESPONSES),
+    ...Object.values(READ_RESPONSES),
+    ...Object.values(ROUTE_RESPONSES).map((r) => r.doc),
+  ];
 }
 
 function responseSchemas(): Record<string, JsonObject> {
@@ -249,6 +255,34 @@ export function buildOpenApiDocument(): JsonObject {
           },
           responses: Object.fromEntries(
             Object.entries(OPERATION_RESPONSES).map(([status, doc]) => [status, responseObject(doc)]),
+          ),
+        },
+      },
+      "/transfers/chats/{chatId}": {
+        get: {
+          operationId: "readChat",
+          summary: "Read a chat: who holds it, its dialogue, session, line and CRM binding",
+          description:
+            "One imopenlines.dialog.get (and, when the chat has an owner, the portal's bot list, kept for 5 minutes). Read-only: use it before re-sending a hand-over that ended in OUTCOME_UNKNOWN. The webhook's user needs the line's JOIN permission (Config::canJoin), or Bitrix24 answers ACCESS_ERROR (422 CHAT_NOT_READABLE).",
+          parameters: [
+            {
+              name: "chatId",
+              in: "path",
+              required: true,
+              description: 'The Open Lines chat id, or its dialog id "chat112"',
+              schema: { type: "string", pattern: "^(chat)?[1-9][0-9]{0,15}$" },
+              example: "112",
+            },
+            {
+              name: "portal",
+              in: "query",
+              required: false,
+              description: "Which configured portal; the default portal when absent",
+              schema: { type: "string", pattern: PORTAL_NAME_PATTERN.source },
+            },
+          ],
+          responses: Object.fromEntries(
+            Object.entries(READ_RESPONSES).map(([status, doc]) => [status, responseObject(doc)]),
           ),
         },
       },

@@ -19,8 +19,8 @@ const GUIDANCE: Record<string, { when: string; retry: string }> = {
     when: "a scheduled rule without input, SQS records, another EventBridge event",
     retry: "no: fix the caller",
   },
-  NOT_FOUND: { when: "any path but `/transfers`", retry: "no" },
-  METHOD_NOT_ALLOWED: { when: "answered with `Allow: POST`", retry: "no" },
+  NOT_FOUND: { when: "any path but `/transfers` and `/transfers/chats/{chatId}`", retry: "no" },
+  METHOD_NOT_ALLOWED: { when: "answered with `Allow: POST` (`Allow: GET` on the read)", retry: "no" },
   UNKNOWN_PORTAL: {
     when: "the `portal` is not configured, or there is no default",
     retry: "no: fix the request or the config",
@@ -28,6 +28,14 @@ const GUIDANCE: Record<string, { when: string; retry: string }> = {
   REQUEST_IN_PROGRESS: {
     when: "`Retry-After: 1`",
     retry: "after `Retry-After`: you get its answer",
+  },
+  CHAT_NOT_WITH_BOT: {
+    when: "the guard's read shows a person holding the chat or offered it (`chat.holder.userId`), or, after a lost answer, someone other than the target; nothing was sent",
+    retry: 'no: the chat is with a person (`"guard": false` moves it on purpose)',
+  },
+  DIALOG_CLOSED: {
+    when: "the guard's read shows the dialogue closed (or none): Bitrix24 would open a new, empty one; nothing was sent",
+    retry: 'no (`"guard": false` opens a new one on purpose)',
   },
   PAYLOAD_TOO_LARGE: { when: "over 16 KiB", retry: "no" },
   UNSUPPORTED_MEDIA_TYPE: { when: "not `application/json`", retry: "no" },
@@ -39,6 +47,10 @@ const GUIDANCE: Record<string, { when: string; retry: string }> = {
     when: "Bitrix24 refused this transfer (`WRONG_CHAT`, `OPERATOR_WRONG`, `CHAT_ID_EMPTY`, …; see `bitrix24.error`)",
     retry: "no: the chat, operator or queue is wrong",
   },
+  CHAT_NOT_READABLE: {
+    when: "reading the chat met `ACCESS_ERROR`: no Open Lines chat has this id, or the webhook's user lacks the line's JOIN permission; nothing was sent",
+    retry: "no: fix the chat id or grant the permission",
+  },
   INTERNAL_ERROR: { when: "a misconfigured function or a bug; the log has the cause", retry: "later" },
   PORTAL_MISCONFIGURED: {
     when: "the portal's secret is missing, malformed or the placeholder, or Bitrix24 refused the credentials or the bot (`INVALID_CREDENTIALS`, `insufficient_scope`, `BOT_ID_ERROR`, …)",
@@ -49,8 +61,8 @@ const GUIDANCE: Record<string, { when: string; retry: string }> = {
     retry: "yes",
   },
   OUTCOME_UNKNOWN: {
-    when: "the transfer may or may not have run (a timeout or unreadable answer after the request was sent); it is never re-sent",
-    retry: "no: look at the chat first",
+    when: "the transfer may or may not have run (a timeout or unreadable answer after the request was sent), and a read of the chat could not settle it; it is never re-sent while it might have run",
+    retry: "no: read the chat first (`GET /transfers/chats/{chatId}`)",
   },
   RATE_LIMITED: {
     when: "`QUERY_LIMIT_EXCEEDED` after retries (`Retry-After: 1`), or `OPERATION_TIME_LIMIT` (`Retry-After: 600`)",

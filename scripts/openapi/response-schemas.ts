@@ -33,12 +33,35 @@ export const messageOutcome = z
   })
   .describe("Whether the request's message was written into the chat before the hand-over");
 
+export const chatAfterHandOver = z
+  .strictObject({
+    state: z
+      .enum(["withUser", "inQueue"])
+      .describe(
+        "withUser: the user was made the chat's owner (chat.php transferToOperator → Chat::answer); inQueue: it waits in a line's queue for distribution (transferToQueue, endBotSession)",
+      ),
+    userId: id.optional().describe("the user, for withUser"),
+    lineId: id.optional().describe("the line whose queue it waits in, when known"),
+    botInChat: z
+      .union([z.literal(true), z.null()])
+      .describe(
+        "true: Bitrix24's rules keep the sending bot in the chat (a queue transfer never reads LEAVE); null: it depends on what the function cannot see (the session's status, the line's welcome-bot settings)",
+      ),
+  })
+  .describe("The chat right after the hand-over, as Bitrix24's module code makes it");
+
 export const transferResult = z
   .strictObject({
     transferred: z.literal(true).describe("Bitrix24 confirmed the transfer (result === true)"),
     chatId: id,
     target: transferTarget,
-    leave: z.boolean().describe("whether the bot left the chat at once (LEAVE=Y)"),
+    leave: z
+      .boolean()
+      .optional()
+      .describe(
+        "the LEAVE sent (Y/N); absent for anyOperator, whose method takes none. Not a claim that the bot left: see chat.botInChat",
+      ),
+    chat: chatAfterHandOver,
     portal: z.string().describe("the configured portal that performed it"),
     fallbackUsed: z
       .literal(true)
@@ -55,6 +78,37 @@ export const transferResult = z
 export const transferResponse = transferResult
   .extend({ requestId: z.string().describe("quote it to operators: it is in the function's log line") })
   .describe("200 for a single request: Bitrix24 confirmed the transfer");
+
+const holder = z
+  .union([
+    z.strictObject({ kind: z.literal("user"), userId: id }),
+    z.strictObject({ kind: z.literal("bot"), userId: id }),
+    z.strictObject({ kind: z.literal("none") }),
+  ])
+  .describe(
+    "Who holds the chat (its owner, AUTHOR_ID): user: a person was offered it or answers it (the read cannot tell which); bot: a chat bot; none: owner 0, i.e. waiting in a queue, a bot session that names no owner, or a closed dialogue",
+  );
+
+export const chatState = z
+  .strictObject({
+    chatId: id,
+    dialogId: z.string().describe('the messenger\'s id for it, "chat<ID>"'),
+    holder,
+    dialogue: z
+      .enum(["open", "closed", "unknown"])
+      .describe("from LINES_SESSION's session id: > 0 open, 0 closed (Chat::finish), absent unknown"),
+    sessionId: id.optional(),
+    lineId: id.optional().describe("the line the session is on (LINES_SESSION LINE_ID, else the chat's own)"),
+    crm: z
+      .strictObject({ entityType: z.string(), entityId: id })
+      .optional()
+      .describe("the CRM entity the session is bound to"),
+  })
+  .describe("A chat as imopenlines.dialog.get shows it");
+
+export const chatReadResponse = chatState
+  .extend({ portal: z.string(), requestId: z.string() })
+  .describe("200 for GET /transfers/chats/{chatId}");
 
 export const fieldError = z.strictObject({
   path: z.string().describe('the field, dotted ("transfers.1.chatId"), or "(body)"'),
@@ -81,6 +135,7 @@ const problemShape = {
   errors: z.array(fieldError).min(1).optional().describe("every field error, for VALIDATION_FAILED"),
   bitrix24: bitrix24Error.optional(),
   message: messageOutcome.optional(),
+  chat: chatState.optional().describe("the read that decided it (CHAT_NOT_WITH_BOT, DIALOG_CLOSED)"),
 };
 
 export const problem = z

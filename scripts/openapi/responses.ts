@@ -11,6 +11,7 @@ import {
   allowHeader,
   batchResponse,
   cacheControlHeader,
+  chatReadResponse,
   gatewayMessage,
   problemWith,
   replayedHeader,
@@ -60,12 +61,33 @@ export const HEADERS = {
   },
 } as const;
 
+const toUser12 = {
+  transferred: true,
+  chatId: 112,
+  target: { operatorId: 12 },
+  leave: false,
+  chat: { state: "withUser", userId: 12, botInChat: null },
+  portal: "main",
+};
+
 const sampleTransfers = {
+  chatRead: {
+    chatId: 112,
+    dialogId: "chat112",
+    holder: { kind: "none" },
+    dialogue: "open",
+    sessionId: 501,
+    lineId: 3,
+    crm: { entityType: "LEAD", entityId: 77 },
+    portal: "main",
+    requestId: EXAMPLE_REQUEST_ID,
+  },
   single: {
     transferred: true,
     chatId: 112,
     target: { operatorId: 12 },
     leave: false,
+    chat: { state: "withUser", userId: 12, botInChat: null },
     portal: "main",
     requestId: EXAMPLE_REQUEST_ID,
   },
@@ -73,8 +95,15 @@ const sampleTransfers = {
     succeeded: 2,
     failed: 0,
     results: [
-      { transferred: true, chatId: 112, target: { operatorId: 12 }, leave: false, portal: "main" },
-      { transferred: true, chatId: 113, target: { queueId: 3 }, leave: true, portal: "main" },
+      { ...toUser12 },
+      {
+        transferred: true,
+        chatId: 113,
+        target: { queueId: 3 },
+        leave: true,
+        chat: { state: "inQueue", lineId: 3, botInChat: true },
+        portal: "main",
+      },
     ],
     requestId: EXAMPLE_REQUEST_ID,
   },
@@ -82,7 +111,7 @@ const sampleTransfers = {
     succeeded: 1,
     failed: 1,
     results: [
-      { transferred: true, chatId: 112, target: { operatorId: 12 }, leave: false, portal: "main" },
+      { ...toUser12 },
       {
         transferred: false,
         chatId: 113,
@@ -111,6 +140,7 @@ export const EXAMPLES: Record<string, ExampleDoc> = {
   Transferred: { summary: "A single transfer Bitrix24 confirmed", value: sampleTransfers.single },
   BatchTransferred: { summary: "A batch whose every item was transferred", value: sampleTransfers.batchDone },
   BatchPartlyFailed: { summary: "A batch with one failed item", value: sampleTransfers.batchPartial },
+  ChatRead: { summary: "A chat with its bot: no owner, dialogue open", value: sampleTransfers.chatRead },
   Unauthorized: { summary: "No bearer token", value: { message: "Unauthorized" } },
   Forbidden: { summary: "A wrong or revoked token", value: { message: "Forbidden" } },
   TooManyRequests: { summary: "The stage's throttling limit", value: { message: "Too Many Requests" } },
@@ -185,9 +215,11 @@ export const OPERATION_RESPONSES: Record<string, ResponseDoc> = {
     headers: [],
   },
   "404": problemResponse(404, "The named portal does not exist."),
-  "409": problemResponse(409, "A duplicate of a request that is still running.", {
-    headers: [cacheControl(true), { header: "Retry-After", required: true }],
-  }),
+  "409": problemResponse(
+    409,
+    "The chat is not the bot's to hand over (nothing was sent), or a duplicate of a request that is still running (with Retry-After).",
+    { headers: [cacheControl(true), { header: "Retry-After", required: false }] },
+  ),
   "413": problemResponse(413, "The body is too large.", {
     content: { [JSON_TYPE]: gateway(["RequestEntityTooLarge"]) },
     headers: [cacheControl(false)],
@@ -208,6 +240,49 @@ export const OPERATION_RESPONSES: Record<string, ResponseDoc> = {
     headers: [cacheControl(true), { header: "Retry-After", required: true }],
   }),
   "504": problemResponse(504, "Bitrix24 did not answer in time; the outcome may be unknown."),
+};
+
+/** The problem answers of one status on GET /transfers/chats/{chatId}: only the codes a read can meet. */
+function readProblem(
+  status: number,
+  summary: string,
+  codes: ProblemCode[],
+  headers?: HeaderUse[],
+): ResponseDoc {
+  return {
+    description: `${summary}\n\n${codeList(codes)}`,
+    content: { [PROBLEM_JSON]: problemMedia(`ReadProblem${status}`, codes) },
+    headers: headers ?? [cacheControl(true)],
+  };
+}
+
+/** Every answer of `GET /transfers/chats/{chatId}`. */
+export const READ_RESPONSES: Record<string, ResponseDoc> = {
+  "200": {
+    description: "The chat as imopenlines.dialog.get shows it now",
+    content: {
+      [JSON_TYPE]: { schemaId: "ChatReadResponse", schema: chatReadResponse, examples: ["ChatRead"] },
+    },
+    headers: [cacheControl(true)],
+  },
+  "400": readProblem(400, "The chat id is malformed.", ["VALIDATION_FAILED"]),
+  "401": OPERATION_RESPONSES["401"] as ResponseDoc,
+  "403": OPERATION_RESPONSES["403"] as ResponseDoc,
+  "404": readProblem(404, "The named portal does not exist.", ["UNKNOWN_PORTAL"]),
+  "422": readProblem(422, "Bitrix24 does not show this chat.", ["CHAT_NOT_READABLE"]),
+  "429": OPERATION_RESPONSES["429"] as ResponseDoc,
+  "500": OPERATION_RESPONSES["500"] as ResponseDoc,
+  "502": readProblem(502, "Bitrix24 or the portal's configuration failed.", [
+    "PORTAL_MISCONFIGURED",
+    "UPSTREAM_ERROR",
+  ]),
+  "503": readProblem(
+    503,
+    "Temporarily unavailable; try again after `Retry-After` seconds.",
+    ["RATE_LIMITED", "CREDENTIALS_UNAVAILABLE"],
+    [cacheControl(true), { header: "Retry-After", required: true }],
+  ),
+  "504": readProblem(504, "Bitrix24 could not be reached in time.", ["UPSTREAM_TIMEOUT"]),
 };
 
 /**
@@ -233,11 +308,12 @@ export const ROUTE_RESPONSES: Record<string, { status: number; doc: ResponseDoc 
   },
 };
 
-/** The documented answer for a status on POST /transfers, or on another path or method. */
+/** The documented answer for a status on POST /transfers, on the read, or on another path or method. */
 export function documentedResponse(
   status: number,
-  where: "operation" | "other-routes",
+  where: "operation" | "read" | "other-routes",
 ): ResponseDoc | undefined {
   if (where === "operation") return OPERATION_RESPONSES[String(status)];
+  if (where === "read") return READ_RESPONSES[String(status)];
   return Object.values(ROUTE_RESPONSES).find((route) => route.status === status)?.doc;
 }

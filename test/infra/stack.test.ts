@@ -149,14 +149,21 @@ describe("default stack (cdk.json settings)", () => {
     expect(secret.UpdateReplacePolicy).toBe("Retain");
   });
 
-  it("exposes only POST /transfers, behind the Lambda authorizer", () => {
+  it("exposes only POST /transfers and GET /transfers/chats/{chatId}, both behind the Lambda authorizer", () => {
     const routes = Object.values(resourcesOf(template, "AWS::ApiGatewayV2::Route"));
-    expect(routes.map((r) => r.Properties.RouteKey)).toEqual(["POST /transfers"]);
+    expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual([
+      "GET /transfers/chats/{chatId}",
+      "POST /transfers",
+    ]);
     const [authorizerId, authorizer] = onlyResource(template, "AWS::ApiGatewayV2::Authorizer");
-    expect(routes[0]?.Properties).toMatchObject({
-      AuthorizationType: "CUSTOM",
-      AuthorizerId: { Ref: authorizerId },
-    });
+    for (const route of routes) {
+      expect(route.Properties).toMatchObject({
+        AuthorizationType: "CUSTOM",
+        AuthorizerId: { Ref: authorizerId },
+      });
+    }
+    // One integration: both routes run the same function.
+    expect(new Set(routes.map((route) => JSON.stringify(route.Properties.Target))).size).toBe(1);
     const [authorizerFnId] = authorizerFunction(template);
     expect(authorizer.Properties).toMatchObject({
       AuthorizerType: "REQUEST",
@@ -550,8 +557,14 @@ describe("IAM authorization", () => {
   });
 
   it("requires SigV4 on the route and deploys no authorizer, client secret or authorizer alarm", () => {
-    const [, route] = onlyResource(template, "AWS::ApiGatewayV2::Route");
-    expect(route.Properties).toMatchObject({ RouteKey: "POST /transfers", AuthorizationType: "AWS_IAM" });
+    const routes = Object.values(resourcesOf(template, "AWS::ApiGatewayV2::Route"));
+    expect(routes.map((route) => route.Properties)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ RouteKey: "POST /transfers", AuthorizationType: "AWS_IAM" }),
+        expect.objectContaining({ RouteKey: "GET /transfers/chats/{chatId}", AuthorizationType: "AWS_IAM" }),
+      ]),
+    );
+    expect(routes).toHaveLength(2);
     template.resourceCountIs("AWS::ApiGatewayV2::Authorizer", 0);
     template.resourceCountIs("AWS::Lambda::Function", 1);
     template.resourceCountIs("AWS::SecretsManager::Secret", 1);

@@ -115,7 +115,17 @@ describe("the document's contents", () => {
   it("takes the request schemas from the function's own zod schemas", () => {
     const { TransferRequest, TransferBatch } = document.components.schemas;
     expect(Object.keys(TransferRequest.properties).sort()).toEqual(
-      ["anyOperator", "chatId", "fallback", "guard", "leave", "message", "operatorId", "portal", "queueId"].sort(),
+      [
+        "anyOperator",
+        "chatId",
+        "fallback",
+        "guard",
+        "leave",
+        "message",
+        "operatorId",
+        "portal",
+        "queueId",
+      ].sort(),
     );
     expect(TransferRequest).toMatchObject({ additionalProperties: false, required: ["chatId"] });
     expect(TransferRequest.oneOf).toEqual([

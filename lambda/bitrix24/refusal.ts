@@ -73,9 +73,9 @@ function describe(code: ProblemCode, error: string): string {
 function misconfigurationAdvice(error: string): string {
   switch (error) {
     case "ACCESS_DENIED":
-      return "Bitrix24 refused with ACCESS_DENIED: a webhook call needs the bot's clientId (set \"clientId\" in the portal's secret to the CLIENT_ID the bot was registered with through imbot.register), or the portal's plan has no REST access";
+      return "Bitrix24 refused with ACCESS_DENIED: a webhook call needs the bot's clientId (set \"clientId\" in the portal's secret to the CLIENT_ID the bot was registered with through imbot.register, or its imbot.v2 botToken), or the portal's plan has no REST access";
     case "BOT_ID_ERROR":
-      return 'Bitrix24 found no chat bot for these credentials (BOT_ID_ERROR): for a webhook, "clientId" in the portal\'s secret must be the CLIENT_ID given to imbot.register through that same webhook; an application must register its own bot with imbot.register';
+      return 'Bitrix24 found no chat bot for these credentials (BOT_ID_ERROR): for a webhook, "clientId" in the portal\'s secret must be the CLIENT_ID given to imbot.register (or the botToken given to imbot.v2.Bot.register) through a webhook; a bot another application created cannot be driven by a webhook; an application must register its own bot';
     case "insufficient_scope":
       return "Bitrix24 refused with insufficient_scope: the webhook or application needs the imopenlines scope (and imbot to register the bot)";
     default:

@@ -185,7 +185,7 @@ export const PROBLEM_CATALOGUE: Record<ProblemCode, ProblemEntry> = {
     reach: "operation",
     example: {
       detail:
-        'Bitrix24 found no chat bot for these credentials (BOT_ID_ERROR): for a webhook, "clientId" in the portal\'s secret must be the CLIENT_ID given to imbot.register through that same webhook; an application must register its own bot with imbot.register',
+        'Bitrix24 found no chat bot for these credentials (BOT_ID_ERROR): for a webhook, "clientId" in the portal\'s secret must be the CLIENT_ID given to imbot.register (or the botToken given to imbot.v2.Bot.register) through a webhook; a bot another application created cannot be driven by a webhook; an application must register its own bot',
       bitrix24: { error: "BOT_ID_ERROR", description: "Bot not found" },
     },
   },

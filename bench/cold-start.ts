@@ -77,6 +77,8 @@ async function coldSample(
   chatId: number,
   node: string | undefined,
 ): Promise<ColdSample> {
+  // Chats as seeded before every sample: the guard hands over only chats the bot still holds.
+  world.simulator.reset();
   const before = world.simulator.ledger.length;
   const run = await runNode(harness, {
     args: [variant.file, JSON.stringify(variant.event?.(chatId) ?? { chatId, operatorId: 12 })],

@@ -143,6 +143,15 @@ async function main(): Promise<void> {
           env: DEPLOYED_ENV,
         },
         {
+          // The same, with `"guard": false`: the first transfer without the guard's read of the chat.
+          name: "ours-no-guard",
+          label: 'ours (as deployed), "guard": false: no read before the transfer',
+          file: ours.file,
+          transfers: true,
+          env: DEPLOYED_ENV,
+          event: (chatId) => ({ chatId, operatorId: 12, guard: false }),
+        },
+        {
           name: "ours-sdk",
           label: "ours without the extension (AWS SDK reads the secret)",
           file: ours.file,

@@ -29,6 +29,8 @@ export interface ThroughputOptions {
 export interface ThroughputScenario {
   name: string;
   mode: "single" | "batch";
+  /** The guard's read before each hand-over (the default); false: `"guard": false` requests. */
+  guard: boolean;
   bucket: "saturated" | "idle";
   /** "handler": batches through ours; "simulator": the fallback, Bitrix24 batch called directly. */
   via: "handler" | "simulator";
@@ -60,6 +62,8 @@ export interface ThroughputResult {
   /** Batch ÷ single transfers per second, steady state (saturated bucket). */
   ratioSaturated: number;
   ratioIdle: number;
+  /** Guarded ÷ unguarded transfers per second, steady state: what the guard's reads cost under the limit. */
+  guardCost: { single: number; batch: number };
 }
 
 const CHAT_FIRST = 5000;
@@ -138,11 +142,19 @@ export async function measureThroughput(
         : `simulator batch, handler batch not yet available (${String(probe.detail).slice(0, 200)})`;
 
     const scenarios: ThroughputScenario[] = [];
-    for (const bucket of ["saturated", "idle"] as const) {
-      for (const mode of ["single", "batch"] as const) {
+    // The guard's cost side by side: the steady state again with `"guard": false` requests.
+    const plan = [
+      ...(["saturated", "idle"] as const).flatMap((bucket) =>
+        (["single", "batch"] as const).map((mode) => ({ bucket, mode, guard: true })),
+      ),
+      { bucket: "saturated" as const, mode: "single" as const, guard: false },
+      { bucket: "saturated" as const, mode: "batch" as const, guard: false },
+    ];
+    for (const { bucket, mode, guard } of plan) {
+      {
         const via = mode === "batch" ? batchVia : "handler";
         progress(
-          `throughput: ${mode} calls, ${bucket} bucket${via === "simulator" ? " (simulator batch)" : ""}`,
+          `throughput: ${mode} calls, ${bucket} bucket${guard ? "" : ", no guard"}${via === "simulator" ? " (simulator batch)" : ""}`,
         );
         const scale = mode === "single" ? options.scale : options.batchScale;
         // 500 transfers are only 10 batches: when the last one gets its turn varies by up to a second,
@@ -158,6 +170,7 @@ export async function measureThroughput(
               type: "run",
               mode,
               via,
+              guard,
               chatFirst: CHAT_FIRST,
               count: options.transfers,
               workers: options.workers,
@@ -179,8 +192,9 @@ export async function measureThroughput(
           const hits = simulator.hits.slice(hitsBefore).filter((hit) => hit.method !== "scope");
           const simulatedSeconds = Number(reply.simulatedMs) / 1000;
           runs.push({
-            name: `${mode} / ${bucket}`,
+            name: `${mode} / ${bucket}${guard ? "" : " / no guard"}`,
             mode,
+            guard,
             bucket,
             via,
             timeScale: scale,
@@ -203,9 +217,10 @@ export async function measureThroughput(
         scenarios.push({ ...median, runRates: runs.map((run) => run.transfersPerSecond) });
       }
     }
-    const rate = (mode: string, bucket: string) =>
-      scenarios.find((scenario) => scenario.mode === mode && scenario.bucket === bucket)
-        ?.transfersPerSecond ?? 0;
+    const rate = (mode: string, bucket: string, guard = true) =>
+      scenarios.find(
+        (scenario) => scenario.mode === mode && scenario.bucket === bucket && scenario.guard === guard,
+      )?.transfersPerSecond ?? 0;
     return {
       options,
       batchVia,
@@ -213,6 +228,10 @@ export async function measureThroughput(
       scenarios,
       ratioSaturated: round(rate("batch", "saturated") / rate("single", "saturated"), 1),
       ratioIdle: round(rate("batch", "idle") / rate("single", "idle"), 1),
+      guardCost: {
+        single: round(rate("single", "saturated") / rate("single", "saturated", false), 2),
+        batch: round(rate("batch", "saturated") / rate("batch", "saturated", false), 2),
+      },
     };
   } finally {
     // The child exits on this message without answering.

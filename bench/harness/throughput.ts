@@ -72,6 +72,9 @@ interface Stats {
 /** Hard bound on invocations per transfer, so a broken handler cannot keep the run going. */
 const MAX_TRIES = 200;
 
+/** `"guard": false` in every request when the run measures hand-overs without the guard's read. */
+const guardField = { value: {} as { guard?: false } };
+
 async function singleWorker(handler: Handler, queue: number[], stats: Stats): Promise<void> {
   for (let chatId = queue.shift(); chatId !== undefined; chatId = queue.shift()) {
     for (let tries = 1; ; tries++) {
@@ -79,7 +82,9 @@ async function singleWorker(handler: Handler, queue: number[], stats: Stats): Pr
         throw new Error(`chat ${chatId}: not transferred after ${MAX_TRIES} invocations`);
       stats.invocations++;
       try {
-        const result = (await handler({ chatId, operatorId: 12 }, context())) as { transferred?: unknown };
+        const result = (await handler({ chatId, operatorId: 12, ...guardField.value }, context())) as {
+          transferred?: unknown;
+        };
         if (result?.transferred !== true) throw new Error(`chat ${chatId}: no confirmation`);
         stats.confirmed++;
         stats.lastAt = Date.now();
@@ -184,7 +189,7 @@ async function batchWorker(
           via === "handler"
             ? readHandlerBatch(
                 await handler(
-                  { transfers: pending.map((chatId) => ({ chatId, operatorId: 12 })) },
+                  { transfers: pending.map((chatId) => ({ chatId, operatorId: 12, ...guardField.value })) },
                   context(),
                 ),
                 pending,
@@ -220,6 +225,7 @@ interface RunMessage {
   type: "run";
   mode: "single" | "batch";
   via: "handler" | "simulator";
+  guard: boolean;
   chatFirst: number;
   count: number;
   workers: number;
@@ -242,6 +248,7 @@ async function saturate(burst: number): Promise<void> {
 
 async function run(message: RunMessage) {
   Object.assign(clock, message.clock);
+  guardField.value = message.guard ? {} : { guard: false };
   const chats = Array.from({ length: message.count }, (_, index) => message.chatFirst + index);
   const handlers = Array.from({ length: message.workers }, () => createHandler());
   if (message.saturate) await saturate(message.burst);

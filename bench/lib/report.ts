@@ -174,7 +174,9 @@ export function renderReport(report: Report): string {
 
   if (throughput) {
     const options = throughput.options;
-    const idleSingle = throughput.scenarios.find((row) => row.mode === "single" && row.bucket === "idle");
+    const idleSingle = throughput.scenarios.find(
+      (row) => row.mode === "single" && row.bucket === "idle" && row.guard,
+    );
     parts.push(
       `### 4. Throughput under the limit (burst ${options.burst}, drain ${options.drainPerSecond}/s; ${options.workers} concurrent callers; ${options.transfers} transfers per scenario)`,
       table(
@@ -203,7 +205,8 @@ export function renderReport(report: Report): string {
       ),
       `Batch ÷ single, steady state (saturated bucket): **${throughput.ratioSaturated}×** (the limit allows at most ${options.batchSize}× in the long run). ` +
         `From an idle bucket the ${Math.ceil(options.transfers / options.batchSize)} batches fit in the burst and never wait, so their rate is local processing speed ` +
-        `(${throughput.ratioIdle}× the single calls' ${idleSingle?.simulatedSeconds.toFixed(0) ?? "?"} s), not a property of the limit. Batches: ${throughput.batchProbe}.`,
+        `(${throughput.ratioIdle}× the single calls' ${idleSingle?.simulatedSeconds.toFixed(0) ?? "?"} s), not a property of the limit. Batches: ${throughput.batchProbe}. ` +
+        `The guard's reads, steady state: guarded ÷ unguarded transfers/s = **${throughput.guardCost.single}×** for single calls (each is two calls), **${throughput.guardCost.batch}×** for batches of ${options.batchSize} (two batch calls instead of one).`,
     );
   }
 

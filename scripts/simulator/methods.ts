@@ -1,4 +1,6 @@
+import { configGetMethod } from "./config-get-method.ts";
 import { configListMethod } from "./config-list-method.ts";
+import { dialogGetMethod } from "./dialog-get-method.ts";
 import { messageSendMethod } from "./message-send-method.ts";
 import type { MethodContext, MethodResult, RestMethod } from "./method-types.ts";
 import { operatorMethod } from "./operator-method.ts";
@@ -9,10 +11,15 @@ import { transferMethod } from "./transfer-method.ts";
 
 /** The registry: methods by lower-case name. `batch` is in batch.ts. */
 export const METHODS: ReadonlyMap<string, RestMethod> = new Map(
-  [scopeMethod, configListMethod, transferMethod, operatorMethod, messageSendMethod].map((method) => [
-    method.name,
-    method,
-  ]),
+  [
+    scopeMethod,
+    configListMethod,
+    configGetMethod,
+    dialogGetMethod,
+    transferMethod,
+    operatorMethod,
+    messageSendMethod,
+  ].map((method) => [method.name, method]),
 );
 
 /** `Method.json` → `method`; the `.json` suffix only picks the (default) format. */

@@ -105,7 +105,17 @@ function batchOf(reply: Reply): BatchAnswer["result"] {
   return (reply.json as BatchAnswer).result;
 }
 
-const FRESH_112 = { id: 112, lineId: 3, botIds: [7], operatorId: null, open: true, distributing: false };
+/** Chat 112 as seeded: its welcome bot 7 holds the dialogue (session 1120) on line 3, no owner. */
+const FRESH_112 = {
+  id: 112,
+  lineId: 3,
+  stage: "bot",
+  sessionId: 1120,
+  ownerId: 0,
+  sessionOperatorId: 7,
+  botIds: [7],
+  userIds: [],
+};
 
 describe("imopenlines.bot.session.transfer", () => {
   it("transfers to an operator, answers result true with a time block and records it", async () => {
@@ -123,39 +133,67 @@ describe("imopenlines.bot.session.transfer", () => {
         to: { userId: 12 },
         leave: false,
         botId: 7,
+        sessionId: 1120,
+        reopened: false,
         at: expect.any(Number),
       },
     ]);
-    expect(sim.chat(112)).toEqual({ ...FRESH_112, operatorId: 12 });
+    // chat.php transferToOperator (TRANSFER_MODE_BOT) calls Chat::answer for the target at once: 12 owns
+    // and holds the session, and the line's welcome bot 7 leaves although LEAVE was N (WELCOME_BOT_LEFT=queue).
+    expect(sim.chat(112)).toEqual({
+      ...FRESH_112,
+      stage: "answered",
+      ownerId: 12,
+      sessionOperatorId: 12,
+      botIds: [],
+      userIds: [12],
+    });
   });
 
-  it("a queue transfer removes the operator and other bots and puts the chat back into distribution", async () => {
+  it("a queue transfer (chat.php transferToQueue) removes every member but the sending bot, owner 0, waits in the target line's queue", async () => {
     const seed = demoPortal();
     const chats = seed.chats.map((chat) =>
       chat.id === 112 ? { ...chat, botIds: [7, 8], operatorId: 14 } : chat,
     );
     const sim = await start({ portal: { ...seed, chats } });
+    expect(sim.chat(112)).toMatchObject({ stage: "answered", ownerId: 14, botIds: [7, 8], userIds: [14] });
     expect((await call(sim, TRANSFER, { CHAT_ID: 112, QUEUE_ID: 4 })).status).toBe(200);
-    expect(sim.chat(112)).toEqual({ ...FRESH_112, lineId: 4, botIds: [7], distributing: true });
+    expect(sim.chat(112)).toEqual({
+      ...FRESH_112,
+      lineId: 4,
+      stage: "queue",
+      sessionOperatorId: 0,
+      botIds: [7],
+    });
 
     // Not idempotent: the same call again runs again (the ledger counts two executions).
     expect((await call(sim, TRANSFER, { CHAT_ID: 112, QUEUE_ID: 4 })).status).toBe(200);
     expect(sim.ledger.map((record) => record.seq)).toEqual([1, 2]);
   });
 
-  it("LEAVE exactly Y makes the bot leave; y, true and Yes count as N", async () => {
+  it("LEAVE is rest.php's loose `== 'Y'`: Y and JSON true count, y, Yes, 1 and false do not", async () => {
+    const sim = await start();
+    const leaves: Array<[unknown, boolean]> = [
+      ["Y", true],
+      [true, true],
+      ["y", false],
+      ["Yes", false],
+      [1, false],
+      [false, false],
+      ["N", false],
+    ];
+    for (const [index, [leave]] of leaves.entries()) {
+      expect((await call(sim, TRANSFER, { CHAT_ID: 112 + index, QUEUE_ID: 3, LEAVE: leave })).status).toBe(
+        200,
+      );
+    }
+    expect(sim.ledger.map((record) => record.leave)).toEqual(leaves.map(([, meant]) => meant));
+  });
+
+  it("transferToQueue never reads LEAVE: the sending bot stays in the chat with LEAVE=Y", async () => {
     const sim = await start();
     expect((await call(sim, TRANSFER, { CHAT_ID: 112, QUEUE_ID: 4, LEAVE: "Y" })).status).toBe(200);
-    expect(sim.chat(112)).toEqual({ ...FRESH_112, lineId: 4, botIds: [], distributing: true });
-    for (const [chatId, leave] of [
-      [113, "y"],
-      [114, true],
-      [115, "Yes"],
-    ] as const) {
-      expect((await call(sim, TRANSFER, { CHAT_ID: chatId, USER_ID: 12, LEAVE: leave })).status).toBe(200);
-      expect(sim.chat(chatId)?.botIds).toEqual([7]);
-    }
-    expect(sim.ledger.map((record) => record.leave)).toEqual([true, false, false, false]);
+    expect(sim.chat(112)).toMatchObject({ stage: "queue", lineId: 4, botIds: [7] });
   });
 
   it("parameter names are case-sensitive, except CLIENT_ID", async () => {
@@ -251,14 +289,12 @@ describe("imopenlines.bot.session.transfer", () => {
       "ACCESS_DENIED",
     ],
     ["unknown chat", { CHAT_ID: 999, USER_ID: 12 }, 400, "OPERATOR_WRONG"],
-    ["chat without an open dialogue", { CHAT_ID: 122, USER_ID: 12 }, 400, "OPERATOR_WRONG"],
     ["unknown user", { CHAT_ID: 112, USER_ID: 999 }, 400, "OPERATOR_WRONG"],
     ["inactive operator", { CHAT_ID: 112, USER_ID: 13 }, 400, "OPERATOR_WRONG"],
     ["target is a bot", { CHAT_ID: 112, USER_ID: 7 }, 400, "OPERATOR_WRONG"],
     ["target is an extranet user", { CHAT_ID: 112, USER_ID: 20 }, 400, "OPERATOR_WRONG"],
     ["target is a connector", { CHAT_ID: 112, USER_ID: 30 }, 400, "OPERATOR_WRONG"],
     ["unknown queue", { CHAT_ID: 112, QUEUE_ID: 99 }, 400, "OPERATOR_WRONG"],
-    ["inactive open line", { CHAT_ID: 112, TRANSFER_ID: "queue5" }, 400, "OPERATOR_WRONG"],
   ])("%s → %i %s, nothing transferred", async (_name, params, status, code) => {
     const sim = await start();
     const reply = await call(sim, TRANSFER, params);
@@ -361,7 +397,8 @@ describe("imopenlines.bot.session.operator and message.send", () => {
     const sim = await start();
     const first = await call(sim, OPERATOR, { chat_id: 113 });
     expect(first.json).toEqual({ result: true, time: expect.objectContaining(TIME_BLOCK) });
-    expect(sim.chat(113)).toMatchObject({ lineId: 4, botIds: [], operatorId: null, distributing: true });
+    // chat.php endBotSession: the session's bot leaves (WELCOME_BOT_LEFT=queue), the line's queue takes over.
+    expect(sim.chat(113)).toMatchObject({ lineId: 4, stage: "queue", ownerId: 0, botIds: [], userIds: [] });
     expect(sim.ledger).toEqual([
       {
         seq: 1,
@@ -370,6 +407,8 @@ describe("imopenlines.bot.session.operator and message.send", () => {
         to: { queueId: 4 },
         leave: true,
         botId: 7,
+        sessionId: 1130,
+        reopened: false,
         at: expect.any(Number),
       },
     ]);
@@ -393,21 +432,21 @@ describe("imopenlines.bot.session.operator and message.send", () => {
     expect(sim.ledger).toEqual([]);
   });
 
-  it("message.send records the message in order with the hand-over that follows", async () => {
+  it("message.send records what it wrote, in order with the hand-over that follows", async () => {
     const sim = await start();
     const sent = await call(sim, MESSAGE_SEND, {
       CHAT_ID: 112,
       MESSAGE: "Connecting you…",
-      NAME: "Support bot",
+      NAME: "DEFAULT",
     });
     expect(sent.json).toEqual({ result: true, time: expect.objectContaining(TIME_BLOCK) });
     await call(sim, TRANSFER, { CHAT_ID: 112, QUEUE_ID: 3 });
     await call(sim, "batch", {
-      cmd: { m: `${MESSAGE_SEND}?CHAT_ID=113&MESSAGE=bye`, o: `${OPERATOR}?CHAT_ID=113` },
+      cmd: { m: `${MESSAGE_SEND}?CHAT_ID=113&MESSAGE=bye&NAME=DEFAULT`, o: `${OPERATOR}?CHAT_ID=113` },
     });
     expect(sim.messages).toEqual([
-      { seq: 1, chatId: 112, name: "Support bot", message: "Connecting you…", at: expect.any(Number) },
-      { seq: 3, chatId: 113, message: "bye", at: expect.any(Number) },
+      { seq: 1, chatId: 112, name: "DEFAULT", message: "Connecting you…", at: expect.any(Number) },
+      { seq: 3, chatId: 113, name: "DEFAULT", message: "bye", at: expect.any(Number) },
     ]);
     expect(sim.ledger.map(({ seq, method, chatId }) => ({ seq, method, chatId }))).toEqual([
       { seq: 2, method: TRANSFER, chatId: 112 },
@@ -415,12 +454,43 @@ describe("imopenlines.bot.session.operator and message.send", () => {
     ]);
   });
 
-  it("message.send: CHAT_ID_EMPTY without a chat; an empty MESSAGE is sent as an empty string", async () => {
+  it("message.send: CHAT_ID_EMPTY without a chat", async () => {
     const sim = await start();
     expect((await call(sim, MESSAGE_SEND, { MESSAGE: "hi" })).json).toEqual(errorBody("CHAT_ID_EMPTY"));
-    expect((await call(sim, MESSAGE_SEND, { chat_id: 112, message: "" })).status).toBe(200);
-    expect(sim.messages).toEqual([{ seq: 1, chatId: 112, message: "", at: expect.any(Number) }]);
+    expect(sim.messages).toEqual([]);
   });
+
+  // chat.php sendAutoMessage: `!$type` writes nothing; `== 'WELCOME'` the line's greeting;
+  // `== 'DEFAULT'` MESSAGE unless empty; anything else nothing. rest.php answers true regardless.
+  it.each([
+    ["no NAME", { CHAT_ID: 112, MESSAGE: "hi" }, []],
+    ["an empty NAME", { CHAT_ID: 112, MESSAGE: "hi", NAME: "" }, []],
+    ["NAME=DEFAULT with an empty MESSAGE", { CHAT_ID: 112, MESSAGE: "", NAME: "DEFAULT" }, []],
+    ["NAME=DEFAULT without MESSAGE", { CHAT_ID: 112, NAME: "DEFAULT" }, []],
+    ["another NAME", { CHAT_ID: 112, MESSAGE: "hi", NAME: "Support bot" }, []],
+    ["a lower-case name (a strict string comparison)", { CHAT_ID: 112, MESSAGE: "hi", NAME: "default" }, []],
+    ["an unknown chat", { CHAT_ID: 999, MESSAGE: "hi", NAME: "DEFAULT" }, []],
+    ["NAME=DEFAULT, lower-case keys", { chat_id: 112, message: "hi", name: "DEFAULT" }, [["DEFAULT", "hi"]]],
+    [
+      "NAME=WELCOME: the line's greeting, not MESSAGE",
+      { CHAT_ID: 112, MESSAGE: "ignored", NAME: "WELCOME" },
+      [["WELCOME", "Hello! An operator will answer you shortly."]],
+    ],
+    ["NAME=WELCOME on a line without a greeting", { CHAT_ID: 113, NAME: "WELCOME" }, []],
+    [
+      "JSON true as NAME (true == 'WELCOME' in PHP)",
+      { CHAT_ID: 112, NAME: true },
+      [["WELCOME", "Hello! An operator will answer you shortly."]],
+    ],
+  ])(
+    "message.send with %s answers true and writes only what the module writes",
+    async (_n, params, written) => {
+      const sim = await start();
+      const reply = await call(sim, MESSAGE_SEND, params);
+      expect(reply.json).toEqual({ result: true, time: expect.objectContaining(TIME_BLOCK) });
+      expect(sim.messages.map(({ name, message }) => [name, message])).toEqual(written);
+    },
+  );
 });
 
 describe("authentication and scopes", () => {
@@ -529,8 +599,9 @@ describe("scope and imopenlines.config.list.get", () => {
         { ID: "3", ACTIVE: "Y", LINE_NAME: "Support", QUEUE_TYPE: "all" },
         { ID: "4", ACTIVE: "Y", LINE_NAME: "Sales", QUEUE_TYPE: "all" },
         { ID: "5", ACTIVE: "N", LINE_NAME: "Archive", QUEUE_TYPE: "all" },
+        { ID: "6", ACTIVE: "Y", LINE_NAME: "Partners", QUEUE_TYPE: "all" },
       ],
-      total: 3,
+      total: 4,
       time: expect.objectContaining(TIME_BLOCK),
     });
 
@@ -540,10 +611,11 @@ describe("scope and imopenlines.config.list.get", () => {
     });
     expect(filtered.json).toMatchObject({
       result: [
+        { ID: "6", QUEUE: ["14"] },
         { ID: "4", QUEUE: ["12", "14"] },
         { ID: "3", QUEUE: ["12"] },
       ],
-      total: 2,
+      total: 3,
     });
   });
 });
@@ -791,7 +863,7 @@ describe("batch", () => {
     expect(batch.result).toEqual({ a: true });
     expect(batch.result_error).toEqual({ b: errorBody("OPERATOR_WRONG") });
     expect(sim.ledger.map((record) => record.chatId)).toEqual([115]);
-    expect(sim.chat(116)?.operatorId).toBeNull();
+    expect(sim.chat(116)?.ownerId).toBe(0);
   });
 
   it("runs 50 commands; each one past the 50th gets ERROR_BATCH_LENGTH_EXCEEDED", async () => {
@@ -829,7 +901,7 @@ describe("batch", () => {
     });
     const batch = batchOf(reply);
     expect(batch.result_error).toEqual([]);
-    expect(batch.result_total).toEqual({ lines: 2 });
+    expect(batch.result_total).toEqual({ lines: 3 });
     expect(sim.ledger).toMatchObject([{ chatId: 117, to: { userId: 14 } }]);
   });
 
@@ -946,7 +1018,7 @@ describe("faults after execution", () => {
       const reply = await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 });
       expect(reply.json).not.toMatchObject({ result: true });
       expect(sim.ledger).toMatchObject([{ chatId: 112, to: { userId: 12 } }]);
-      expect(sim.chat(112)?.operatorId).toBe(12);
+      expect(sim.chat(112)?.ownerId).toBe(12);
       expect(sim.hits).toMatchObject([{ method: TRANSFER, fault: fault.kind }]);
     },
   );
@@ -992,7 +1064,10 @@ describe("faults after execution", () => {
     const sim = await start();
     sim.injectFault({ kind: "error", status: 504, error: "GATEWAY_TIMEOUT" }, { executes: true });
     const reply = await call(sim, "batch", {
-      cmd: { a: `${TRANSFER_Q}CHAT_ID=112&USER_ID=12`, b: `${MESSAGE_SEND}?CHAT_ID=113&MESSAGE=x` },
+      cmd: {
+        a: `${TRANSFER_Q}CHAT_ID=112&USER_ID=12`,
+        b: `${MESSAGE_SEND}?CHAT_ID=113&MESSAGE=x&NAME=DEFAULT`,
+      },
     });
     expect(reply.status).toBe(504);
     expect(sim.ledger).toMatchObject([{ seq: 1, chatId: 112 }]);
@@ -1043,7 +1118,8 @@ describe("reset of the new state", () => {
   it("clears messages, sequence numbers and locks", async () => {
     const sim = await start();
     sim.holdLock(112, { times: 3 });
-    await call(sim, MESSAGE_SEND, { CHAT_ID: 112, MESSAGE: "x" });
+    await call(sim, MESSAGE_SEND, { CHAT_ID: 112, MESSAGE: "x", NAME: "DEFAULT" });
+    expect(sim.messages).toHaveLength(1);
     sim.reset();
     expect(sim.messages).toEqual([]);
     expect((await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 })).status).toBe(200);

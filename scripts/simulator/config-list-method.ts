@@ -45,6 +45,24 @@ function toRow(line: OpenLineSeed, withQueue: boolean): Record<string, unknown> 
   return row;
 }
 
+/**
+ * A line as Config::get returns it (imopenlines.config.get): the table row's strings, with the
+ * welcome bot and greeting settings, and QUEUE (the active operators' ids) when asked for.
+ */
+export function configRow(line: OpenLineSeed, queue: readonly number[]): Record<string, unknown> {
+  const bot = line.welcomeBot;
+  return {
+    ...toRow(line, false),
+    WELCOME_BOT_ENABLE: bot ? "Y" : "N",
+    WELCOME_BOT_ID: String(bot?.id ?? 0),
+    WELCOME_BOT_JOIN: bot?.join ?? "first",
+    WELCOME_BOT_LEFT: bot?.left ?? "queue",
+    WELCOME_MESSAGE: line.greeting === undefined ? "N" : "Y",
+    WELCOME_MESSAGE_TEXT: line.greeting ?? "",
+    QUEUE: queue.map(String),
+  };
+}
+
 /** Supports `ID` (one id or a list) and `ACTIVE` (Y/N), the filters worth having here. */
 function matchesFilter(line: OpenLineSeed, filter: unknown): boolean {
   if (!isRecord(filter)) return true;

@@ -9,7 +9,8 @@
  *     body: JSON.stringify({ CHAT_ID: 112, USER_ID: 12, LEAVE: "N", CLIENT_ID: DEMO_BOT.clientId }),
  *   });                                               // 200 {"result": true, "time": {…}}
  *   sim.ledger;  // [{ seq: 1, method: "imopenlines.bot.session.transfer", chatId: 112, to: { userId: 12 },
- *                //    leave: false, botId: 7, at }]
+ *                //    leave: false, botId: 7, sessionId: 1120, reopened: false, at }]
+ *   sim.chat(112);  // { stage: "answered", ownerId: 12, botIds: [], userIds: [12], … }: answered at once
  *   sim.injectFault({ kind: "error", status: 500, error: "ERROR_CORE" }, { executes: true }); // runs, then fails
  *   sim.holdLock(112, { times: 2 });                  // the next 2 transfers of chat 112: OPERATOR_WRONG
  *   const newUrl = await sim.movePortal();            // the old address now answers 302 → newUrl
@@ -21,27 +22,36 @@
  *     demoPortal()), now (() => epoch ms; inject to move time for the rate limit and token expiry),
  *     accessTokenLifetimeSeconds (default 3600), refreshTokenLifetimeSeconds (default 180 days).
  * - Simulator: url, port, webhookUrl(webhook?), ledger, messages, onTransfer(listener), hits, chat(id),
- *     addWebhook(w), revokeWebhook(code), holdLock(chatId, { times? }), movePortal(),
+ *     answer(chatId, userId) / offer(chatId, userId) / finish(chatId) (what operators and the queue do in
+ *     Bitrix24's UI), addWebhook(w), revokeWebhook(code), holdLock(chatId, { times? }), movePortal(),
  *     injectFault(fault, { times?, method?, executes? }), clearFaults(), reset(), close();
  *     for OAuth applications: tokenUrl, installApp(clientId?), revokeApp(clientId?), tokenRequests,
  *     liveRefreshTokens().
- * - ledger: TransferRecord { seq, method (transfer | session.operator), chatId, to, leave, botId, at }: every
- *     EXECUTED hand-over (batch commands and after-execution faults included). messages: MessageRecord
- *     { seq, chatId, name?, message, at } from session.message.send. `seq` is shared and increasing.
+ * - ledger: TransferRecord { seq, method (transfer | session.operator), chatId, to, leave, botId, sessionId,
+ *     reopened, at }: every EXECUTED hand-over (batch commands and after-execution faults included);
+ *     `reopened` marks a closed dialogue that the call reopened as session `sessionId`. messages:
+ *     MessageRecord { seq, chatId, name (DEFAULT | WELCOME), message, at }: what session.message.send
+ *     really wrote (nothing for other NAMEs). `seq` is shared and increasing.
+ * - chat(id): ChatSnapshot { id, lineId, stage (bot | queue | offered | answered | closed), sessionId,
+ *     ownerId (AUTHOR_ID, dialog.get's `owner`), sessionOperatorId, botIds, userIds }.
  * - demoPortal(): PortalSeed — webhook 1/demo0webhook0code (imopenlines, imbot, im) which registered bot 7
  *     with CLIENT_ID "b24-transfer-demo" (DEMO_BOT; APP_ID "customb24-transfer-demo"); bot 8 with CLIENT_ID
  *     "other-bot-client"; app DEMO_APP with its own bot 9 (DEMO_APP_BOT); operators 12 (active),
- *     13 (inactive), 14; extranet user 20; connector 30; open lines 3 "Support" [12], 4 "Sales" [12, 14],
- *     5 "Archive" (inactive); chats 112..120 with bot 7, chat 121 with operator 12, chat 122 closed.
+ *     13 (inactive), 14; extranet user 20; connector 30; open lines 3 "Support" [12], 4 "Sales" [12, 14]
+ *     (bot 7 their welcome bot), 5 "Archive" (inactive), 6 "Partners" (the webhook's user may not read it);
+ *     chats 112..120 held by bot 7, 121 answered by operator 12, 122 closed, 123 waiting in line 4's
+ *     queue, 124 held by bot 7 on line 6.
  *
  * Methods: imopenlines.bot.session.transfer, imopenlines.bot.session.operator,
- * imopenlines.bot.session.message.send, imopenlines.config.list.get (scope imopenlines), scope, batch.
+ * imopenlines.bot.session.message.send, imopenlines.dialog.get, imopenlines.config.get,
+ * imopenlines.config.list.get (scope imopenlines), scope, batch. The chats follow open-lines-chats.ts.
  * The acting bot of a transfer: for a webhook the first bot whose APP_ID is "custom" + CLIENT_ID
  * (no CLIENT_ID: 403 ACCESS_DENIED; no bot: 400 BOT_ID_ERROR), for an app its first bot; no BOT_ID.
  * Transfer errors: CHAT_ID_EMPTY, USER_ID_EMPTY, QUEUE_ID_EMPTY, TRANSFER_ID_EMPTY, and OPERATOR_WRONG for
- * everything Chat::transfer refuses (unknown or closed chat, a user who is not an active employee, an
- * unknown or inactive line, a held lock); never WRONG_CHAT. session.operator: WRONG_CHAT once the chat is
- * no longer with a bot.
+ * everything Chat::transfer refuses (unknown chat, a user who is not an active employee, an unknown line,
+ * a held lock); never WRONG_CHAT. Accepted, as by Bitrix24: a chat a person holds, a closed dialogue (a
+ * new one is opened and transferred), an inactive line. session.operator: WRONG_CHAT once the session's
+ * operator is not a bot. dialog.get: ACCESS_ERROR only. config.get: CONFIG_ID_EMPTY; unknown line → false.
  *
  * Routes: /rest/<userId>/<code>/<method>[.json] (webhook) and /rest/<method>[.json] with an `auth` access
  * token (application), with a JSON, form-encoded or multipart body and/or a query string; /oauth/token/
@@ -69,12 +79,14 @@ export type {
   BotSeed,
   ChatSeed,
   ChatSnapshot,
+  ChatStage,
   OpenLineSeed,
   PortalSeed,
   TransferTarget,
   UserKind,
   UserSeed,
   WebhookSeed,
+  WelcomeBotSeed,
 } from "./portal-state.ts";
 export type { ErrorEnvelope } from "./rest-errors.ts";
 export {

@@ -6,10 +6,13 @@ import type { PortalState, TransferTarget } from "./portal-state.ts";
  * so the registry can import every method without an import cycle.
  */
 
-/** Who calls: a webhook (by its user), or an OAuth application (by its client id). Both carry their scopes. */
+/**
+ * Who calls: a webhook (by its user), or an OAuth application (by its client id, running as the user who
+ * installed it). Both carry their scopes.
+ */
 export type Caller =
   | { kind: "webhook"; userId: number; scopes: readonly string[] }
-  | { kind: "app"; clientId: string; scopes: readonly string[] };
+  | { kind: "app"; clientId: string; userId: number; scopes: readonly string[] };
 
 /** A hand-over that really happened: a transfer or a bot's `session.operator`. */
 export interface TransferRecord {
@@ -18,19 +21,27 @@ export interface TransferRecord {
   method: "imopenlines.bot.session.transfer" | "imopenlines.bot.session.operator";
   chatId: number;
   to: TransferTarget;
+  /** What LEAVE meant to the module (a loose `== 'Y'`); for session.operator, whether the bot left. */
   leave: boolean;
   botId: number;
+  /** The session (dialogue) handed over. */
+  sessionId: number;
+  /** The dialogue was closed: loading it opened this new session first (Session::load without SKIP_CREATE). */
+  reopened: boolean;
   /** `now()` of the simulator when it happened (epoch ms unless a clock was injected). */
   at: number;
 }
 
-/** A message a bot wrote into a chat with `imopenlines.bot.session.message.send`. */
+/**
+ * A message `imopenlines.bot.session.message.send` really wrote into a chat (Chat::sendAutoMessage):
+ * MESSAGE for NAME=DEFAULT, the line's greeting for NAME=WELCOME. Calls that wrote nothing leave no record.
+ */
 export interface MessageRecord {
   seq: number;
   chatId: number;
-  /** The NAME parameter as sent (the module passes it to Chat::sendAutoMessage), if any. */
-  name?: string;
-  /** "" when MESSAGE was empty or missing, as the module does. */
+  /** "DEFAULT" or "WELCOME": which of the module's texts was written. */
+  name: "DEFAULT" | "WELCOME";
+  /** The text written. */
   message: string;
   at: number;
 }

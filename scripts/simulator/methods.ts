@@ -1,5 +1,7 @@
 import { botListMethod } from "./bot-list-method.ts";
+import { configGetMethod } from "./config-get-method.ts";
 import { configListMethod } from "./config-list-method.ts";
+import { dialogGetMethod } from "./dialog-get-method.ts";
 import { messageSendMethod } from "./message-send-method.ts";
 import type { MethodContext, MethodResult, RestMethod } from "./method-types.ts";
 import { operatorMethod } from "./operator-method.ts";
@@ -10,9 +12,16 @@ import { transferMethod } from "./transfer-method.ts";
 
 /** The registry: methods by lower-case name. `batch` is in batch.ts. */
 export const METHODS: ReadonlyMap<string, RestMethod> = new Map(
-  [scopeMethod, configListMethod, transferMethod, operatorMethod, messageSendMethod, botListMethod].map(
-    (method) => [method.name, method],
-  ),
+  [
+    scopeMethod,
+    configListMethod,
+    configGetMethod,
+    dialogGetMethod,
+    transferMethod,
+    operatorMethod,
+    messageSendMethod,
+    botListMethod,
+  ].map((method) => [method.name, method]),
 );
 
 /** `Method.json` → `method`; the `.json` suffix only picks the (default) format. */

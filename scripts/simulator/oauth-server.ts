@@ -16,6 +16,8 @@ export interface AppSeed {
   clientSecret: string;
   /** Scopes the portal granted the app. */
   scopes: readonly string[];
+  /** The user who installed the app, whose permissions its calls have; default 1. */
+  userId?: number;
 }
 
 /** What the token endpoint (and, for the first pair, ONAPPINSTALL's `auth`) hands out. */

@@ -87,3 +87,25 @@ export class PhpArray {
     return out;
   }
 }
+
+const NUMERIC_STRING = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/;
+
+/**
+ * PHP 8's loose `$value == 'Y'` against a string literal, for the values a decoded request can hold:
+ * a bool compares as a bool (JSON `true` == "Y", `false` != "Y"); a number equals a numeric string by
+ * value and any other string never (PHP 8 compares it as a string: 1 != "Y"); two strings compare
+ * byte for byte unless both are numeric; null, arrays and objects never equal a non-empty string.
+ */
+export function phpLooseEquals(value: unknown, text: string): boolean {
+  if (typeof value === "boolean") return value === phpTruthy(text);
+  if (typeof value === "number") {
+    return NUMERIC_STRING.test(text) ? value === Number(text) : String(value) === text;
+  }
+  if (typeof value === "string") {
+    return NUMERIC_STRING.test(value) && NUMERIC_STRING.test(text)
+      ? Number(value) === Number(text)
+      : value === text;
+  }
+  if (value === null || value === undefined) return text === "";
+  return false;
+}

@@ -1,4 +1,9 @@
 import type { AppSeed } from "./oauth-server.ts";
+import { type ChatSnapshot, OpenLinesChats } from "./open-lines-chats.ts";
+import type { ChatSeed, OpenLineSeed, UserSeed } from "./seed-types.ts";
+
+export type { ChatSnapshot, TransferTarget } from "./open-lines-chats.ts";
+export type { ChatSeed, ChatStage, OpenLineSeed, UserKind, UserSeed, WelcomeBotSeed } from "./seed-types.ts";
 
 /**
  * What the simulated portal knows: webhooks, users, chat bots, open lines and Open Lines chats.
@@ -12,17 +17,6 @@ export interface WebhookSeed {
   scopes: readonly string[];
 }
 
-/** A "connector" is the external client's user (Telegram, live chat…): a chat member, never an operator. */
-export type UserKind = "employee" | "extranet" | "bot" | "connector";
-
-export interface UserSeed {
-  id: number;
-  name: string;
-  kind: UserKind;
-  /** An inactive (dismissed) employee cannot receive a dialogue. */
-  active: boolean;
-}
-
 export interface BotSeed {
   /** Bitrix24 bot ids are user ids: the bot is also a user of kind "bot". */
   id: number;
@@ -32,27 +26,6 @@ export interface BotSeed {
    */
   appId: string;
   code: string;
-}
-
-export interface OpenLineSeed {
-  /** The ID from imopenlines.config.list.get, which QUEUE_ID and `queue<ID>` refer to. */
-  id: number;
-  name: string;
-  active: boolean;
-  /** User ids of the line's operators. */
-  queue: readonly number[];
-}
-
-export interface ChatSeed {
-  id: number;
-  /** The open line the dialogue is on. */
-  lineId: number;
-  /** Chat bots currently in the chat. */
-  botIds: readonly number[];
-  /** The operator holding the dialogue, if any. */
-  operatorId?: number;
-  /** Whether the chat has an open dialogue (session); default true. A closed one cannot be transferred. */
-  open?: boolean;
 }
 
 export interface PortalSeed {
@@ -65,37 +38,27 @@ export interface PortalSeed {
   chats: readonly ChatSeed[];
 }
 
-/** A chat as it is now (after the transfers so far). */
-export interface ChatSnapshot {
-  id: number;
-  lineId: number;
-  botIds: number[];
-  operatorId: number | null;
-  /** An open dialogue (session) exists. */
-  open: boolean;
-  /** Waiting in its line's queue for distribution to an operator (after a queue transfer or session.operator). */
-  distributing: boolean;
-}
-
-export type TransferTarget = { userId: number } | { queueId: number };
-
 export class PortalState {
   readonly #seed: PortalSeed;
   readonly #webhooks = new Map<string, WebhookSeed>();
   readonly #users = new Map<number, UserSeed>();
   readonly #bots = new Map<number, BotSeed>();
   readonly #lines = new Map<number, OpenLineSeed>();
-  readonly #chats = new Map<number, ChatSnapshot>();
+  readonly #chats: OpenLinesChats;
   /** Chat id → how many more transfer attempts find the chat's distribution lock held. */
   readonly #locks = new Map<number, number>();
 
-  constructor(seed: PortalSeed) {
+  constructor(seed: PortalSeed, now: () => number = Date.now) {
     this.#seed = structuredClone(seed);
     for (const webhook of this.#seed.webhooks) this.addWebhook(webhook);
     for (const user of this.#seed.users) this.#users.set(user.id, user);
     for (const bot of this.#seed.bots) this.#bots.set(bot.id, bot);
     for (const line of this.#seed.lines) this.#lines.set(line.id, line);
-    this.restoreChats();
+    this.#chats = new OpenLinesChats(
+      { user: (id) => this.#users.get(id), line: (id) => this.#lines.get(id) },
+      this.#seed.chats,
+      now,
+    );
   }
 
   /** The webhook the simulator's URLs default to: the first one seeded. */
@@ -148,35 +111,12 @@ export class PortalState {
   }
 
   chat(id: number): ChatSnapshot | undefined {
-    const chat = this.#chats.get(id);
-    return chat && { ...chat, botIds: [...chat.botIds] };
+    return this.#chats.snapshot(id);
   }
 
-  /**
-   * Moves the dialogue (imopenlines/lib/chat.php Chat::transfer). To a user: the user holds it. To a
-   * queue (Chat::transferToQueue): every member except connectors and the sending bot is removed, and
-   * the chat goes back into distribution on that line. With `leave` the sending bot leaves at once.
-   */
-  applyTransfer(chatId: number, botId: number, target: TransferTarget, leave: boolean): void {
-    const chat = this.#mutableChat(chatId);
-    if ("userId" in target) {
-      chat.operatorId = target.userId;
-      chat.distributing = false;
-    } else {
-      chat.lineId = target.queueId;
-      chat.operatorId = null;
-      chat.botIds = chat.botIds.filter((id) => id === botId);
-      chat.distributing = true;
-    }
-    if (leave) chat.botIds = chat.botIds.filter((id) => id !== botId);
-  }
-
-  /** Chat::endBotSession: the bots leave and the chat goes to its own line's queue. */
-  endBotSession(chatId: number): void {
-    const chat = this.#mutableChat(chatId);
-    chat.botIds = [];
-    chat.operatorId = null;
-    chat.distributing = true;
+  /** The Open Lines chats and the module operations on them (open-lines-chats.ts). */
+  get chats(): OpenLinesChats {
+    return this.#chats;
   }
 
   /** The next `times` transfer attempts on the chat find its lock held (Tools\Lock in Chat::transfer). */
@@ -193,25 +133,9 @@ export class PortalState {
     return true;
   }
 
-  #mutableChat(chatId: number): ChatSnapshot {
-    const chat = this.#chats.get(chatId);
-    if (!chat) throw new Error(`no chat ${chatId}`);
-    return chat;
-  }
-
-  /** Undoes all transfers: chats as seeded. Webhooks stay as they are. */
+  /** Undoes all transfers: chats as seeded, no locks. Webhooks stay as they are. */
   restoreChats(): void {
-    this.#chats.clear();
+    this.#chats.restore();
     this.#locks.clear();
-    for (const chat of this.#seed.chats) {
-      this.#chats.set(chat.id, {
-        id: chat.id,
-        lineId: chat.lineId,
-        botIds: [...chat.botIds],
-        operatorId: chat.operatorId ?? null,
-        open: chat.open ?? true,
-        distributing: false,
-      });
-    }
   }
 }

@@ -76,8 +76,22 @@ export interface Simulator {
   onTransfer(listener: (record: TransferRecord) => void): () => void;
   /** Every request received, in the order answered. A batch is one hit. */
   readonly hits: readonly HitRecord[];
-  /** A chat's current state (line, bots in it, operator), or undefined for an unknown chat. */
+  /** A chat's current state (stage, session, owner, members), or undefined for an unknown chat. */
   chat(chatId: number): ChatSnapshot | undefined;
+  /**
+   * An operator answers the chat in Bitrix24's UI (imopenlines/lib/chat.php Chat::answer): they become
+   * its owner and session operator, other people and the line's welcome bot (WELCOME_BOT_LEFT=queue)
+   * leave. False when the module refuses: no open dialogue, or the user already is the owner.
+   */
+  answer(chatId: number, userId: number): boolean;
+  /**
+   * The line's queue offers the chat to an operator (Queue::transferToNext → Chat::transfer in
+   * TRANSFER_MODE_AUTO): the session's operator, not yet answered; the owner stays 0 on an active line.
+   * False when there is no open, unanswered dialogue.
+   */
+  offer(chatId: number, userId: number): boolean;
+  /** The dialogue is closed (Chat::finish → Chat::close). False when none was open. */
+  finish(chatId: number): boolean;
   addWebhook(webhook: WebhookSeed): void;
   /** The code stops working at once: INVALID_CREDENTIALS. */
   revokeWebhook(code: string): void;
@@ -145,7 +159,7 @@ class PortalSimulator implements Simulator {
   constructor(options: SimulatorOptions) {
     this.#now = options.now ?? Date.now;
     const seed = options.portal ?? demoPortal();
-    this.#portal = new PortalState(seed);
+    this.#portal = new PortalState(seed, this.#now);
     this.#oauth = new OAuthServer(seed.apps ?? [], {
       now: this.#now,
       accessTokenLifetimeSeconds: options.accessTokenLifetimeSeconds ?? 3600,
@@ -244,6 +258,18 @@ class PortalSimulator implements Simulator {
 
   chat(chatId: number): ChatSnapshot | undefined {
     return this.#portal.chat(chatId);
+  }
+
+  answer(chatId: number, userId: number): boolean {
+    return this.#portal.chats.answer(chatId, userId);
+  }
+
+  offer(chatId: number, userId: number): boolean {
+    return this.#portal.chats.offer(chatId, userId);
+  }
+
+  finish(chatId: number): boolean {
+    return this.#portal.chats.finish(chatId);
   }
 
   get tokenUrl(): string {
@@ -416,7 +442,12 @@ class PortalSimulator implements Simulator {
         throw check.error === "expired_token" ? systemErrors.expiredToken() : systemErrors.invalidToken();
       }
       return {
-        caller: { kind: "app", clientId: check.app.clientId, scopes: check.app.scopes },
+        caller: {
+          kind: "app",
+          clientId: check.app.clientId,
+          userId: check.app.userId ?? 1,
+          scopes: check.app.scopes,
+        },
         bucket: `app:${check.app.clientId}`,
       };
     }

@@ -1,7 +1,7 @@
 import { resolveActingBot } from "./acting-bot.ts";
 import type { MethodContext, MethodResult, RestMethod } from "./method-types.ts";
-import { intval, isGiven, type Params, phpString } from "./php-values.ts";
-import type { PortalState, TransferTarget } from "./portal-state.ts";
+import { intval, isGiven, type Params, phpLooseEquals, phpString } from "./php-values.ts";
+import type { TransferTarget } from "./portal-state.ts";
 import { methodError } from "./rest-errors.ts";
 
 const OPERATOR_WRONG = () => methodError("OPERATOR_WRONG", "You can not redirect to this operator");
@@ -10,12 +10,12 @@ const OPERATOR_WRONG = () => methodError("OPERATOR_WRONG", "You can not redirect
  * imopenlines.bot.session.transfer (imopenlines/lib/rest.php botSessionTransfer). Parameter names are
  * case-sensitive (no array_change_key_case there), except CLIENT_ID (see acting-bot.ts).
  * CHAT_ID; one destination of USER_ID > QUEUE_ID > TRANSFER_ID (a user id or `queue<ID>`, overwriting
- * the others); LEAVE exactly "Y" makes the bot leave, anything else is "N".
+ * the others); LEAVE is `$arParams['LEAVE'] == 'Y'`, a loose comparison (JSON true counts, "y" not).
  * Checks, in order: CHAT_ID_EMPTY; USER_ID_EMPTY / QUEUE_ID_EMPTY / TRANSFER_ID_EMPTY; the acting bot
- * (ACCESS_DENIED, BOT_ID_ERROR); then Chat::transfer, whose `false` is always OPERATOR_WRONG: unknown
- * chat, no open dialogue, a user who is unknown, inactive, a bot, extranet or a connector, an unknown or
- * inactive line, or the chat's lock held. WRONG_CHAT is never thrown here, and whether the bot is in the
- * chat is not checked.
+ * (ACCESS_DENIED, BOT_ID_ERROR); then Chat::transfer (open-lines-chats.ts), whose `false` is always
+ * OPERATOR_WRONG: unknown chat, the chat's lock held, a user who is unknown, inactive, a bot, extranet or
+ * a connector, or an unknown line. Not refused: a chat a person holds or the bot already left, a
+ * closed dialogue (a new one is opened and transferred), an inactive line. WRONG_CHAT is never thrown.
  */
 function transfer(params: Params, context: MethodContext): MethodResult {
   const chatId = intval(params.CHAT_ID);
@@ -24,19 +24,19 @@ function transfer(params: Params, context: MethodContext): MethodResult {
   const target = readTarget(params);
   const bot = resolveActingBot(params, context);
 
-  // Chat::transfer takes the chat's Tools\Lock first; a held lock makes it return false.
-  if (context.portal.takeLock(chatId)) throw OPERATOR_WRONG();
-  const chat = context.portal.chat(chatId);
-  if (!chat?.open || !acceptsTarget(target, context.portal)) throw OPERATOR_WRONG();
-
-  const leave = params.LEAVE === "Y";
-  context.portal.applyTransfer(chatId, bot.id, target, leave);
+  // Chat::transfer takes the chat's Tools\Lock (Queue::PREFIX_KEY_LOCK) first, once the chat loaded;
+  // a held lock makes it return false before the session is even loaded.
+  if (context.portal.chats.has(chatId) && context.portal.takeLock(chatId)) throw OPERATOR_WRONG();
+  const leave = isGiven(params.LEAVE) && phpLooseEquals(params.LEAVE, "Y");
+  const outcome = context.portal.chats.transfer(chatId, bot.id, target, leave);
+  if (!outcome) throw OPERATOR_WRONG();
   context.recordTransfer({
     method: "imopenlines.bot.session.transfer",
     chatId,
     to: target,
     leave,
     botId: bot.id,
+    ...outcome,
     at: context.now(),
   });
   return { result: true };
@@ -72,10 +72,4 @@ function readQueue(value: unknown): TransferTarget {
   const queueId = intval(value);
   if (queueId <= 0) throw methodError("QUEUE_ID_EMPTY", "QUEUE ID can't be empty");
   return { queueId };
-}
-
-function acceptsTarget(target: TransferTarget, portal: PortalState): boolean {
-  if ("queueId" in target) return portal.line(target.queueId)?.active === true;
-  const user = portal.user(target.userId);
-  return user?.kind === "employee" && user.active && !portal.bot(target.userId);
 }

@@ -58,7 +58,7 @@ describe("a call that may have run is sent once and reported as OUTCOME_UNKNOWN"
     const error = await failure(call());
     expect(error.code).toBe("OUTCOME_UNKNOWN");
     expect(error.status).toBe(502);
-    expect(error.details.detail).toContain("Look at the chat");
+    expect(error.details.detail).toContain("Read the chat (GET /transfers/chats/{chatId})");
     expect(sentTimes()).toBe(1);
   });
 

@@ -54,7 +54,7 @@ describe("a single transfer is executed at most once", () => {
     h.sim.injectFault(fault, { method: "imopenlines.bot.session.transfer", times: FOREVER, executes });
     const { status, body } = await post({ chatId: 112, queueId: 3 });
     expect([status, body.code]).toEqual([502, "OUTCOME_UNKNOWN"]);
-    expect(body.detail).toContain("Look at the chat");
+    expect(body.detail).toContain("Read the chat (GET /transfers/chats/{chatId})");
     expect(h.sim.hits.filter((hit) => hit.method === "imopenlines.bot.session.transfer")).toHaveLength(1);
     expect(executions(112)).toBe(executes ? 1 : 0);
   });

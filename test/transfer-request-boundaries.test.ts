@@ -23,6 +23,17 @@ describe("id boundaries", () => {
     expect(chatIdOf("9007199254740992")).toEqual([{ path: "chatId", message: "chatId is too large" }]);
   });
 
+  it("accepts the dialog id chat<ID> (dialog.get's dialog_id) as the chat id, and no other spelling", () => {
+    expect(chatIdOf("chat112")).toBe(112);
+    expect(chatIdOf("chat9007199254740991")).toBe(9_007_199_254_740_991);
+    expect(chatIdOf("chat9007199254740992")).toEqual([{ path: "chatId", message: "chatId is too large" }]);
+    for (const bad of ["chat0", "chat01", "chat", "chat 1", "Chat112", "user12", "chat-1", "112chat"]) {
+      expect(chatIdOf(bad), bad).toEqual([{ path: "chatId", message: "chatId must be a positive integer" }]);
+    }
+    const queue = parseTransferRequest({ chatId: 1, queueId: "chat3" });
+    expect(queue.ok).toBe(false);
+  });
+
   it("accepts 1 and digit strings of 1 to 16 digits", () => {
     expect(chatIdOf(1)).toBe(1);
     expect(chatIdOf("1")).toBe(1);

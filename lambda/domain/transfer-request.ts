@@ -29,23 +29,24 @@ const positiveId = (field: string) => {
 };
 
 /** A chat id, also as the messenger's dialog id `"chat112"` (what `imopenlines.dialog.get` answers as `dialog_id`). */
-const chatIdSchema = z
-  .union(
-    [
-      positiveId("chatId"),
-      z.pipe(
-        z.string().check(z.regex(/^chat[1-9][0-9]{0,15}$/)),
-        z.transform((value) => Number(value.slice(4))),
+const chatIdSchema = (() => {
+  // The same words as every other id: the dialog form is an accepted spelling, documented, not a second rule.
+  const message = "chatId must be a positive integer";
+  const error = (issue: { input?: unknown }) =>
+    issue.input === undefined ? "chatId is required" : message;
+  return z
+    .pipe(
+      z.union(
+        [
+          z.number({ error }).check(z.int(), z.positive()),
+          z.string({ error }).check(z.regex(/^(?:chat)?[1-9][0-9]{0,15}$/)),
+        ],
+        { error },
       ),
-    ],
-    {
-      error: (issue) =>
-        issue.input === undefined
-          ? "chatId is required"
-          : 'chatId must be a positive integer or a dialog id such as "chat112"',
-    },
-  )
-  .check(z.refine((n) => n <= MAX_ID, { error: "chatId is too large" }));
+      z.transform((value) => Number(typeof value === "string" ? value.replace("chat", "") : value)),
+    )
+    .check(z.refine((n) => n <= MAX_ID, { error: "chatId is too large" }));
+})();
 
 export const PORTAL_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 

@@ -102,7 +102,9 @@ describe("a single transfer is executed at most once", () => {
 
 describe("a batch's transfers are each executed at most once", () => {
   const chats = [112, 113, 114];
-  const batch = () => post({ transfers: chats.map((chatId) => ({ chatId, queueId: 3 })) });
+  // The guard's reads are a batch call of their own; these cases are about the transfers' batch call.
+  const batch = (guard = false) =>
+    post({ transfers: chats.map((chatId) => ({ chatId, queueId: 3, ...(guard ? {} : { guard }) })) });
 
   it.each(UNKNOWN_CASES)(
     "$name on the batch call → OUTCOME_UNKNOWN, never re-sent",
@@ -111,6 +113,18 @@ describe("a batch's transfers are each executed at most once", () => {
       const { status, body } = await batch();
       expect([status, body.code]).toEqual([502, "OUTCOME_UNKNOWN"]);
       expect(h.sim.hits.filter((hit) => hit.method === "batch")).toHaveLength(1);
+      expect(chats.map(executions)).toEqual(chats.map(() => (executes ? 1 : 0)));
+    },
+  );
+
+  it.each(UNKNOWN_CASES)(
+    "guarded: $name on every batch call after the guard's read → OUTCOME_UNKNOWN, never re-sent",
+    async ({ fault, executes }) => {
+      // The guard's read passes; the transfers' call and every read after it meet the fault.
+      h.sim.injectFault({ kind: "latency", ms: 0 }, { method: "batch" });
+      h.sim.injectFault(fault, { method: "batch", times: FOREVER, executes });
+      const { status, body } = await batch(true);
+      expect([status, body.code]).toEqual([502, "OUTCOME_UNKNOWN"]);
       expect(chats.map(executions)).toEqual(chats.map(() => (executes ? 1 : 0)));
     },
   );

@@ -42,8 +42,9 @@ const ok = (keys: string[]) => Object.fromEntries(keys.map((key) => [key, true])
 
 const service = () =>
   createTransferService(loadConfig({ PORTALS: JSON.stringify({ main: "s" }), ALLOW_HTTP_LOOPBACK: "true" }));
+// Unguarded: the scripted portal answers transfer batches only (the guard's reads: test/chat-guard-flow.test.ts).
 const requests = (...chats: number[]) =>
-  chats.map((chatId) => ({ chatId, target: { operatorId: 12 }, leave: false }));
+  chats.map((chatId) => ({ chatId, target: { operatorId: 12 }, leave: false, guard: false as const }));
 const codes = (items: { ok: boolean; error?: { code: string } }[]) =>
   items.map((item) => (item.ok ? "ok" : item.error?.code));
 

@@ -25,7 +25,7 @@ const batchHits = () => h.sim.hits.filter((hit) => hit.method === "batch");
 const queued = () => h.secrets.messages.get(h.secrets.queueUrl) ?? [];
 
 describe("batch transfers over HTTP", () => {
-  it("sends up to 50 transfers as one Bitrix24 batch hit and answers 200 in order", async () => {
+  it("sends up to 50 transfers as one Bitrix24 batch hit, after one for the guard's reads, and answers 200 in order", async () => {
     const response = await post({
       transfers: [toOperator(112), { chatId: 113, queueId: 3 }, toOperator(114, 14)],
     });
@@ -39,8 +39,9 @@ describe("batch transfers over HTTP", () => {
         { transferred: true, chatId: 114, target: { operatorId: 14 } },
       ],
     });
-    expect(h.sim.hits).toHaveLength(1);
-    expect(batchHits()).toHaveLength(1);
+    // The guard's reads, then the transfers: no call of its own per chat.
+    expect(batchHits()).toHaveLength(2);
+    expect(h.sim.hits).toHaveLength(2);
     expect(h.sim.ledger.map((r) => r.chatId)).toEqual([112, 113, 114]);
   });
 
@@ -56,9 +57,10 @@ describe("batch transfers over HTTP", () => {
       chatId: 113,
       problem: { code: "TRANSFER_REJECTED", status: 422, bitrix24: { error: "OPERATOR_WRONG" } },
     });
+    // No chat 99999: the guard's read meets ACCESS_ERROR, and no transfer is sent for it.
     expect(response.body.results[2]).toMatchObject({
       transferred: false,
-      problem: { bitrix24: { error: "OPERATOR_WRONG" } },
+      problem: { code: "CHAT_NOT_READABLE", bitrix24: { error: "ACCESS_ERROR" } },
     });
     expect(h.sim.ledger.map((r) => r.chatId)).toEqual([112, 114]);
   });
@@ -74,7 +76,8 @@ describe("batch transfers over HTTP", () => {
     h.sim.injectFault({ kind: "error", status: 503, error: "QUERY_LIMIT_EXCEEDED" }, { method: "batch" });
     const response = await post({ transfers: [toOperator(112), toOperator(113)] });
     expect(response.status).toBe(200);
-    expect(batchHits()).toHaveLength(2);
+    // The guard's read batch refused once and sent again, then the transfers' batch.
+    expect(batchHits()).toHaveLength(3);
     expect(h.sim.ledger).toHaveLength(2);
   });
 
@@ -150,9 +153,10 @@ describe("EventBridge events: nothing lost, nothing twice", () => {
       origin: { eventId: string };
     }[];
     expect(new Set(transferred).size).toBe(transferred.length);
+    // 121 is with operator 12 (the guard refuses it); no chat 99999 exists (its read is refused).
     expect(parked.map((m) => [m.index, m.code, m.request.chatId])).toEqual([
-      [9, "TRANSFER_REJECTED", 121],
-      [10, "TRANSFER_REJECTED", 99999],
+      [9, "CHAT_NOT_WITH_BOT", 121],
+      [10, "CHAT_NOT_READABLE", 99999],
     ]);
     expect(parked.every((m) => m.origin.eventId === "6a7e8feb-b491-4cf7-a9f1-bf3703467718")).toBe(true);
     // Every item is accounted for exactly once: transferred or parked.

@@ -30,7 +30,7 @@ afterAll(async () => {
   await sim.close();
 });
 
-it("moves 50 chats with a message each in two batch calls, every message just before its transfer", async () => {
+it("moves 50 chats with a message each in two batch calls after the guard's one, every message just before its transfer", async () => {
   const service = createTransferService(
     loadConfig({ PORTALS: JSON.stringify({ main: "s" }), ALLOW_HTTP_LOOPBACK: "true" }),
   );
@@ -44,7 +44,8 @@ it("moves 50 chats with a message each in two batch calls, every message just be
     Date.now() + 20_000,
   );
   expect(outcome.items.every((item) => item.ok)).toBe(true);
-  expect(sim.hits.filter((hit) => hit.method === "batch").map((hit) => hit.status)).toEqual([200, 200]);
+  // The guard's 50 reads in one call, then 100 commands (message + transfer each) in two.
+  expect(sim.hits.filter((hit) => hit.method === "batch").map((hit) => hit.status)).toEqual([200, 200, 200]);
   expect(sim.ledger.map((record) => record.chatId).sort()).toEqual(CHATS);
   expect(sim.messages.map((message) => message.message)).toEqual(
     CHATS.map((id) => `Chat ${id}: один момент 🙏`),

@@ -177,6 +177,7 @@ describe("a hand-over's result", () => {
       chatId: 112,
       target: { operatorId: 12 },
       leave: false,
+      chat: { state: "withUser", userId: 12, botInChat: null },
       portal: "main",
     });
     expect(
@@ -186,11 +187,33 @@ describe("a hand-over's result", () => {
       chatId: 112,
       target: { queueId: 3 },
       leave: false,
+      chat: { state: "inQueue", lineId: 3, botInChat: true },
       portal: "main",
       fallbackUsed: true,
       message: { sent: true },
       evidence: "proof",
     });
+  });
+
+  it("claims no LEAVE for anyOperator, whose method takes none, and names the line the guard read", () => {
+    const before = {
+      chatId: 112,
+      dialogId: "chat112",
+      holder: { kind: "none" as const },
+      dialogue: "open" as const,
+      sessionId: 1120,
+      lineId: 4,
+    };
+    const state = startHandOver({ ...request(), target: { anyOperator: true }, leave: true }, before);
+    expect(state.before).toBe(before);
+    expect(handedOver(state, "main")).toStrictEqual({
+      transferred: true,
+      chatId: 112,
+      target: { anyOperator: true },
+      chat: { state: "inQueue", lineId: 4, botInChat: null },
+      portal: "main",
+    });
+    expect(startHandOver(request())).not.toHaveProperty("before");
   });
 
   it("adds the message's outcome to a result or a problem only when there was a message", () => {

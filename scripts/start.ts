@@ -52,7 +52,9 @@ Try it:
   curl -sS -X POST ${api.url}/transfers -H 'content-type: application/json' -d '${example}'
 ${
   simulator
-    ? `\nThe simulator has chat 112 (held by bot 7, which its webhook registered with CLIENT_ID "${DEMO_BOT.clientId}"), operators 12 and 13 (inactive) and queues 3 and 4.
+    ? `\nThe simulator has chats 112-120 held by bot 7 (which its webhook registered with CLIENT_ID "${DEMO_BOT.clientId}"),
+chat 121 answered by operator 12, chat 122 closed (a transfer reopens it, as Bitrix24 does), chat 123 waiting in
+queue 4; operators 12, 14 and 13 (inactive); queues 3, 4 and 5 (inactive, yet accepted, as by Bitrix24).
 Each transfer it performs is printed below as "ledger: …".
 Check the simulator's webhook as you would a portal's:
   B24_WEBHOOK_URL=${simulator.webhookUrl()} B24_CLIENT_ID=${DEMO_BOT.clientId} npm run doctor\n`

@@ -559,6 +559,8 @@ describe("authentication and scopes", () => {
       [OPERATOR, imOnly],
       [MESSAGE_SEND, imOnly],
       [CONFIG_LIST, imOnly],
+      ["imopenlines.dialog.get", imOnly],
+      ["imopenlines.config.get", imOnly],
     ] as const) {
       const reply = await call(sim, method, { CHAT_ID: 112, USER_ID: 12 }, webhook);
       expect(reply.status).toBe(401);

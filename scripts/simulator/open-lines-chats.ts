@@ -3,9 +3,10 @@ import type { ChatSeed, ChatStage, OpenLineSeed, UserSeed } from "./seed-types.t
 /**
  * Open Lines chats as the imopenlines module changes them (imopenlines/lib/chat.php, session.php,
  * queue/queue.php). Each operation names the module function it follows. Not simulated: the queue's
- * own distribution to operators (Queue::transferToNext picks by operator availability and runs later
- * or after the caller's lock is released), fake relations (imopenlines/lib/relation.php: operators who
- * see a chat without being members) and messages other than message.send's.
+ * own distribution to operators (Queue::transferToNext, which transferToQueue and endBotSession run and
+ * which picks by operator availability: tests make its offer with `offer()`; dialog.get cannot see it,
+ * since the owner stays 0), fake relations (imopenlines/lib/relation.php: operators who see a chat
+ * without being members) and messages other than message.send's.
  */
 
 /** What the chat model needs to know about users and lines. */

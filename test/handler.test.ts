@@ -35,6 +35,7 @@ describe("the deployable bundle behind API Gateway", () => {
       chatId: 112,
       target: { operatorId: 12 },
       leave: false,
+      chat: { state: "withUser", userId: 12, botInChat: null },
       portal: "main",
       requestId: "ZhNHJhhLjoEEPiw=",
     });
@@ -129,7 +130,7 @@ describe("the deployable bundle behind API Gateway", () => {
   });
 
   it("answers before the Lambda deadline when Bitrix24 hangs, without sending the transfer again", async () => {
-    h.sim.injectFault({ kind: "hang" }, { times: Infinity });
+    h.sim.injectFault({ kind: "hang" }, { method: "imopenlines.bot.session.transfer", times: Infinity });
     const started = Date.now();
     expectProblem(await invokeHttp(httpApiEvent({ body: ok }), 2_000), 502, "OUTCOME_UNKNOWN");
     expect(h.sim.hits.filter((hit) => hit.method === "imopenlines.bot.session.transfer")).toHaveLength(1);
@@ -137,13 +138,17 @@ describe("the deployable bundle behind API Gateway", () => {
     expect(h.sim.ledger).toHaveLength(0);
   });
 
-  it("answers 502 OUTCOME_UNKNOWN on an HTML page and on result:false", async () => {
-    h.sim.injectFault({ kind: "html", status: 502 }, { times: Infinity });
-    expectProblem(await invokeHttp(httpApiEvent({ body: ok })), 502, "OUTCOME_UNKNOWN");
+  it("answers 502 OUTCOME_UNKNOWN on an HTML page and on result:false where a read cannot settle it", async () => {
+    // Chat 112 is on line 3: a move within its own line leaves no mark the read could see.
+    const sameLine = JSON.stringify({ chatId: 112, queueId: 3 });
+    const transfer = { method: "imopenlines.bot.session.transfer" };
+    h.sim.injectFault({ kind: "html", status: 502 }, { ...transfer, times: Infinity });
+    expectProblem(await invokeHttp(httpApiEvent({ body: sameLine })), 502, "OUTCOME_UNKNOWN");
     h.sim.clearFaults();
-    h.sim.injectFault({ kind: "result-false" });
-    expectProblem(await invokeHttp(httpApiEvent({ body: ok })), 502, "OUTCOME_UNKNOWN");
+    h.sim.injectFault({ kind: "result-false" }, transfer);
+    expectProblem(await invokeHttp(httpApiEvent({ body: sameLine })), 502, "OUTCOME_UNKNOWN");
     expect(h.sim.ledger).toHaveLength(0);
+    expect(h.sim.hits.filter((hit) => hit.method === transfer.method)).toHaveLength(2);
   });
 
   it("serves concurrent invocations in one environment with one secret read", async () => {

@@ -107,8 +107,10 @@ describe("Idempotency-Key over HTTP (DynamoDB on dynalite)", () => {
   it("does not store an unknown outcome: the caller must look, then may retry with the key", async () => {
     h.sim.injectFault({ kind: "reset" }, { method: "imopenlines.bot.session.transfer", executes: true });
     const key = newKey();
-    expect((await post(h.newHandler(), key, body())).body.code).toBe("OUTCOME_UNKNOWN");
-    expect((await post(h.newHandler(), key, body())).status).toBe(200);
+    // Within chat 112's own line (3) the read cannot settle it: it stays unknown.
+    const sameLine = JSON.stringify({ chatId: 112, queueId: 3 });
+    expect((await post(h.newHandler(), key, sameLine)).body.code).toBe("OUTCOME_UNKNOWN");
+    expect((await post(h.newHandler(), key, sameLine)).status).toBe(200);
     expect(h.sim.ledger).toHaveLength(2);
   });
 
@@ -145,6 +147,8 @@ describe("Idempotency-Key over HTTP (DynamoDB on dynalite)", () => {
     // Another principal neither reads the first one's stored answer...
     const replay = await signed(telephony, key, body(112));
     expect(replay.headers?.["idempotent-replayed"]).toBeUndefined();
+    // It ran: the guard read chat 112, now with operator 12, and refused it.
+    expect(JSON.parse(replay.body ?? "{}").code).toBe("CHAT_NOT_WITH_BOT");
     // ...nor is blocked by its key.
     const second = newKey();
     await signed(crm, second, body(113));
@@ -153,8 +157,9 @@ describe("Idempotency-Key over HTTP (DynamoDB on dynalite)", () => {
     // The same principal again is a replay.
     const again = await signed(crm, key, body(112));
     expect(again.headers?.["idempotent-replayed"]).toBe("true");
-    // Operator 13 may not take chat 113: Bitrix24 refused it, but it was tried rather than blocked.
-    expect(h.sim.ledger.map((r) => r.chatId)).toEqual([112, 112, 113]);
+    // Chat 113 is with operator 12 by then: the guard refused it, but it was tried rather than blocked.
+    expect(JSON.parse(other.body ?? "{}").code).toBe("CHAT_NOT_WITH_BOT");
+    expect(h.sim.ledger.map((r) => r.chatId)).toEqual([112, 113]);
   });
 
   it("refuses a malformed key before doing anything", async () => {

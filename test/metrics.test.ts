@@ -41,7 +41,10 @@ describe("metrics", () => {
   });
 
   it("counts failures by code, and retries", async () => {
-    h.sim.injectFault({ kind: "error", status: 503, error: "QUERY_LIMIT_EXCEEDED" });
+    h.sim.injectFault(
+      { kind: "error", status: 503, error: "QUERY_LIMIT_EXCEEDED" },
+      { method: "imopenlines.bot.session.transfer" },
+    );
     await post({ chatId: 112, operatorId: 12 });
     await post({ chatId: 113, operatorId: 13 });
     await post({ chatId: 0 });
@@ -65,7 +68,10 @@ describe("metrics", () => {
   });
 
   it("publishes Bitrix24's operating time and QUERY_LIMIT_EXCEEDED hits per portal host and method", async () => {
-    h.sim.injectFault({ kind: "error", status: 503, error: "QUERY_LIMIT_EXCEEDED" });
+    h.sim.injectFault(
+      { kind: "error", status: 503, error: "QUERY_LIMIT_EXCEEDED" },
+      { method: "imopenlines.bot.session.transfer" },
+    );
     await post({ chatId: 112, operatorId: 12 });
     const method = { method: "imopenlines.bot.session.transfer", portalHost: new URL(h.sim.url).host };
     expect(total("Bitrix24QueryLimitHits", method)).toBe(1);

@@ -24,7 +24,10 @@ export interface TransferResult {
 
 export interface TransferOutcome {
   result: TransferResult;
+  /** The hand-over's Bitrix24 calls (message, transfer), retries included. */
   attempts: number;
+  /** The reads of the chat (the guard's, and one settling a lost answer), counted apart from `attempts`. */
+  reads?: number;
 }
 
 export type ItemOutcome = { ok: true; result: TransferResult } | { ok: false; error: TransferError };
@@ -33,4 +36,6 @@ export interface BatchOutcome {
   /** In the order of the request. Items that failed with one whole-call error share that error object. */
   items: ItemOutcome[];
   attempts: number;
+  /** The `batch` calls (and bot lists) that read the chats, counted apart from `attempts`. */
+  reads?: number;
 }

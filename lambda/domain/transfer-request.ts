@@ -32,8 +32,7 @@ const positiveId = (field: string) => {
 const chatIdSchema = (() => {
   // The same words as every other id: the dialog form is an accepted spelling, documented, not a second rule.
   const message = "chatId must be a positive integer";
-  const error = (issue: { input?: unknown }) =>
-    issue.input === undefined ? "chatId is required" : message;
+  const error = (issue: { input?: unknown }) => (issue.input === undefined ? "chatId is required" : message);
   return z
     .pipe(
       z.union(

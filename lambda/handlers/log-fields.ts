@@ -34,12 +34,15 @@ function portalOrUndefined(service: TransferService, request: TransferRequest): 
 /** The fields of a finished run, and the failure that decides the answer when every item shares it. */
 export function outcomeFields(outcome: InputOutcome): { log: LogFields; shared?: TransferError } {
   if (outcome.kind === "single") {
-    return { log: { attempts: outcome.attempts, ...handOverFields([outcome.result]) } };
+    return {
+      log: { attempts: outcome.attempts, ...readsField(outcome.reads), ...handOverFields([outcome.result]) },
+    };
   }
-  const { items, attempts } = outcome.outcome;
+  const { items, attempts, reads } = outcome.outcome;
   const failures = items.flatMap((item) => (item.ok ? [] : [item.error]));
   const log: LogFields = {
     attempts,
+    ...readsField(reads),
     succeeded: items.length - failures.length,
     failed: failures.length,
     ...handOverFields(items.map((item) => (item.ok ? item.result : { message: item.error.details.message }))),
@@ -50,6 +53,11 @@ export function outcomeFields(outcome: InputOutcome): { log: LogFields; shared?:
   const shared = sharedFailure(outcome.outcome);
   if (shared) return { log: { ...log, failuresByCode, ...failureFields(shared) }, shared };
   return { log: { ...log, failuresByCode, outcome: "PARTIAL", status: 207 } };
+}
+
+/** The guard's and the settlement's reads of the chat, when there were any. */
+function readsField(reads: number | undefined): LogFields {
+  return reads ? { reads } : {};
 }
 
 /** Counts fallbacks and unsent messages; absent when there were none, to keep the usual line short. */

@@ -5,7 +5,7 @@ import type { TransferService } from "../service/transfer-service.ts";
 
 /** What running a single request or a batch produced. A single failure is thrown as a TransferError. */
 export type InputOutcome =
-  | { kind: "single"; result: TransferResult; attempts: number }
+  | { kind: "single"; result: TransferResult; attempts: number; reads?: number | undefined }
   | { kind: "batch"; requests: TransferRequest[]; outcome: BatchOutcome };
 
 export async function runTransferInput(
@@ -14,8 +14,8 @@ export async function runTransferInput(
   deadline: number,
 ): Promise<InputOutcome> {
   if (input.kind === "single") {
-    const { result, attempts } = await service.transfer(input.request, deadline);
-    return { kind: "single", result, attempts };
+    const { result, attempts, reads } = await service.transfer(input.request, deadline);
+    return { kind: "single", result, attempts, reads };
   }
   return {
     kind: "batch",

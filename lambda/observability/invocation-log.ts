@@ -25,7 +25,10 @@ export interface InvocationLog {
   operation?: "read";
   outcome: "TRANSFERRED" | "PARTIAL" | "READ" | ProblemCode;
   status: number;
+  /** Bitrix24 calls made by the hand-over (retries included); `metricsOf` counts retries from it. */
   attempts: number;
+  /** Bitrix24 calls that read the chats (the guard, a lost answer's settlement), apart from `attempts`. */
+  reads?: number;
   durationMs: number;
   coldStart: boolean;
   bitrix24Error?: string;

@@ -56,7 +56,7 @@ export function batchItem(index: number, request: TransferRequest): BatchItem {
 }
 
 /**
- * One portal's items, round after round; fills `outcomes` at the items' indexes, returns the attempts.
+ * One portal's items, round after round; fills `outcomes` at the items' indexes, returns the calls made.
  * The guard's reads go first, in `batch` calls of their own; lost answers are settled by reading again.
  */
 export async function handOverBatch(
@@ -66,12 +66,13 @@ export async function handOverBatch(
   items: BatchItem[],
   outcomes: ItemOutcome[],
   deadline: number,
-): Promise<number> {
+): Promise<{ attempts: number; reads: number }> {
   const attempts = { count: 0 };
-  let pending = await guardItems(reader, portal, items, outcomes, deadline, attempts);
+  const reads = { count: 0 };
+  let pending = await guardItems(reader, portal, items, outcomes, deadline, reads);
   for (let round = 1; pending.length > 0; round++) {
     const ran = await runRound(caller, portal, pending, deadline, attempts);
-    const decisions = await settleLost(reader, portal, ran, deadline, attempts);
+    const decisions = await settleLost(reader, portal, ran, deadline, reads);
     const again = decisions.filter((decision) => record(decision, portal, outcomes));
     if (again.length === 0 || round === BATCH_ROUNDS) break;
     const waitForLock = again.some(({ step }) => step.kind === "again" && step.waitForLock);
@@ -81,7 +82,7 @@ export async function handOverBatch(
     if (!waited) break;
     pending = again.map(({ item }) => item);
   }
-  return attempts.count;
+  return { attempts: attempts.count, reads: reads.count };
 }
 
 /** Reads the guarded items' chats; the items a person holds, or whose dialogue is closed, end as refused. */

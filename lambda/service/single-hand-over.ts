@@ -33,9 +33,11 @@ export async function handOverOne(
   deadline: number,
 ): Promise<TransferOutcome> {
   const attempts = { count: 0 };
+  // The reads' calls, counted apart: `attempts` stays the hand-over's own calls (its retries are a metric).
+  const reads = { count: 0 };
   const confirmed = (make: (access: PortalAccess) => MethodCall, what: string) =>
     confirmedCall(caller, portal, make, what, deadline, attempts);
-  const before = await guard(reader, portal, request, deadline, attempts);
+  const before = await guard(reader, portal, request, deadline, reads);
   const message = request.message === undefined ? undefined : await writeMessage(confirmed, request);
   // The client already retried rate limits and the queue lock; the steps left are fallback and proof.
   let state: HandOverState = { ...startHandOver(request, before), lockRetried: true };
@@ -46,12 +48,14 @@ export async function handOverOne(
         (access) => handOverCall(request.chatId, current.target, request.leave, access),
         "transfer",
       );
-      return { result: handedOver(current, portal, message), attempts: attempts.count };
+      return { result: handedOver(current, portal, message), attempts: attempts.count, reads: reads.count };
     } catch (error) {
       if (!(error instanceof TransferError)) throw error;
-      const next = await nextStep(reader, portal, current, error, deadline, attempts);
-      if (next.kind === "done")
-        return { result: withMessageOutcome(next.result, message), attempts: attempts.count };
+      const next = await nextStep(reader, portal, current, error, deadline, reads);
+      if (next.kind === "done") {
+        const result = withMessageOutcome(next.result, message);
+        return { result, attempts: attempts.count, reads: reads.count };
+      }
       if (next.kind === "failed") throw withMessage(next.error, message);
       state = { ...next.state, lockRetried: true };
     }

@@ -82,8 +82,12 @@ async function transferBatch(
     groups.set(portal, [...(groups.get(portal) ?? []), batchItem(index, request)]);
   });
   const outcomes: ItemOutcome[] = new Array(requests.length);
-  const attempts = await Promise.all(
+  const calls = await Promise.all(
     [...groups].map(([portal, items]) => handOverBatch(caller, reader, portal, items, outcomes, deadline)),
   );
-  return { items: outcomes, attempts: attempts.reduce((sum, n) => sum + n, 0) };
+  return {
+    items: outcomes,
+    attempts: calls.reduce((sum, n) => sum + n.attempts, 0),
+    reads: calls.reduce((sum, n) => sum + n.reads, 0),
+  };
 }

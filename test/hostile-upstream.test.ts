@@ -105,10 +105,24 @@ describe("hostile upstream texts: single transfer", () => {
 
   it("does not quote a string result, which may echo the webhook code", async () => {
     upstream.answer(() => ({ status: 200, body: JSON.stringify({ result: CODE }) }));
-    const response = await post({ chatId: 112, operatorId: 12 });
+    // Unguarded: the transfer's own answer; the guard's read of the same answer is the next test.
+    const response = await post({ chatId: 112, operatorId: 12, guard: false });
     expect(response.status).toBe(502);
     expect(response.json.code).toBe("OUTCOME_UNKNOWN");
     expect(response.text).not.toContain(CODE);
+    expectNoLeakInLogs();
+  });
+
+  it("does not quote a read's answer either: the guard sends nothing and says the chat cannot be read", async () => {
+    const methods: string[] = [];
+    upstream.answer((request) => {
+      methods.push(request.url);
+      return { status: 200, body: JSON.stringify({ result: { owner: CODE, entity_data_1: CODE } }) };
+    });
+    const response = await post({ chatId: 112, operatorId: 12 });
+    expect([response.status, response.json.code]).toEqual([502, "UPSTREAM_ERROR"]);
+    expect(response.text).not.toContain(CODE);
+    expect(methods.every((url) => url.includes("imopenlines.dialog.get"))).toBe(true);
     expectNoLeakInLogs();
   });
 
@@ -160,11 +174,12 @@ const hostileBatch = (count: number) =>
 describe("hostile upstream texts: batch and events", () => {
   it("answers a batch whose items failed with hostile texts without the secret, bounded", async () => {
     upstream.answer(() => ({ status: 200, body: hostileBatch(3) }));
+    // Unguarded: the transfers' batch answer is the hostile one (the reads' would end each item earlier).
     const response = await post({
       transfers: [
-        { chatId: 112, operatorId: 12 },
-        { chatId: 113, operatorId: 12 },
-        { chatId: 114, operatorId: 12 },
+        { chatId: 112, operatorId: 12, guard: false },
+        { chatId: 113, operatorId: 12, guard: false },
+        { chatId: 114, operatorId: 12, guard: false },
       ],
     });
 

@@ -47,8 +47,17 @@ describe("transfer service", () => {
     secretsManager.on(GetSecretValueCommand, { SecretId: "b24/main" }).resolves(secret(sim.webhookUrl()));
     const outcome = await service().transfer(request, deadline());
     expect(outcome).toEqual({
-      result: { transferred: true, chatId: 112, target: { operatorId: 12 }, leave: false, portal: "main" },
+      result: {
+        transferred: true,
+        chatId: 112,
+        target: { operatorId: 12 },
+        leave: false,
+        chat: { state: "withUser", userId: 12, botInChat: null },
+        portal: "main",
+      },
       attempts: 1,
+      // The guard's read, counted apart from the hand-over's own calls.
+      reads: 1,
     });
     expect(sim.ledger).toMatchObject([{ chatId: 112, to: { userId: 12 }, botId: 7 }]);
   });
@@ -98,7 +107,8 @@ describe("transfer service", () => {
     const svc = service({ SECRET_CACHE_TTL_SECONDS: "0" });
     await svc.transfer(request, deadline());
     await svc.transfer({ ...request, chatId: 113 }, deadline());
-    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+    // Each transfer is two calls (the guard's read, the transfer), each with the secret read afresh.
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(4);
   });
 
   it("recovers from a rotated webhook by reading the secret again once", async () => {
@@ -108,7 +118,8 @@ describe("transfer service", () => {
       .resolvesOnce(secret(sim.webhookUrl({ userId: 1, code: "oldcode" })))
       .resolves(secret(sim.webhookUrl({ userId: 1, code: "newcode" })));
     const outcome = await service().transfer(request, deadline());
-    expect(outcome.attempts).toBe(2);
+    // The guard's read meets the old webhook first: refused, the secret read again, the read repeated.
+    expect([outcome.reads, outcome.attempts]).toEqual([2, 1]);
     expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
     expect(sim.ledger).toHaveLength(1);
   });
@@ -185,8 +196,11 @@ describe("transfer service", () => {
 
   it("never reports result:false as a transfer", async () => {
     secretsManager.on(GetSecretValueCommand).resolves(secret(sim.webhookUrl()));
-    sim.injectFault({ kind: "result-false" });
+    sim.injectFault({ kind: "result-false" }, { method: "imopenlines.bot.session.transfer", times: 2 });
     const error = await failure(service().transfer(request, deadline()));
     expect([error.code, error.status]).toEqual(["OUTCOME_UNKNOWN", 502]);
+    // The read showed the first had not run, so it was sent once more; never a third time.
+    expect(sim.hits.filter((hit) => hit.method === "imopenlines.bot.session.transfer")).toHaveLength(2);
+    expect(sim.ledger).toHaveLength(0);
   });
 });

@@ -32,7 +32,8 @@ it("reports an application without a bot of its own as PORTAL_MISCONFIGURED nami
     ),
   );
   expect([error.code, error.details.bitrix24?.error]).toEqual(["PORTAL_MISCONFIGURED", "BOT_ID_ERROR"]);
-  expect(error.details.detail).toContain("an application must register its own bot with imbot.register");
+  expect(error.details.detail).toContain("an application must register its own bot");
+  expect(error.details.detail).toContain("imbot.register");
   expect(sim.hits.filter((hit) => hit.method === "imopenlines.bot.session.transfer")).toHaveLength(1);
   expect(sim.ledger).toHaveLength(0);
 });

@@ -21,7 +21,13 @@ const HOUR = 3600_000;
 const world = useOAuthHarness();
 const { model, clock } = world;
 
-const request = (chatId: number): TransferRequest => ({ chatId, target: { operatorId: 12 }, leave: false });
+// Unguarded: these count the calls and renewals of concurrent containers; the guard's read would add one each.
+const request = (chatId: number): TransferRequest => ({
+  chatId,
+  target: { operatorId: 12 },
+  leave: false,
+  guard: false,
+});
 const deadline = () => Date.now() + 15_000;
 const chats = [112, 113, 114, 115, 116, 117, 118, 119, 120];
 

@@ -17,7 +17,13 @@ const world = useOAuthHarness();
 const { model, stub, clock } = world;
 
 const HOUR = 3600_000;
-const request = (chatId = 112): TransferRequest => ({ chatId, target: { operatorId: 12 }, leave: false });
+// Unguarded: these count the calls a token renewal costs; the guard's read would be one more per transfer.
+const request = (chatId = 112): TransferRequest => ({
+  chatId,
+  target: { operatorId: 12 },
+  leave: false,
+  guard: false,
+});
 const deadline = () => Date.now() + 10_000;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const errorsSeen = () => world.sim.hits.filter((hit) => hit.error).map((hit) => hit.error);

@@ -65,13 +65,46 @@ describe("npm run doctor with a healthy webhook", () => {
     expect(output).toMatch(/ID 5 +inactive +Archive/);
     expect(output).toContain("doctor: no problem found");
     expect(output).toMatch(/ok +bot: credentials, clientId and bot are right/);
+    expect(output).toMatch(/warn +chat read: imopenlines.dialog.get answers .*Give --chat <id>/);
     expect(sim.hits.map((hit) => hit.method)).toEqual([
       "scope",
       "imopenlines.bot.session.transfer",
+      "imopenlines.dialog.get",
       "imopenlines.config.list.get",
     ]);
     // The transfer was of a chat that cannot exist: nothing moved.
     expect(sim.ledger).toHaveLength(0);
+  });
+
+  it("with --chat proves the webhook's user may read the chat, and fails naming the permission when not", async () => {
+    // The demo webhook's user 1 may join lines 3-5; user 5 may join none.
+    const env = { B24_WEBHOOK_URL: webhook(DEMO_WEBHOOK.code, DEMO_WEBHOOK.userId), B24_CLIENT_ID: CLIENT };
+    const readable = await doctor(["--chat", "chat121"], env);
+    expect(readable.code, readable.output).toBe(0);
+    expect(readable.output).toMatch(/ok +chat read: the webhook's user may read chat 121 \(owner 12/);
+    const refused = await doctor(["--chat", "124"], env);
+    expect(refused.code).toBe(1);
+    expect(refused.output).toMatch(
+      /FAIL +chat read: Bitrix24 refused to show chat 124 \(ACCESS_ERROR\).*JOIN/,
+    );
+    nothingMoved();
+  });
+
+  it("checks every line named with --line: it must exist and be active (Bitrix24 accepts an inactive one)", async () => {
+    const env = { B24_WEBHOOK_URL: webhook(DEMO_WEBHOOK.code, DEMO_WEBHOOK.userId), B24_CLIENT_ID: CLIENT };
+    const { code, output } = await doctor(["--line", "3", "--line", "5", "--line", "77"], env);
+    expect(code).toBe(1);
+    expect(output).toMatch(/ok +line 3: exists and is active/);
+    expect(output).toMatch(/FAIL +line 5: the line is inactive/);
+    expect(output).toMatch(/FAIL +line 77: no such open line/);
+    expect(output).toContain("doctor: 2 problems found");
+    expect(sim.hits.filter((hit) => hit.method === "imopenlines.config.get")).toHaveLength(3);
+    nothingMoved();
+  });
+
+  it("refuses a --line or --chat that is not an id", async () => {
+    expect((await doctor(["--line", "chat3"], { B24_WEBHOOK_URL: webhook(CODES.good) })).code).toBe(2);
+    expect((await doctor(["--chat", "x"], { B24_WEBHOOK_URL: webhook(CODES.good) })).code).toBe(2);
   });
 
   it("reads a deployed portal's secret with the AWS SDK (--secret-id)", async () => {
@@ -269,5 +302,37 @@ describe("npm run doctor as a process", () => {
     for (const { stdout, stderr } of [passing, failing]) {
       for (const secret of ALL_CODES) expect(stdout + stderr).not.toContain(secret);
     }
+  });
+});
+
+describe("the lines the schedules name", () => {
+  it("are read from a cdk.json's schedules (targets and fallbacks) for the checked portal only", async () => {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { linesNamedInSettings } = await import("../scripts/doctor/chat-checks.ts");
+    const settings = JSON.parse(
+      (await import("node:fs")).readFileSync(join(PROJECT_ROOT, "cdk.json"), "utf8"),
+    );
+    const config = settings.context["b24-transfer"];
+    config.portals = { main: { source: "create" }, eu: { source: "create" } };
+    config.schedules = [
+      { name: "night", schedule: "cron(0 22 * * ? *)", request: { chatId: 112, queueId: 5 } },
+      {
+        name: "batch",
+        schedule: "cron(0 23 * * ? *)",
+        request: {
+          transfers: [
+            { chatId: 113, operatorId: 12, fallback: { queueId: 4 } },
+            { chatId: 114, queueId: 9, portal: "eu" },
+          ],
+        },
+      },
+    ];
+    const file = join(mkdtempSync(join(tmpdir(), "doctor-")), "cdk.json");
+    writeFileSync(file, JSON.stringify(settings));
+    expect(linesNamedInSettings(file, undefined)).toEqual([4, 5]);
+    expect(linesNamedInSettings(file, "eu")).toEqual([9]);
+    expect(linesNamedInSettings(join(tmpdir(), "no-such-cdk.json"), undefined)).toEqual([]);
   });
 });

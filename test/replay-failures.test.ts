@@ -73,7 +73,7 @@ describe("npm run replay-failures", () => {
     // Parked exactly as the caller sent it, with the reason: a replay needs no translation.
     expect(parked()).toMatchObject([
       { request: { chatId: "112", operatorId: 12 }, code: "RATE_LIMITED", outcomeUnknown: false },
-      { request: { chatId: 99999, operatorId: 12 }, code: "TRANSFER_REJECTED", outcomeUnknown: false },
+      { request: { chatId: 99999, operatorId: 12 }, code: "CHAT_NOT_READABLE", outcomeUnknown: false },
       { request: { chatId: 114, queueId: 3, leave: true }, index: 0, outcomeUnknown: false },
     ]);
     expect(parked()[0].origin).toMatchObject({ type: "eventbridge", eventId: "event-a" });
@@ -115,7 +115,7 @@ describe("npm run replay-failures", () => {
     expect(first.out).toContain(
       "Summary: 4 message(s), 2 replayed, 1 deleted, 1 failed and kept, 1 replayed but not deleted, 1 with unknown outcome skipped",
     );
-    expect(first.out).toContain("TRANSFER_REJECTED");
+    expect(first.out).toContain("CHAT_NOT_READABLE");
     expect(transferredChats().sort()).toEqual([112, 114]);
     expect(parked().map((m) => m.request.chatId)).toEqual(["112", 99999, 113]);
 

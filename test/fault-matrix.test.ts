@@ -23,11 +23,14 @@ interface Row {
   retryAfter?: string;
 }
 
-const always = (fault: Fault) => (x: Harness) => x.sim.injectFault(fault, { times: Infinity });
+// The faults hit the transfer; the guard's read before it is a call of its own (test/chat-guard-flow.test.ts).
+const TRANSFER = "imopenlines.bot.session.transfer";
+const always = (fault: Fault) => (x: Harness) =>
+  x.sim.injectFault(fault, { method: TRANSFER, times: Infinity });
 const once =
   (fault: Fault, times = 1) =>
   (x: Harness) =>
-    x.sim.injectFault(fault, { times });
+    x.sim.injectFault(fault, { method: TRANSFER, times });
 
 const rows: Row[] = [
   {
@@ -54,25 +57,37 @@ const rows: Row[] = [
     retryAfter: "600",
   },
   {
+    // The read then shows operator 12 not made the owner: it did not run, so it is sent once more.
     fault: "500 INTERNAL_SERVER_ERROR that ran nothing",
     arrange: once({ kind: "error", status: 500, error: "INTERNAL_SERVER_ERROR" }),
+    status: 200,
+    code: "TRANSFERRED",
+    transferred: true,
+  },
+  {
+    fault: "500 INTERNAL_SERVER_ERROR every time",
+    arrange: always({ kind: "error", status: 500, error: "INTERNAL_SERVER_ERROR" }),
     status: 502,
     code: "OUTCOME_UNKNOWN",
     transferred: false,
   },
   {
+    // The read then shows operator 12 as the owner: done, with evidence.
     fault: "500 ERROR_UNEXPECTED_ANSWER after the transfer ran",
     arrange: (x) =>
-      x.sim.injectFault({ kind: "error", status: 500, error: "ERROR_UNEXPECTED_ANSWER" }, { executes: true }),
-    status: 502,
-    code: "OUTCOME_UNKNOWN",
+      x.sim.injectFault(
+        { kind: "error", status: 500, error: "ERROR_UNEXPECTED_ANSWER" },
+        { method: TRANSFER, executes: true },
+      ),
+    status: 200,
+    code: "TRANSFERRED",
     transferred: true,
   },
   {
     fault: "connection reset after the transfer ran",
-    arrange: (x) => x.sim.injectFault({ kind: "reset" }, { executes: true }),
-    status: 502,
-    code: "OUTCOME_UNKNOWN",
+    arrange: (x) => x.sim.injectFault({ kind: "reset" }, { method: TRANSFER, executes: true }),
+    status: 200,
+    code: "TRANSFERRED",
     transferred: true,
   },
   {
@@ -84,30 +99,49 @@ const rows: Row[] = [
   },
   {
     fault: "malformed JSON with 200, after running",
-    arrange: (x) => x.sim.injectFault({ kind: "malformed" }, { executes: true }),
-    status: 502,
-    code: "OUTCOME_UNKNOWN",
+    arrange: (x) => x.sim.injectFault({ kind: "malformed" }, { method: TRANSFER, executes: true }),
+    status: 200,
+    code: "TRANSFERRED",
     transferred: true,
   },
   {
     fault: "HTML error page (proxy 502)",
     arrange: once({ kind: "html", status: 502 }),
-    status: 502,
-    code: "OUTCOME_UNKNOWN",
-    transferred: false,
+    status: 200,
+    code: "TRANSFERRED",
+    transferred: true,
   },
   {
     fault: "empty 200",
     arrange: once({ kind: "empty" }),
-    status: 502,
-    code: "OUTCOME_UNKNOWN",
-    transferred: false,
+    status: 200,
+    code: "TRANSFERRED",
+    transferred: true,
   },
   {
     fault: "result: false",
     arrange: once({ kind: "result-false" }),
+    status: 200,
+    code: "TRANSFERRED",
+    transferred: true,
+  },
+  {
+    fault: "the guard's read rate-limited, then fine",
+    arrange: (x) =>
+      x.sim.injectFault(
+        { kind: "error", status: 503, error: "QUERY_LIMIT_EXCEEDED" },
+        { method: "imopenlines.dialog.get", times: 2 },
+      ),
+    status: 200,
+    code: "TRANSFERRED",
+    transferred: true,
+  },
+  {
+    fault: "the guard's read failing (a proxy page every time)",
+    arrange: (x) =>
+      x.sim.injectFault({ kind: "html", status: 502 }, { method: "imopenlines.dialog.get", times: Infinity }),
     status: 502,
-    code: "OUTCOME_UNKNOWN",
+    code: "UPSTREAM_ERROR",
     transferred: false,
   },
   {

@@ -166,7 +166,7 @@ describe("the document's contents", () => {
  */
 function expectDocumented(
   result: APIGatewayProxyStructuredResultV2,
-  where: "operation" | "other-routes" = "operation",
+  where: "operation" | "read" | "other-routes" = "operation",
 ): Json {
   const status = result.statusCode as number;
   const headers = (result.headers ?? {}) as Record<string, string>;
@@ -293,12 +293,16 @@ const problemCases: ProblemCase[] = [
     },
   },
   {
+    // Unreadable every time: the read shows it did not run, it is sent once more, then it stays unknown.
     code: "OUTCOME_UNKNOWN",
     run: () => {
-      h.sim.injectFault({ kind: "malformed" });
+      h.sim.injectFault({ kind: "malformed" }, { method: "imopenlines.bot.session.transfer", times: 2 });
       return answer(json(toOperator()));
     },
   },
+  { code: "CHAT_NOT_WITH_BOT", run: () => answer(json(toOperator(121, 14))) },
+  { code: "DIALOG_CLOSED", run: () => answer(json(toOperator(122))) },
+  { code: "CHAT_NOT_READABLE", run: () => answer(json(toOperator(124, 14))) },
   {
     code: "RATE_LIMITED",
     run: () => {
@@ -358,6 +362,15 @@ describe("real answers of the bundle match the document", () => {
     expect(replay.headers?.["idempotent-replayed"]).toBe("true");
     expectDocumented(replay);
     expect(h.sim.ledger).toHaveLength(1);
+  });
+
+  it("the read's answers: 200 ChatReadResponse, 422 CHAT_NOT_READABLE, 400 VALIDATION_FAILED", async () => {
+    const read = (chatId: string) => answer({ method: "GET", path: `/transfers/chats/${chatId}`, body: null });
+    const held = expectDocumented(await read("121"), "read");
+    expect(held).toMatchObject({ chatId: 121, holder: { kind: "user", userId: 12 } });
+    expect(expectDocumented(await read("124"), "read")).toMatchObject({ code: "CHAT_NOT_READABLE" });
+    expect(expectDocumented(await read("abc"), "read")).toMatchObject({ code: "VALIDATION_FAILED" });
+    expect(h.sim.ledger).toHaveLength(0);
   });
 
   it("covers every problem code the function answers over HTTP", () => {

@@ -8,7 +8,8 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { chatIdOf } from "../lambda/domain/chat-state.ts";
 import { linesNamedInSettings } from "./doctor/chat-checks.ts";
-import { type Finding, runChecks } from "./doctor/checks.ts";
+import { runChecks } from "./doctor/checks.ts";
+import type { Finding } from "./doctor/finding.ts";
 import {
   chooseSource,
   describeSource,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { chatGuardFixtures } from "./support/chat-fixtures.ts";
 import { chatIdOf, chatState, parseDialog } from "../lambda/domain/chat-state.ts";
+import { chatGuardFixtures } from "./support/chat-fixtures.ts";
 
 const { dialog } = chatGuardFixtures;
 const noBots = () => false;

@@ -365,7 +365,8 @@ describe("real answers of the bundle match the document", () => {
   });
 
   it("the read's answers: 200 ChatReadResponse, 422 CHAT_NOT_READABLE, 400 VALIDATION_FAILED", async () => {
-    const read = (chatId: string) => answer({ method: "GET", path: `/transfers/chats/${chatId}`, body: null });
+    const read = (chatId: string) =>
+      answer({ method: "GET", path: `/transfers/chats/${chatId}`, body: null });
     const held = expectDocumented(await read("121"), "read");
     expect(held).toMatchObject({ chatId: 121, holder: { kind: "user", userId: 12 } });
     expect(expectDocumented(await read("124"), "read")).toMatchObject({ code: "CHAT_NOT_READABLE" });

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { CONFIG_CONTEXT_KEY, parseConfig } from "../../infra/config.ts";
 import { requireTransferInput, type TransferRequest } from "../../lambda/domain/transfer-request.ts";
-import type { Finding } from "./checks.ts";
+import type { Finding } from "./finding.ts";
 import { callRest } from "./rest-call.ts";
 import type { Webhook } from "./webhook-source.ts";
 

@@ -1,5 +1,6 @@
 import { usesAllowedScheme } from "../../lambda/domain/endpoint-url.ts";
 import { checkChatRead, checkNamedLines } from "./chat-checks.ts";
+import type { Finding } from "./finding.ts";
 import { callRest, type RestOutcome } from "./rest-call.ts";
 import type { Webhook } from "./webhook-source.ts";
 
@@ -8,16 +9,6 @@ import type { Webhook } from "./webhook-source.ts";
  * its scopes; a transfer of a chat that cannot exist proves the bot; `imopenlines.config.list.get` lists
  * the open lines whose ids a request's `queueId` takes.
  */
-
-export type Level = "ok" | "warn" | "FAIL";
-
-export interface Finding {
-  level: Level;
-  subject: string;
-  text: string;
-  /** Further lines, such as one per open line. */
-  lines?: string[];
-}
 
 /** What imopenlines.bot.session.transfer needs (contract.md). */
 export const REQUIRED_SCOPES = ["imopenlines", "imbot"] as const;

@@ -1,3 +1,5 @@
+import { refusal } from "../../lambda/bitrix24/refusal.ts";
+import { guardRefusal } from "../../lambda/domain/chat-guard.ts";
 import {
   PROBLEMS,
   type ProblemCode,
@@ -6,9 +8,7 @@ import {
   TransferError,
   toProblemDocument,
 } from "../../lambda/domain/problems.ts";
-import { guardRefusal } from "../../lambda/domain/chat-guard.ts";
 import { requireTransferInput } from "../../lambda/domain/transfer-request.ts";
-import { refusal } from "../../lambda/bitrix24/refusal.ts";
 import { classifyInvocation } from "../../lambda/events/invocation.ts";
 
 /**

@@ -84,6 +84,14 @@ describe("settling a lost answer with a read", () => {
     expect(settled.kind).toBe("unknown");
   });
 
+  it("the target user holding it after another user did is the evidence", () => {
+    const before = chat({ holder: { kind: "user", userId: 14 } });
+    const settled = settleLostAnswer(before, chat({ holder: { kind: "user", userId: 12 } }), {
+      operatorId: 12,
+    });
+    expect(settled.kind).toBe("done");
+  });
+
   it("someone other than the target holding it is a 409 naming them", () => {
     const settled = settleLostAnswer(chat(), chat({ holder: { kind: "user", userId: 14 } }), {
       operatorId: 12,

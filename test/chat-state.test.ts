@@ -45,6 +45,8 @@ describe("imopenlines.dialog.get read as a chat state (rest.php dialogGet → fo
     expect(chatState(read(0) as never, isBot).holder).toEqual({ kind: "none" });
     expect(chatState(read(7) as never, isBot).holder).toEqual({ kind: "bot", userId: 7 });
     expect(chatState(read(12) as never, isBot).holder).toEqual({ kind: "user", userId: 12 });
+    // User 1 (a portal's first admin) is a person like any other.
+    expect(chatState(read(1) as never, isBot).holder).toEqual({ kind: "user", userId: 1 });
   });
 
   it("an owner sent as a string of digits is read (PHP may serialise either way)", () => {

@@ -7,7 +7,7 @@ import type { ChatState } from "./chat-state.ts";
 import { TransferError } from "./problems.ts";
 import type { TransferTarget } from "./transfer-request.ts";
 
-const OPT_OUT = 'send "guard": false to hand it over anyway';
+const OPT_OUT = 'Send "guard": false to hand it over anyway';
 
 /**
  * The guard: a chat may be handed over while no person holds it or has been offered it, and while its

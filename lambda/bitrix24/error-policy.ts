@@ -32,45 +32,52 @@ const UNKNOWN: ErrorPolicy = { code: "OUTCOME_UNKNOWN", retry: false, outcomeUnk
  */
 export const LOCK_RETRY_MS = 500;
 
-const POLICIES: Record<string, ErrorPolicy> = {
-  CHAT_ID_EMPTY: REJECTED,
-  USER_ID_EMPTY: REJECTED,
-  QUEUE_ID_EMPTY: REJECTED,
-  TRANSFER_ID_EMPTY: REJECTED,
-  OPERATOR_WRONG: { ...REJECTED, retryOnceAfterMs: LOCK_RETRY_MS },
-  // Not thrown by the transfer method (rest.php botSessionTransfer); older docs list it, so it stays a refusal.
-  WRONG_CHAT: REJECTED,
+/**
+ * Bitrix24's codes are free-form strings from the network: looked up by own keys only (a Map), so a
+ * code named like an `Object.prototype` member (`constructor`, `__proto__`, `toString`) is an unknown
+ * code, not an inherited function.
+ */
+const POLICIES: ReadonlyMap<string, ErrorPolicy> = new Map(
+  Object.entries({
+    CHAT_ID_EMPTY: REJECTED,
+    USER_ID_EMPTY: REJECTED,
+    QUEUE_ID_EMPTY: REJECTED,
+    TRANSFER_ID_EMPTY: REJECTED,
+    OPERATOR_WRONG: { ...REJECTED, retryOnceAfterMs: LOCK_RETRY_MS },
+    // Not thrown by the transfer method (rest.php botSessionTransfer); older docs list it, so it stays a refusal.
+    WRONG_CHAT: REJECTED,
 
-  BOT_ID_ERROR: MISCONFIGURED,
-  insufficient_scope: MISCONFIGURED,
-  ACCESS_DENIED: MISCONFIGURED,
-  WRONG_AUTH_TYPE: MISCONFIGURED,
-  user_access_error: MISCONFIGURED,
-  ERROR_METHOD_NOT_FOUND: MISCONFIGURED,
-  PORTAL_DELETED: MISCONFIGURED,
-  INVALID_REQUEST: MISCONFIGURED,
-  APPLICATION_NOT_FOUND: MISCONFIGURED,
-  authorization_error: MISCONFIGURED,
-  NO_AUTH_FOUND: AUTH,
-  INVALID_CREDENTIALS: AUTH,
-  invalid_token: AUTH,
-  expired_token: AUTH,
+    BOT_ID_ERROR: MISCONFIGURED,
+    insufficient_scope: MISCONFIGURED,
+    ACCESS_DENIED: MISCONFIGURED,
+    WRONG_AUTH_TYPE: MISCONFIGURED,
+    user_access_error: MISCONFIGURED,
+    ERROR_METHOD_NOT_FOUND: MISCONFIGURED,
+    PORTAL_DELETED: MISCONFIGURED,
+    INVALID_REQUEST: MISCONFIGURED,
+    APPLICATION_NOT_FOUND: MISCONFIGURED,
+    authorization_error: MISCONFIGURED,
+    NO_AUTH_FOUND: AUTH,
+    INVALID_CREDENTIALS: AUTH,
+    invalid_token: AUTH,
+    expired_token: AUTH,
 
-  // Refused by the leaky bucket before the method runs.
-  QUERY_LIMIT_EXCEEDED: { code: "RATE_LIMITED", retry: true, retryAfter: 1 },
-  // The method's operating-time budget is spent: Bitrix24 blocks it for 10 minutes, so retrying now is futile.
-  OPERATION_TIME_LIMIT: { code: "RATE_LIMITED", retry: false, retryAfter: 600 },
-  // REST blocked by Bitrix24 for overload: only their support lifts it.
-  OVERLOAD_LIMIT: { code: "UPSTREAM_ERROR", retry: false },
-  // Unhandled exceptions: the method may have done its work before failing.
-  ERROR_CORE: UNKNOWN,
-  INTERNAL_SERVER_ERROR: UNKNOWN,
-  ERROR_UNEXPECTED_ANSWER: UNKNOWN,
-};
+    // Refused by the leaky bucket before the method runs.
+    QUERY_LIMIT_EXCEEDED: { code: "RATE_LIMITED", retry: true, retryAfter: 1 },
+    // The method's operating-time budget is spent: Bitrix24 blocks it for 10 minutes, so retrying now is futile.
+    OPERATION_TIME_LIMIT: { code: "RATE_LIMITED", retry: false, retryAfter: 600 },
+    // REST blocked by Bitrix24 for overload: only their support lifts it.
+    OVERLOAD_LIMIT: { code: "UPSTREAM_ERROR", retry: false },
+    // Unhandled exceptions: the method may have done its work before failing.
+    ERROR_CORE: UNKNOWN,
+    INTERNAL_SERVER_ERROR: UNKNOWN,
+    ERROR_UNEXPECTED_ANSWER: UNKNOWN,
+  }),
+);
 
 /** Policy for an error envelope, falling back on the HTTP status for codes we do not know. */
 export function errorPolicy(status: number, error: string | undefined): ErrorPolicy {
-  const known = error === undefined ? undefined : POLICIES[error];
+  const known = error === undefined ? undefined : POLICIES.get(error);
   if (known) return known;
   if (status === 429) return { code: "RATE_LIMITED", retry: false, retryAfter: 60 };
   // A server or proxy fault: the request may have reached Bitrix24 and run.

@@ -24,9 +24,10 @@ import {
   withMessage,
   withMessageOutcome,
 } from "../domain/hand-over.ts";
-import { TransferError } from "../domain/problems.ts";
+import { interruptedOutcome, TransferError } from "../domain/problems.ts";
 import type { ItemOutcome, MessageOutcome } from "../domain/transfer-outcome.ts";
 import type { TransferRequest } from "../domain/transfer-request.ts";
+import { logUnexpectedFailure } from "../observability/logger.ts";
 import type { PortalCaller } from "./portal-caller.ts";
 
 /** Rounds of a batch: the first run, then lock retries, fallbacks and rate-limited commands. */
@@ -61,19 +62,37 @@ export async function handOverBatch(
 ): Promise<number> {
   const attempts = { count: 0 };
   let pending = items;
-  for (let round = 1; pending.length > 0; round++) {
-    const decisions = await runRound(caller, portal, pending, deadline, attempts);
-    const again = decisions.filter((decision) => record(decision, portal, outcomes));
-    if (again.length === 0 || round === BATCH_ROUNDS) break;
-    const waitForLock = again.some(({ step }) => step.kind === "again" && step.waitForLock);
-    const waited = waitForLock
-      ? await sleepWithin(LOCK_RETRY_MS, deadline)
-      : await backOff(round, DEFAULT_RETRY, deadline);
-    if (!waited) break;
-    pending = again.map(({ item }) => item);
+  let inFlight: BatchItem[] = [];
+  try {
+    for (let round = 1; pending.length > 0; round++) {
+      inFlight = pending;
+      const decisions = await runRound(caller, portal, pending, deadline, attempts);
+      inFlight = [];
+      const again = decisions.filter((decision) => record(decision, portal, outcomes));
+      if (again.length === 0 || round === BATCH_ROUNDS) break;
+      const waitForLock = again.some(({ step }) => step.kind === "again" && step.waitForLock);
+      const waited = waitForLock
+        ? await sleepWithin(LOCK_RETRY_MS, deadline)
+        : await backOff(round, DEFAULT_RETRY, deadline);
+      if (!waited) break;
+      pending = again.map(({ item }) => item);
+    }
+  } catch (error) {
+    // A throw would lose what the rounds so far decided (and, from an event, make Lambda send it all
+    // again): decided items keep their outcome, the rest may have run.
+    logUnexpected(error);
+    for (const item of items) {
+      if (inFlight.includes(item) || outcomes[item.index] === undefined) {
+        const message = item.messagePending ? messageFailure(interruptedOutcome()) : item.message;
+        outcomes[item.index] = { ok: false, error: withMessage(interruptedOutcome(), message) };
+      }
+    }
   }
   return attempts.count;
 }
+
+const logUnexpected = (error: unknown) =>
+  logUnexpectedFailure(error, "unexpected failure in a batch: its undecided items are reported as unknown");
 
 /** Writes the item's outcome; true when it goes again (its refusal stands if no round is left). */
 function record({ item, step, error }: Decision, portal: string, outcomes: ItemOutcome[]): boolean {
@@ -124,9 +143,11 @@ async function runRound(
         ...readRound(batchItems, readBatchAnswer(outcome.result, keys, outcome.secrets), portal),
       );
     } catch (error) {
-      if (!(error instanceof TransferError)) throw error;
-      attempts.count += error.details.attempts ?? 0;
-      decisions.push(...batchItems.map((item) => wholeCallFailed(item, error)));
+      // Not Bitrix24's answer but a fault of ours, maybe after the batch ran: its commands may have run.
+      const failure = error instanceof TransferError ? error : interruptedOutcome();
+      if (failure !== error) logUnexpected(error);
+      attempts.count += failure.details.attempts ?? 0;
+      decisions.push(...batchItems.map((item) => wholeCallFailed(item, failure)));
     }
   }
   return decisions;

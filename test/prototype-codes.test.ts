@@ -107,13 +107,9 @@ describe("an unexpected error after a batch round ran", () => {
     // second round. The wait itself fails: an error that is no refusal of Bitrix24.
     h.sim.holdLock(113);
     const realSetTimeout = globalThis.setTimeout;
-    vi.spyOn(globalThis, "setTimeout").mockImplementation(((
-      callback: () => void,
-      ms?: number,
-      ...rest: unknown[]
-    ) => {
+    vi.spyOn(globalThis, "setTimeout").mockImplementation(((callback: () => void, ms?: number) => {
       if (ms === 500) throw new TypeError("injected: an unexpected error between rounds");
-      return realSetTimeout(callback, ms, ...rest);
+      return realSetTimeout(callback, ms);
     }) as typeof setTimeout);
 
     const summary = await h.newHandler()(transferRequestedEvent({ transfers }), context());

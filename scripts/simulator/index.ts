@@ -76,7 +76,7 @@ export type {
   UserSeed,
   WebhookSeed,
 } from "./portal-state.ts";
-export type { ErrorEnvelope } from "./rest-errors.ts";
+export type { AuthRefusal, ErrorEnvelope } from "./rest-errors.ts";
 export {
   type HitRecord,
   MAX_BODY_BYTES,

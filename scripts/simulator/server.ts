@@ -18,7 +18,7 @@ import { OAuthServer, type TokenGrant, type TokenRequestRecord } from "./oauth-s
 import { isGiven } from "./php-values.ts";
 import { type ChatSnapshot, type PortalSeed, PortalState, type WebhookSeed } from "./portal-state.ts";
 import { mergeParams, parseBody, parseQueryString } from "./request-params.ts";
-import { RestError, systemErrors } from "./rest-errors.ts";
+import { type AuthRefusal, authRefusalError, RestError, systemErrors } from "./rest-errors.ts";
 import { timeEnvelope } from "./time-envelope.ts";
 
 export interface SimulatorOptions {
@@ -34,6 +34,11 @@ export interface SimulatorOptions {
   accessTokenLifetimeSeconds?: number;
   /** Lifetime of a refresh token; default 180 days. */
   refreshTokenLifetimeSeconds?: number;
+  /**
+   * Whether a refresh also kills the access token issued with the refresh token used. Neither the module
+   * nor the docs say; default true. The product must be right either way (tests run both).
+   */
+  refreshKillsAccessToken?: boolean;
 }
 
 /** One HTTP request the simulator received. */
@@ -79,6 +84,15 @@ export interface Simulator {
   /** A chat's current state (line, bots in it, operator), or undefined for an unknown chat. */
   chat(chatId: number): ChatSnapshot | undefined;
   addWebhook(webhook: WebhookSeed): void;
+  /**
+   * The portal refuses valid credentials with one of its own checks (rest-errors.ts AuthRefusal), for
+   * every webhook and app it applies to, until cleared with `undefined` or by reset().
+   */
+  refuseAuth(refusal: AuthRefusal | undefined): void;
+  /** The app's trial or paid period ends: its refreshes answer PAYMENT_REQUIRED. */
+  expireAppPayment(clientId?: string): void;
+  /** The app's card now grants only these scopes: refreshing a token granted more answers invalid_scope. */
+  setAppCardScopes(scopes: readonly string[], clientId?: string): void;
   /** The code stops working at once: INVALID_CREDENTIALS. */
   revokeWebhook(code: string): void;
   /** The next `times` (default 1) transfer attempts on the chat answer OPERATOR_WRONG without executing. */
@@ -91,7 +105,10 @@ export interface Simulator {
   /** One-shot by default; see FaultOptions. */
   injectFault(fault: Fault, options?: FaultOptions): void;
   clearFaults(): void;
-  /** Clears ledger, messages, hits, faults, locks and rate-limit buckets and restores the chats; webhooks stay. */
+  /**
+   * Clears ledger, messages, hits, faults, locks, auth refusals and rate-limit buckets, restores the chats
+   * and the apps' cards and payment; webhooks and tokens stay.
+   */
   reset(): void;
   /** Stops listening and destroys every connection, hung ones included. */
   close(): Promise<void>;
@@ -139,6 +156,7 @@ class PortalSimulator implements Simulator {
   readonly #hits: HitRecord[] = [];
   readonly #transferListeners = new Set<(record: TransferRecord) => void>();
   readonly #oauth: OAuthServer;
+  #authRefusal: AuthRefusal | undefined;
   #port = 0;
   #closing: Promise<void> | undefined;
 
@@ -150,6 +168,7 @@ class PortalSimulator implements Simulator {
       now: this.#now,
       accessTokenLifetimeSeconds: options.accessTokenLifetimeSeconds ?? 3600,
       refreshTokenLifetimeSeconds: options.refreshTokenLifetimeSeconds ?? 180 * 24 * 3600,
+      refreshKillsAccessToken: options.refreshKillsAccessToken ?? true,
       endpoints: () => ({
         clientEndpoint: `${this.url}/rest/`,
         serverEndpoint: `${this.url}/rest/`,
@@ -280,6 +299,18 @@ class PortalSimulator implements Simulator {
     this.#portal.revokeWebhook(code);
   }
 
+  refuseAuth(refusal: AuthRefusal | undefined): void {
+    this.#authRefusal = refusal;
+  }
+
+  expireAppPayment(clientId?: string): void {
+    this.#oauth.expirePayment(this.#appId(clientId));
+  }
+
+  setAppCardScopes(scopes: readonly string[], clientId?: string): void {
+    this.#oauth.setCardScopes(this.#appId(clientId), scopes);
+  }
+
   injectFault(fault: Fault, options?: FaultOptions): void {
     this.#faults.add(fault, options);
   }
@@ -295,6 +326,8 @@ class PortalSimulator implements Simulator {
     this.#hits.length = 0;
     this.#oauth.requests.length = 0;
     this.#faults.clear();
+    this.#authRefusal = undefined;
+    this.#oauth.resetApps();
     this.#limiter?.reset();
     this.#portal.restoreChats();
   }
@@ -415,6 +448,7 @@ class PortalSimulator implements Simulator {
       if (!check.ok) {
         throw check.error === "expired_token" ? systemErrors.expiredToken() : systemErrors.invalidToken();
       }
+      this.#refuseValidCredentials("app");
       return {
         caller: { kind: "app", clientId: check.app.clientId, scopes: check.app.scopes },
         bucket: `app:${check.app.clientId}`,
@@ -422,10 +456,17 @@ class PortalSimulator implements Simulator {
     }
     const webhook = this.#portal.findWebhook(route.userId, route.code);
     if (!webhook) throw systemErrors.invalidCredentials();
+    this.#refuseValidCredentials("webhook");
     return {
       caller: { kind: "webhook", userId: webhook.userId, scopes: webhook.scopes },
       bucket: `${webhook.userId}/${webhook.code}`,
     };
+  }
+
+  /** The portal's own refusal of credentials that checked out (onRestCheckAuth), if one is set and applies. */
+  #refuseValidCredentials(caller: "webhook" | "app"): void {
+    const refused = this.#authRefusal && authRefusalError(this.#authRefusal, caller);
+    if (refused) throw refused;
   }
 
   /** `/oauth/token/`: GET with a query (as documented) or POST with a form or JSON body. */

@@ -81,7 +81,7 @@ const POLICIES: ReadonlyMap<string, ErrorPolicy> = new Map(
     // retried now, reported as a rate limit that ran nothing.
     OVERLOAD_LIMIT: { code: "RATE_LIMITED", retry: false, retryAfter: 600 },
     // The portal could not reach its authorization server to check the token (auth.php check): nothing ran.
-    CONNECTION_ERROR: { code: "UPSTREAM_ERROR", retry: true, retryAfter: 5 },
+    CONNECTION_ERROR: { code: "UPSTREAM_ERROR", retry: true },
     // Unhandled exceptions: the method may have done its work before failing.
     ERROR_CORE: UNKNOWN,
     INTERNAL_SERVER_ERROR: UNKNOWN,

@@ -103,7 +103,7 @@ const ADVICE: ReadonlyMap<string, string> = new Map([
   ],
   [
     "PAYMENT_REQUIRED",
-    "Bitrix24 refused with PAYMENT_REQUIRED: the application's trial or paid period has expired; renew its subscription",
+    "Bitrix24 refused the application with PAYMENT_REQUIRED: its trial or paid period has expired; renew its subscription",
   ],
   [
     "invalid_client",

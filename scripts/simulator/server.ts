@@ -12,6 +12,7 @@ import {
   JSON_TYPE,
 } from "./faults.ts";
 import { DEFAULT_RATE_LIMIT, type RateLimit, RateLimiter } from "./leaky-bucket.ts";
+import { DEFAULT_OPERATING_LIMIT_SECONDS, LoadLimiter } from "./load-limiter.ts";
 import type { Caller, MessageRecord, MethodContext, TransferRecord } from "./method-types.ts";
 import { invokeMethod, METHODS, normalizeMethodName } from "./methods.ts";
 import { OAuthServer, type TokenGrant, type TokenRequestRecord } from "./oauth-server.ts";
@@ -24,7 +25,10 @@ import { timeEnvelope } from "./time-envelope.ts";
 export interface SimulatorOptions {
   /** Port on 127.0.0.1; default 0 (a free one). */
   port?: number;
-  /** Leaky bucket per webhook; default { burst: 50, drainPerSecond: 2 } (cloud plans); false: no limit. */
+  /**
+   * Leaky bucket per portal and source IP, shared by its webhooks and apps (limits.md); default
+   * { burst: 50, drainPerSecond: 2 } (cloud plans); false: no limit.
+   */
   rateLimit?: RateLimit | false;
   /** Default: demoPortal(). */
   portal?: PortalSeed;
@@ -39,6 +43,8 @@ export interface SimulatorOptions {
    * nor the docs say; default true. The product must be right either way (tests run both).
    */
   refreshKillsAccessToken?: boolean;
+  /** LoadLimiter's `getLimitTime()`: operating seconds per method per 10 minutes; default 420. */
+  operatingTimeLimitSeconds?: number;
 }
 
 /** One HTTP request the simulator received. */
@@ -89,6 +95,11 @@ export interface Simulator {
    * every webhook and app it applies to, until cleared with `undefined` or by reset().
    */
   refuseAuth(refusal: AuthRefusal | undefined): void;
+  /**
+   * The method ran for `seconds` now, for the default webhook (or an app by client id): once over the
+   * limit in the last ten minutes, its calls and batch commands get 429 OPERATION_TIME_LIMIT.
+   */
+  spendOperatingTime(method: string, seconds: number, clientId?: string): void;
   /** The app's trial or paid period ends: its refreshes answer PAYMENT_REQUIRED. */
   expireAppPayment(clientId?: string): void;
   /** The app's card now grants only these scopes: refreshing a token granted more answers invalid_scope. */
@@ -157,6 +168,7 @@ class PortalSimulator implements Simulator {
   readonly #transferListeners = new Set<(record: TransferRecord) => void>();
   readonly #oauth: OAuthServer;
   #authRefusal: AuthRefusal | undefined;
+  readonly #loadLimiter: LoadLimiter;
   #port = 0;
   #closing: Promise<void> | undefined;
 
@@ -175,6 +187,10 @@ class PortalSimulator implements Simulator {
         domain: `127.0.0.1:${this.#port}`,
       }),
     });
+    this.#loadLimiter = new LoadLimiter(
+      options.operatingTimeLimitSeconds ?? DEFAULT_OPERATING_LIMIT_SECONDS,
+      this.#now,
+    );
     const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
     this.#limiter = rateLimit === false ? undefined : new RateLimiter(rateLimit, this.#now);
   }
@@ -299,6 +315,14 @@ class PortalSimulator implements Simulator {
     this.#portal.revokeWebhook(code);
   }
 
+  spendOperatingTime(method: string, seconds: number, clientId?: string): void {
+    const caller: Caller =
+      clientId === undefined
+        ? { kind: "webhook", userId: this.#portal.defaultWebhook?.userId ?? 0, scopes: [] }
+        : { kind: "app", clientId, scopes: [] };
+    this.#loadLimiter.spend(caller, method.toLowerCase(), seconds);
+  }
+
   refuseAuth(refusal: AuthRefusal | undefined): void {
     this.#authRefusal = refusal;
   }
@@ -327,6 +351,7 @@ class PortalSimulator implements Simulator {
     this.#oauth.requests.length = 0;
     this.#faults.clear();
     this.#authRefusal = undefined;
+    this.#loadLimiter.reset();
     this.#oauth.resetApps();
     this.#limiter?.reset();
     this.#portal.restoreChats();
@@ -409,8 +434,9 @@ class PortalSimulator implements Simulator {
       // The method is looked up before authentication (contract.md: ERROR_METHOD_NOT_FOUND before auth).
       if (route.kind === "rest-unknown") throw systemErrors.methodNotFound();
       if (route.method !== "batch" && !METHODS.has(route.method)) throw systemErrors.methodNotFound();
-      const { caller, bucket } = this.#authenticate(route, params);
-      if (this.#limiter && !this.#limiter.tryAdd(bucket)) {
+      const caller = this.#authenticate(route, params);
+      // limits.md: one bucket per portal and source IP, shared by every webhook and app calling from it.
+      if (this.#limiter && !this.#limiter.tryAdd(req.socket.remoteAddress ?? "unknown")) {
         throw systemErrors.queryLimitExceeded();
       }
       if (!body.ok) throw systemErrors.badArgument(body.reason);
@@ -423,6 +449,7 @@ class PortalSimulator implements Simulator {
         recordMessage: (record) => {
           this.#messages.push({ seq: ++this.#seq, ...record });
         },
+        checkOperatingTime: (method) => this.#loadLimiter.check(caller, method),
       };
       const outcome =
         route.method === "batch" ? runBatch(params, context) : invokeMethod(route.method, params, context);
@@ -441,7 +468,7 @@ class PortalSimulator implements Simulator {
   #authenticate(
     route: Extract<Route, { kind: "webhook" | "token" }>,
     params: Record<string, unknown>,
-  ): { caller: Caller; bucket: string } {
+  ): Caller {
     if (route.kind === "token") {
       if (!isGiven(params.auth)) throw systemErrors.noAuthFound();
       const check = this.#oauth.authenticate(String(params.auth));
@@ -449,18 +476,12 @@ class PortalSimulator implements Simulator {
         throw check.error === "expired_token" ? systemErrors.expiredToken() : systemErrors.invalidToken();
       }
       this.#refuseValidCredentials("app");
-      return {
-        caller: { kind: "app", clientId: check.app.clientId, scopes: check.app.scopes },
-        bucket: `app:${check.app.clientId}`,
-      };
+      return { kind: "app", clientId: check.app.clientId, scopes: check.app.scopes };
     }
     const webhook = this.#portal.findWebhook(route.userId, route.code);
     if (!webhook) throw systemErrors.invalidCredentials();
     this.#refuseValidCredentials("webhook");
-    return {
-      caller: { kind: "webhook", userId: webhook.userId, scopes: webhook.scopes },
-      bucket: `${webhook.userId}/${webhook.code}`,
-    };
+    return { kind: "webhook", userId: webhook.userId, scopes: webhook.scopes };
   }
 
   /** The portal's own refusal of credentials that checked out (onRestCheckAuth), if one is set and applies. */

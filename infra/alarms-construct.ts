@@ -71,7 +71,7 @@ export class Alarms extends Construct {
     const percent = props.operatingTimeAlarmPercent;
     this.add(
       "Bitrix24OperatingTime",
-      `A Bitrix24 method has used ${percent} % of its operating-time budget (480 s per 10 minutes); at 100 % Bitrix24 blocks it and callers get RATE_LIMITED until time.operating_reset_at. The dashboard shows which portal and method`,
+      `A Bitrix24 method has used ${percent} % of its operating-time budget (420 s per 10 minutes by default); at 100 % Bitrix24 blocks it and callers get RATE_LIMITED until time.operating_reset_at. The dashboard shows which portal and method`,
       bitrix24(METRIC.operatingShare, "Maximum"),
       percent,
     );

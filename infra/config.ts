@@ -152,7 +152,7 @@ export const configSchema = z
       burstLimit: positiveInt("burstLimit"),
     }),
     alarmEmail: z.email({ error: "alarmEmail must be an e-mail address" }).optional(),
-    /** Alarm when a Bitrix24 method has used this share of its operating-time budget (480 s / 10 min). */
+    /** Alarm when a Bitrix24 method has used this share of its operating-time budget (420 s / 10 min by default). */
     operatingTimeAlarmPercent: z
       .number({ error: typeError("operatingTimeAlarmPercent must be a number from 1 to 100") })
       .min(1, "operatingTimeAlarmPercent must be a number from 1 to 100")

@@ -102,7 +102,8 @@ export class Dashboard extends Construct {
         ],
         [
           new GraphWidget({
-            title: "Bitrix24 operating time used, % of 480 s per 10 min, by portal and method",
+            title:
+              "Bitrix24 operating time used, % of the budget (420 s per 10 min by default), by portal and method",
             width: 12,
             left: [search(METRIC.operatingShare, "method,portalHost,service", undefined, "Maximum")],
             leftYAxis: { min: 0, max: 100 },

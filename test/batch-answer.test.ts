@@ -68,15 +68,16 @@ describe("a batch command's outcome", () => {
     }
   });
 
-  it("is sent again when rate-limited, with the wait to suggest; other refusals are final", () => {
+  it("is sent again when refused alone before it ran (rate limit, operating time), with the wait to suggest; other refusals are final", () => {
     const limited = outcome({ result_error: { t0: { error: "QUERY_LIMIT_EXCEEDED" } } });
     expect(limited).toMatchObject({
       ok: false,
       retry: true,
       error: { code: "RATE_LIMITED", details: { retryAfter: 1 } },
     });
+    // LoadLimiter refuses the command alone (issue 24): the batch's next round may send it again.
     const spent = outcome({ result_error: { t0: { error: "OPERATION_TIME_LIMIT" } } });
-    expect(spent).toMatchObject({ ok: false, retry: false, error: { details: { retryAfter: 600 } } });
+    expect(spent).toMatchObject({ ok: false, retry: true, error: { details: { retryAfter: 600 } } });
     const rejected = outcome({ result_error: { t0: { error: "USER_ID_EMPTY" } } });
     expect(rejected?.ok === false && Object.keys(rejected.error.details)).not.toContain("retryAfter");
   });

@@ -215,4 +215,19 @@ describe("events naming an unknown portal", () => {
     expect(summary).toMatchObject({ succeeded: 0, failed: 1 });
     expect(queued()).toMatchObject([{ code: "UNKNOWN_PORTAL" }]);
   });
+
+  // Issue 24: a batch refused before any call is parked item by item, with its own problem (nothing ran,
+  // so not OUTCOME_UNKNOWN), instead of a throw that Lambda would retry.
+  it("parks every item of a batch one of whose items names an unknown portal, without calling Bitrix24", async () => {
+    const summary = await h.newHandler()(
+      transferRequestedEvent({ transfers: [toOperator(112), { ...toOperator(113), portal: "nope" }] }),
+      context(),
+    );
+    expect(summary).toMatchObject({ succeeded: 0, failed: 2 });
+    expect(queued()).toMatchObject([
+      { index: 0, code: "UNKNOWN_PORTAL", outcomeUnknown: false, request: { chatId: 112 } },
+      { index: 1, code: "UNKNOWN_PORTAL", outcomeUnknown: false, request: { chatId: 113, portal: "nope" } },
+    ]);
+    expect(h.sim.hits).toHaveLength(0);
+  });
 });

@@ -131,7 +131,7 @@ describe("Bitrix24 client against the simulator", () => {
   });
 
   it.each([
-    ["OVERLOAD_LIMIT", 503, "UPSTREAM_ERROR"],
+    ["OVERLOAD_LIMIT", 503, "RATE_LIMITED"],
     ["PORTAL_DELETED", 500, "PORTAL_MISCONFIGURED"],
     ["ACCESS_DENIED", 403, "PORTAL_MISCONFIGURED"],
     ["WRONG_AUTH_TYPE", 403, "PORTAL_MISCONFIGURED"],

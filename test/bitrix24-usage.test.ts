@@ -1,5 +1,9 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { noteBitrix24Answer, takeBitrix24Usage } from "../lambda/observability/bitrix24-usage.ts";
+import {
+  noteBitrix24Answer,
+  operatingBudgetSeconds,
+  takeBitrix24Usage,
+} from "../lambda/observability/bitrix24-usage.ts";
 import { publishMetrics } from "../lambda/observability/metrics.ts";
 
 const WEBHOOK = "https://acme.bitrix24.com/rest/1/s3cr3tc0de/imopenlines.bot.session.transfer.json";
@@ -34,7 +38,7 @@ describe("Bitrix24 usage", () => {
     expect(takeBitrix24Usage()).toEqual([]);
   });
 
-  it("publishes the share of the 480 s budget, per method and once overall for the alarm", () => {
+  it("publishes the share of LoadLimiter's 420 s budget, per method and once overall for the alarm", () => {
     vi.stubEnv("POWERTOOLS_METRICS_DISABLED", "false");
     const lines: Record<string, unknown>[] = [];
     vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
@@ -59,10 +63,18 @@ describe("Bitrix24 usage", () => {
     expect(
       share.map((doc) => [doc.portalHost, doc.Bitrix24OperatingShare, doc.Bitrix24OperatingTime]),
     ).toEqual([
-      ["acme.bitrix24.com", 70, 336],
-      ["beta.bitrix24.com", 10, 48],
-      [undefined, 70, undefined],
+      ["acme.bitrix24.com", 80, 336],
+      ["beta.bitrix24.com", (100 * 48) / 420, 48],
+      [undefined, 80, undefined],
     ]);
     expect(JSON.stringify(lines)).not.toContain("s3cr3tc0de");
+  });
+
+  it("takes the budget from BITRIX24_OPERATING_LIMIT_SECONDS when a tariff changes it, else 420 s", () => {
+    expect(operatingBudgetSeconds({})).toBe(420);
+    expect(operatingBudgetSeconds({ BITRIX24_OPERATING_LIMIT_SECONDS: "480" })).toBe(480);
+    for (const bad of ["0", "-5", "x", ""]) {
+      expect(operatingBudgetSeconds({ BITRIX24_OPERATING_LIMIT_SECONDS: bad })).toBe(420);
+    }
   });
 });

@@ -31,6 +31,7 @@ describe("the error policy accepts both the code's and the docs' status", () => 
     expect(errorPolicy(500, "SOMETHING_NEW")).toMatchObject({ outcomeUnknown: true });
     expect(errorPolicy(400, "SOMETHING_NEW")).toEqual({ code: "UPSTREAM_ERROR", retry: false });
     expect(errorPolicy(429, undefined)).toMatchObject({ code: "RATE_LIMITED", retry: false });
-    expect(errorPolicy(401, "SOMETHING_NEW")).toMatchObject({ credentials: true });
+    // An unknown 401 is reported as the portal's setup, without a re-read of the secret (issue 24).
+    expect(errorPolicy(401, "SOMETHING_NEW")).toEqual({ code: "PORTAL_MISCONFIGURED", retry: false });
   });
 });

@@ -2,12 +2,13 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { type AddressInfo, createServer as createTcpServer, type Socket } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   exchange,
   HttpConnectionError,
   HttpTimeoutError,
   loadHttps,
+  MAX_KEPT_ALIVE_IDLE_MS,
   networkErrorCode,
   parseJsonObject,
   transportFailure,
@@ -226,7 +227,44 @@ describe("a failed exchange as a problem", () => {
   });
 });
 
+/** Moves Date.now() forward by what `advance` is told, as a frozen sandbox finds it on thaw. */
+function movableClock(): { advance: (ms: number) => void; restore: () => void } {
+  const realNow = Date.now.bind(Date);
+  let offset = 0;
+  const spy = vi.spyOn(Date, "now").mockImplementation(() => realNow() + offset);
+  return { advance: (ms) => (offset += ms), restore: () => spy.mockRestore() };
+}
+
 describe("exchange on a kept-alive connection", () => {
+  it("reuses a connection idle up to the bound and replaces an older one before writing to it", async () => {
+    const clock = movableClock();
+    try {
+      await call("/echo", { body: "{}" });
+      const first = connections;
+      // Timers could not move with the clock: the idle time is read from Date.now() as a request starts.
+      clock.advance(MAX_KEPT_ALIVE_IDLE_MS - 50);
+      await call("/echo", { body: "{}" });
+      expect(connections).toBe(first);
+      // Its idle time counts from when it was last handed back, not from when it was opened.
+      clock.advance(MAX_KEPT_ALIVE_IDLE_MS - 50);
+      await call("/echo", { body: "{}" });
+      expect(connections).toBe(first);
+      const closedBefore = closed;
+      clock.advance(MAX_KEPT_ALIVE_IDLE_MS + 50);
+      await expect(call("/echo", { body: "{}" })).resolves.toMatchObject({ status: 201 });
+      expect(connections).toBe(first + 1);
+      // The stale one is closed, not left open beside the new one.
+      await expect.poll(() => closed).toBe(closedBefore + 1);
+    } finally {
+      clock.restore();
+    }
+  });
+
+  it("keeps the bound below the shortest common keep-alive timeout (5 s)", () => {
+    expect(MAX_KEPT_ALIVE_IDLE_MS).toBeLessThan(5000);
+    expect(MAX_KEPT_ALIVE_IDLE_MS).toBeGreaterThanOrEqual(1000);
+  });
+
   it("counts a request on a reused socket as reaching the server from the start", async () => {
     // The first exchange leaves its socket in the keep-alive pool; the reset lands on that socket, which
     // never emits "connect" again: only its being connected already says the request went out.
@@ -312,6 +350,19 @@ describe("exchange over TLS", () => {
       await over("/ok");
       await over("/ok");
       expect(secureConnections).toBe(before);
+    });
+
+    it("replaces a TLS connection idle beyond the bound with a new handshake", async () => {
+      await over("/ok");
+      const before = secureConnections;
+      const clock = movableClock();
+      try {
+        clock.advance(MAX_KEPT_ALIVE_IDLE_MS + 1);
+        await expect(over("/ok")).resolves.toMatchObject({ status: 200 });
+        expect(secureConnections).toBe(before + 1);
+      } finally {
+        clock.restore();
+      }
     });
 
     it("says a timeout or a reset after the handshake reached the server", async () => {

@@ -288,7 +288,8 @@ const problemCases: ProblemCase[] = [
   {
     code: "UPSTREAM_ERROR",
     run: () => {
-      h.sim.injectFault({ kind: "error", status: 503, error: "OVERLOAD_LIMIT" });
+      // oauth/auth.php onRestCheckAuth: the portal could not reach its auth server, every attempt.
+      h.sim.injectFault({ kind: "error", status: 401, error: "CONNECTION_ERROR" }, { times: Infinity });
       return answer(json(toOperator()));
     },
   },

@@ -622,7 +622,7 @@ describe("scope and imopenlines.config.list.get", () => {
   });
 });
 
-describe("rate limit (leaky bucket per webhook)", () => {
+describe("rate limit (leaky bucket per portal and source IP)", () => {
   it("lets the burst through, refuses the next with 503 QUERY_LIMIT_EXCEEDED, drains over time", async () => {
     const clock = manualClock();
     const sim = await start({ rateLimit: { burst: 3, drainPerSecond: 1 }, now: clock.now });
@@ -650,13 +650,15 @@ describe("rate limit (leaky bucket per webhook)", () => {
     expect((await call(sim, "scope")).status).toBe(200);
   });
 
-  it("keeps one bucket per webhook", async () => {
+  it("shares one bucket between every webhook calling from one address (limits.md), not one per webhook", async () => {
     const clock = manualClock();
     const sim = await start({ rateLimit: { burst: 1, drainPerSecond: 1 }, now: clock.now });
     sim.addWebhook({ userId: 1, code: "other0code", scopes: ["imopenlines", "imbot"] });
     expect((await call(sim, "scope")).status).toBe(200);
-    expect((await call(sim, "scope")).status).toBe(503);
+    expect((await call(sim, "scope", {}, { userId: 1, code: "other0code" })).status).toBe(503);
+    clock.ms += 1000;
     expect((await call(sim, "scope", {}, { userId: 1, code: "other0code" })).status).toBe(200);
+    expect((await call(sim, "scope")).status).toBe(503);
   });
 
   it("defaults to the cloud limit: 50 at once, the 51st refused", async () => {
@@ -838,6 +840,46 @@ describe("batch", () => {
     expect(sim.ledger).toHaveLength(1);
   });
 
+  // rest/classes/general/rest_provider.php methodsBatch (issue 24, item 3).
+  it("reads HALT and CMD in any case, as array_change_key_case does", async () => {
+    const sim = await start();
+    const batch = batchOf(
+      await call(sim, "batch", {
+        HALT: 1,
+        Cmd: { a: `${TRANSFER_Q}CHAT_ID=115&USER_ID=13`, b: `${TRANSFER_Q}CHAT_ID=116&USER_ID=12` },
+      }),
+    );
+    expect(batch.result_error).toEqual({ a: errorBody("OPERATOR_WRONG") });
+    expect(batch.result).toEqual([]);
+    expect(sim.ledger).toEqual([]);
+  });
+
+  it("skips a command that is not a string (no entry at all), and it still counts towards the 50", async () => {
+    const sim = await start();
+    const cmd: Record<string, unknown> = { skipped: { method: "scope" }, also: 42 };
+    for (let i = 0; i < 48; i++) cmd[`s${i}`] = "scope";
+    cmd.over = `${TRANSFER_Q}CHAT_ID=112&USER_ID=12`;
+    const batch = batchOf(await call(sim, "batch", { cmd }));
+    const results = batch.result as Record<string, unknown>;
+    const errors = batch.result_error as Record<string, unknown>;
+    expect(Object.keys(results)).toHaveLength(48);
+    expect("skipped" in results || "skipped" in errors || "also" in errors).toBe(false);
+    expect(errors).toEqual({ over: errorBody("ERROR_BATCH_LENGTH_EXCEEDED") });
+    expect(sim.ledger).toEqual([]);
+  });
+
+  it("does not strip .json inside a command: that method does not exist", async () => {
+    const sim = await start();
+    const batch = batchOf(
+      await call(sim, "batch", {
+        cmd: { json: `${TRANSFER}.json?CHAT_ID=112&USER_ID=12`, upper: "SCOPE" },
+      }),
+    );
+    expect(batch.result_error).toEqual({ json: errorBody("ERROR_METHOD_NOT_FOUND") });
+    expect(batch.result).toEqual({ upper: ["imopenlines", "imbot", "im"] });
+    expect(sim.ledger).toEqual([]);
+  });
+
   it("numeric keys 0..n-1 make lists, other keys objects (PHP arrays)", async () => {
     const sim = await start();
     const batch = batchOf(
@@ -984,6 +1026,8 @@ describe("reset", () => {
     expect(sim.chat(112)).toEqual(FRESH_112);
     const reply = await call(sim, TRANSFER, { CHAT_ID: 112, USER_ID: 12 });
     expect(reply.json).toMatchObject({ result: true });
+    // One bucket for the portal's callers on this address: let the transfer's slot drain first.
+    clock.ms += 1000;
     expect((await call(sim, "scope", {}, { userId: 3, code: "kept0code" })).status).toBe(200);
   });
 });

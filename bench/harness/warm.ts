@@ -4,7 +4,7 @@
  * do to transfer a chat). Each iteration runs both, alternating which goes first, on the same chat.
  *
  * env: BUNDLE (path of the bundle), WEBHOOK_URL (REST base for the bare fetch), ITERATIONS, WARMUP,
- * CHAT_FIRST, CHAT_COUNT. Messages: → {type:"ready"}, ← {type:"go"}, → {type:"done", floor, handler}.
+ * CHAT_FIRST, CHAT_COUNT, IDLE_MS. Messages: → {type:"ready"}, ← {type:"go"}, → {type:"done", floor, handler}.
  */
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
@@ -32,6 +32,19 @@ const context = {
 
 const { handler } = (await import(`file://${encodeURI(env.BUNDLE ?? "")}`)) as { handler: Handler };
 
+/**
+ * IDLE_MS: the handler finds the wall clock this much later at each invocation, as a sandbox thawed
+ * after that long idle does, so its kept-alive connection is past its idle bound and replaced (a new
+ * TLS handshake). The clock moves, not the process: no real waiting, and the bare fetch's pool
+ * (undici, timer-based) keeps its connection.
+ */
+const idleMs = Number(env.IDLE_MS ?? 0);
+let clockOffset = 0;
+if (idleMs > 0) {
+  const realNow = Date.now.bind(Date);
+  Date.now = () => realNow() + clockOffset;
+}
+
 async function bareFetch(chatId: number, operatorId: number): Promise<void> {
   const response = await fetch(transferUrl, {
     method: "POST",
@@ -48,6 +61,7 @@ async function bareFetch(chatId: number, operatorId: number): Promise<void> {
  * guard's cost is measured where it belongs: first-transfer latency (cold) and throughput.
  */
 async function viaHandler(chatId: number, operatorId: number): Promise<void> {
+  clockOffset += idleMs;
   const result = (await handler({ chatId, operatorId, guard: false }, context)) as
     | { transferred?: unknown }
     | undefined;

@@ -98,9 +98,9 @@ export function readBatchAnswer(
 
 /** A command's error entry: its code decides, as for a single call (status 0: commands have none). */
 function commandRefusal(bitrix24: Bitrix24Error): CommandOutcome {
-  const { error, retry } = refusal(0, bitrix24, false);
+  const { error, retry, retryInBatch } = refusal(0, bitrix24, false);
   // The queue lock (OPERATOR_WRONG) is the hand-over's decision (domain/hand-over.ts), not a plain retry.
-  return { ok: false, error, retry };
+  return { ok: false, error, retry: retry || retryInBatch === true };
 }
 
 export type ReadOutcome = { ok: true; result: unknown } | { ok: false; error: TransferError };

@@ -14,6 +14,8 @@ export interface ErrorPolicy {
   outcomeUnknown?: boolean;
   /** The secret may have been rotated, so it is read again once. */
   credentials?: boolean;
+  /** A batch command refused alone before it ran: the batch's next round sends it again. */
+  retryInBatch?: boolean;
   /** A refusal that can be momentary: one more attempt after this many ms. */
   retryOnceAfterMs?: number;
   /** Seconds to suggest to the caller when this ends the request. */
@@ -32,51 +34,71 @@ const UNKNOWN: ErrorPolicy = { code: "OUTCOME_UNKNOWN", retry: false, outcomeUnk
  */
 export const LOCK_RETRY_MS = 500;
 
-const POLICIES: Record<string, ErrorPolicy> = {
-  CHAT_ID_EMPTY: REJECTED,
-  USER_ID_EMPTY: REJECTED,
-  QUEUE_ID_EMPTY: REJECTED,
-  TRANSFER_ID_EMPTY: REJECTED,
-  OPERATOR_WRONG: { ...REJECTED, retryOnceAfterMs: LOCK_RETRY_MS },
-  // Not thrown by the transfer method (rest.php botSessionTransfer); older docs list it, so it stays a refusal.
-  WRONG_CHAT: REJECTED,
-  // dialogGet: no such Open Lines chat, or the user may not join its line (Chat::hasAccess → Config::canJoin).
-  ACCESS_ERROR: { code: "CHAT_NOT_READABLE", retry: false },
+/**
+ * Bitrix24's codes are free-form strings from the network: looked up by own keys only (a Map), so a
+ * code named like an `Object.prototype` member (`constructor`, `__proto__`, `toString`) is an unknown
+ * code, not an inherited function.
+ */
+const POLICIES: ReadonlyMap<string, ErrorPolicy> = new Map(
+  Object.entries({
+    CHAT_ID_EMPTY: REJECTED,
+    USER_ID_EMPTY: REJECTED,
+    QUEUE_ID_EMPTY: REJECTED,
+    TRANSFER_ID_EMPTY: REJECTED,
+    OPERATOR_WRONG: { ...REJECTED, retryOnceAfterMs: LOCK_RETRY_MS },
+    // Not thrown by the transfer method (rest.php botSessionTransfer); older docs list it, so it stays a refusal.
+    WRONG_CHAT: REJECTED,
+    // dialogGet: no such Open Lines chat, or the user may not join its line (Chat::hasAccess → Config::canJoin).
+    ACCESS_ERROR: { code: "CHAT_NOT_READABLE", retry: false },
 
-  BOT_ID_ERROR: MISCONFIGURED,
-  insufficient_scope: MISCONFIGURED,
-  ACCESS_DENIED: MISCONFIGURED,
-  WRONG_AUTH_TYPE: MISCONFIGURED,
-  user_access_error: MISCONFIGURED,
-  ERROR_METHOD_NOT_FOUND: MISCONFIGURED,
-  PORTAL_DELETED: MISCONFIGURED,
-  INVALID_REQUEST: MISCONFIGURED,
-  APPLICATION_NOT_FOUND: MISCONFIGURED,
-  authorization_error: MISCONFIGURED,
-  NO_AUTH_FOUND: AUTH,
-  INVALID_CREDENTIALS: AUTH,
-  invalid_token: AUTH,
-  expired_token: AUTH,
+    BOT_ID_ERROR: MISCONFIGURED,
+    insufficient_scope: MISCONFIGURED,
+    WRONG_AUTH_TYPE: MISCONFIGURED,
+    ERROR_METHOD_NOT_FOUND: MISCONFIGURED,
+    PORTAL_DELETED: MISCONFIGURED,
+    INVALID_REQUEST: MISCONFIGURED,
+    // The portal's own checks of credentials that are valid (rest/lib/oauth/auth.php and
+    // rest/lib/apauth/auth.php onRestCheckAuth, OAuthException: 401; the docs say 403 for some):
+    // configuration an admin fixes on the portal, so the secret is not read again for them.
+    ACCESS_DENIED: MISCONFIGURED,
+    APPLICATION_NOT_FOUND: MISCONFIGURED,
+    authorization_error: MISCONFIGURED,
+    user_access_error: MISCONFIGURED,
+    // rest.php STATUS_PAYMENT_REQUIRED is "reserved"; the token server answers it (settings/oauth/index.md).
+    PAYMENT_REQUIRED: MISCONFIGURED,
+    // Credentials that may have been rotated or renewed: the secret is read again (or the token renewed) once.
+    NO_AUTH_FOUND: AUTH,
+    INVALID_CREDENTIALS: AUTH,
+    invalid_token: AUTH,
+    expired_token: AUTH,
 
-  // Refused by the leaky bucket before the method runs.
-  QUERY_LIMIT_EXCEEDED: { code: "RATE_LIMITED", retry: true, retryAfter: 1 },
-  // The method's operating-time budget is spent: Bitrix24 blocks it for 10 minutes, so retrying now is futile.
-  OPERATION_TIME_LIMIT: { code: "RATE_LIMITED", retry: false, retryAfter: 600 },
-  // REST blocked by Bitrix24 for overload: only their support lifts it.
-  OVERLOAD_LIMIT: { code: "UPSTREAM_ERROR", retry: false },
-  // Unhandled exceptions: the method may have done its work before failing.
-  ERROR_CORE: UNKNOWN,
-  INTERNAL_SERVER_ERROR: UNKNOWN,
-  ERROR_UNEXPECTED_ANSWER: UNKNOWN,
-};
+    // Refused by the leaky bucket before the method runs.
+    QUERY_LIMIT_EXCEEDED: { code: "RATE_LIMITED", retry: true, retryAfter: 1 },
+    // LoadLimiter (rest/lib/engine/access/loadlimiter.php): the method's operating time over the last
+    // ten one-minute baskets is spent, and it is refused before it runs. A call fails fast (the block
+    // lasts until enough baskets expire); a batch command is refused alone, so a later round re-sends it.
+    OPERATION_TIME_LIMIT: { code: "RATE_LIMITED", retry: false, retryInBatch: true, retryAfter: 600 },
+    // HoldEntity: REST blocked for this app or webhook because of overload, before anything ran
+    // (auth.php onRestCheckAuth; the docs: 503, a manual block lifted by Bitrix24's support): not
+    // retried now, reported as a rate limit that ran nothing.
+    OVERLOAD_LIMIT: { code: "RATE_LIMITED", retry: false, retryAfter: 600 },
+    // The portal could not reach its authorization server to check the token (auth.php check): nothing ran.
+    CONNECTION_ERROR: { code: "UPSTREAM_ERROR", retry: true },
+    // Unhandled exceptions: the method may have done its work before failing.
+    ERROR_CORE: UNKNOWN,
+    INTERNAL_SERVER_ERROR: UNKNOWN,
+    ERROR_UNEXPECTED_ANSWER: UNKNOWN,
+  }),
+);
 
 /** Policy for an error envelope, falling back on the HTTP status for codes we do not know. */
 export function errorPolicy(status: number, error: string | undefined): ErrorPolicy {
-  const known = error === undefined ? undefined : POLICIES[error];
+  const known = error === undefined ? undefined : POLICIES.get(error);
   if (known) return known;
   if (status === 429) return { code: "RATE_LIMITED", retry: false, retryAfter: 60 };
   // A server or proxy fault: the request may have reached Bitrix24 and run.
   if (status >= 500) return UNKNOWN;
-  if (status === 401) return AUTH;
+  // An unknown refusal of the credentials: reported, but not worth a re-read of the secret.
+  if (status === 401) return MISCONFIGURED;
   return { code: "UPSTREAM_ERROR", retry: false };
 }

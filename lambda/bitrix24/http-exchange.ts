@@ -1,4 +1,5 @@
 import { Agent as HttpAgent, request as httpRequest } from "node:http";
+import type { Duplex } from "node:stream";
 import { isRecord } from "../domain/is-record.ts";
 
 /**
@@ -47,7 +48,51 @@ export class HttpConnectionError extends Error {
   }
 }
 
-const httpAgent = new HttpAgent({ keepAlive: true });
+/**
+ * How long a kept-alive connection may sit idle and still carry a request: 4 s, on the wall clock.
+ * Lambda freezes a sandbox between invocations for minutes, and meanwhile the other end forgets the
+ * connection: a server after its keep-alive timeout (5 s in Node's http.Server and Apache 2.4, 60–75 s
+ * in nginx), an AWS NAT gateway after 350 s idle (it then answers the next packet with a reset). A
+ * request written onto such a connection fails before any byte reaches Bitrix24, yet looks like one
+ * that may have run. Timers cannot catch it (they fire after the thawed handler has already picked the
+ * socket), so the idle time is read from Date.now() as each request starts, and an older connection is
+ * dropped for a new one. Below the smallest of those timeouts; costs a new handshake after idle
+ * (docs/performance.md).
+ */
+export const MAX_KEPT_ALIVE_IDLE_MS = 4000;
+
+/** When each free kept-alive socket was last handed back, on the wall clock. */
+const idleSince = new WeakMap<Duplex, number>();
+
+/**
+ * An agent that notes when a socket goes idle. keepSocketAlive is the documented hook for it; its
+ * answer (keep or destroy) passes through, and a destroyed socket's note goes with it.
+ */
+function timedAgent<T extends HttpAgent>(agent: T): T {
+  const keep = agent.keepSocketAlive.bind(agent);
+  agent.keepSocketAlive = (socket: Duplex) => {
+    idleSince.set(socket, Date.now());
+    return keep(socket);
+  };
+  return agent;
+}
+
+/**
+ * Takes every free socket idle too long out of the agent before a request can be given one:
+ * `agentRemove` detaches it at once (the documented way to take a socket from an agent), then it is closed.
+ */
+function dropStaleSockets(agent: HttpAgent, now: number): void {
+  for (const sockets of Object.values(agent.freeSockets)) {
+    for (const socket of [...(sockets ?? [])]) {
+      if (now - (idleSince.get(socket) ?? now) > MAX_KEPT_ALIVE_IDLE_MS) {
+        socket.emit("agentRemove");
+        socket.destroy();
+      }
+    }
+  }
+}
+
+const httpAgent = timedAgent(new HttpAgent({ keepAlive: true }));
 
 /**
  * node:https (with node:tls) is loaded on first use, not at import: loading it is the largest single
@@ -58,7 +103,7 @@ let https: { request: typeof import("node:https").request; agent: import("node:h
 export function loadHttps(): NonNullable<typeof https> {
   if (!https) {
     const module = process.getBuiltinModule("node:https");
-    https = { request: module.request, agent: new module.Agent({ keepAlive: true }) };
+    https = { request: module.request, agent: timedAgent(new module.Agent({ keepAlive: true })) };
   }
   return https;
 }
@@ -81,9 +126,11 @@ export function exchange({
     const secure = url.protocol === "https:";
     let reached = false;
     const tls = secure ? loadHttps() : undefined;
+    const agent = tls ? tls.agent : httpAgent;
+    dropStaleSockets(agent, Date.now());
     const request = (tls ? tls.request : httpRequest)(url, {
       method,
-      agent: tls ? tls.agent : httpAgent,
+      agent,
       // request.end(body) sends the whole body at once, so node:http declares its Content-Length itself.
       headers,
     });
@@ -97,7 +144,8 @@ export function exchange({
       );
 
     request.on("socket", (socket) => {
-      // A kept-alive socket is connected already; a new one is not until its (TLS) handshake is over.
+      // A kept-alive socket (idle less than MAX_KEPT_ALIVE_IDLE_MS) is connected already; a new one is
+      // not until its (TLS) handshake is over.
       if (!socket.connecting) reached = true;
       else socket.once(secure ? "secureConnect" : "connect", () => (reached = true));
     });

@@ -36,6 +36,16 @@ export type ProblemCode = keyof typeof PROBLEMS;
 export const UNKNOWN_OUTCOME_ADVICE =
   "the outcome is unknown: Bitrix24 may have done it. Read the chat (GET /transfers/chats/{chatId}) before sending this again";
 
+/**
+ * An unexpected failure (a bug, not Bitrix24) that struck while calls to Bitrix24 may have been sent:
+ * what it interrupted may have run, so it is reported as unknown, never as safe to send again.
+ */
+export function interruptedOutcome(): TransferError {
+  return new TransferError("OUTCOME_UNKNOWN", {
+    detail: `the service failed unexpectedly while calling Bitrix24; ${UNKNOWN_OUTCOME_ADVICE}`,
+  });
+}
+
 export interface FieldError {
   path: string;
   message: string;

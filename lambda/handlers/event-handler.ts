@@ -4,9 +4,11 @@
  * the invocation succeeds and Lambda never retries items that were transferred.
  */
 import type { FailedItem } from "../aws/failure-queue.ts";
-import { TransferError, toProblemDocument } from "../domain/problems.ts";
+import { ConfigError } from "../config.ts";
+import { interruptedOutcome, TransferError, toProblemDocument } from "../domain/problems.ts";
 import { requireTransferInput } from "../domain/transfer-request.ts";
 import type { EventOrigin } from "../events/invocation.ts";
+import { logUnexpectedFailure } from "../observability/logger.ts";
 import type { Dependencies } from "./dependencies.ts";
 import { asTransferError } from "./failures.ts";
 import type { Handled, InvocationRun } from "./invocation-run.ts";
@@ -102,15 +104,17 @@ async function runPayload(payload: unknown, dependencies: Dependencies, deadline
   try {
     ran = await runTransferInput(input, dependencies.service, deadline);
   } catch (error) {
-    // A single request's failure is thrown and parked; a batch's items fail inside its outcome, so a
-    // throw from a batch is the whole invocation failing, and Lambda retries the event.
-    if (input.kind === "batch") throw error;
-    const failure = asTransferError(error);
-    return {
-      total: 1,
-      log: { ...described, ...failureFields(failure) },
-      parked: [{ error: failure, request: payload }],
-    };
+    // Never thrown: a throw makes Lambda run the event again, sending what already ran. Every item is
+    // parked (a batch's items normally fail inside its outcome; a batch throws only before any call).
+    const failure = parkedFailure(error);
+    const log = { ...described, ...failureFields(failure) };
+    if (input.kind === "single") return { total: 1, log, parked: [{ error: failure, request: payload }] };
+    const parked = input.requests.map((_, index) => ({
+      error: failure,
+      request: callerItem(payload, index),
+      index,
+    }));
+    return { total: input.requests.length, log, parked };
   }
   const log = { ...described, ...outcomeFields(ran).log };
   if (ran.kind === "single") return { total: 1, log, parked: [] };
@@ -118,6 +122,16 @@ async function runPayload(payload: unknown, dependencies: Dependencies, deadline
     item.ok ? [] : [{ error: item.error, request: callerItem(payload, index), index }],
   );
   return { total: ran.requests.length, log, parked };
+}
+
+/**
+ * Our own problems as they are; anything else is a bug that may have struck after a call to Bitrix24
+ * was sent, so what it interrupted is unknown rather than safe to send again.
+ */
+function parkedFailure(error: unknown): TransferError {
+  if (error instanceof TransferError || error instanceof ConfigError) return asTransferError(error);
+  logUnexpectedFailure(error);
+  return interruptedOutcome();
 }
 
 /**

@@ -1,13 +1,23 @@
 /*
  * How close each portal's methods are to Bitrix24's limits, read from the answers themselves: every
- * answer's `time.operating` is the seconds of the method's operating-time budget used (480 s per 10
- * minutes, then 429 OPERATION_TIME_LIMIT until `time.operating_reset_at`), and 503
+ * answer's `time.operating` is the seconds of the method's operating-time budget used (420 s per 10
+ * minutes by default, then 429 OPERATION_TIME_LIMIT until `time.operating_reset_at`), and 503
  * QUERY_LIMIT_EXCEEDED answers show the leaky bucket overflowing (contract.md, "Limits"). Noted per
  * call, published with the invocation's metrics, so operators see a block coming.
  */
 
-/** The operating-time budget of one method, in seconds per 10 minutes. */
-export const OPERATING_BUDGET_SECONDS = 480;
+/**
+ * The operating-time budget of one method, in seconds per 10 minutes: `LoadLimiter::$limitTime` in
+ * rest/lib/engine/access/loadlimiter.php (`getLimitTime`); the docs' 480 s is a worked example. A
+ * tariff can change it (the `rest_load_limiter_seconds` feature), so BITRIX24_OPERATING_LIMIT_SECONDS
+ * overrides it; anything but a positive number keeps the default (metrics must never fail a call).
+ */
+export const DEFAULT_OPERATING_BUDGET_SECONDS = 420;
+
+export function operatingBudgetSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  const configured = Number(env.BITRIX24_OPERATING_LIMIT_SECONDS);
+  return Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_OPERATING_BUDGET_SECONDS;
+}
 
 export interface MethodUsage {
   /** The portal's host (the URL's path, which holds the webhook code, is never kept). */

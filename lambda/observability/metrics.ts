@@ -5,7 +5,7 @@
  */
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { METRIC, METRICS_NAMESPACE } from "../names.ts";
-import { OPERATING_BUDGET_SECONDS, takeBitrix24Usage } from "./bitrix24-usage.ts";
+import { operatingBudgetSeconds, takeBitrix24Usage } from "./bitrix24-usage.ts";
 import { SERVICE_NAME } from "./logger.ts";
 
 export interface InvocationMetrics {
@@ -56,11 +56,12 @@ function publishBitrix24Usage(): void {
   if (usage.length === 0) return;
   let highestShare: number | undefined;
   let queryLimitHits = 0;
+  const budget = operatingBudgetSeconds();
   for (const { portalHost, method, operatingSeconds, queryLimitHits: hits } of usage) {
     const perMethod = newMetrics();
     perMethod.addDimensions({ portalHost, method });
     if (operatingSeconds !== undefined) {
-      const share = (100 * operatingSeconds) / OPERATING_BUDGET_SECONDS;
+      const share = (100 * operatingSeconds) / budget;
       perMethod.addMetric(METRIC.operatingTime, MetricUnit.Seconds, operatingSeconds);
       perMethod.addMetric(METRIC.operatingShare, MetricUnit.Percent, share);
       highestShare = Math.max(highestShare ?? 0, share);

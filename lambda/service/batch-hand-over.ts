@@ -27,9 +27,10 @@ import {
   withMessage,
   withMessageOutcome,
 } from "../domain/hand-over.ts";
-import { TransferError } from "../domain/problems.ts";
+import { interruptedOutcome, TransferError } from "../domain/problems.ts";
 import type { ItemOutcome, MessageOutcome } from "../domain/transfer-outcome.ts";
 import type { TransferRequest } from "../domain/transfer-request.ts";
+import { logUnexpectedFailure } from "../observability/logger.ts";
 import type { ChatReader } from "./chat-reader.ts";
 import type { PortalCaller } from "./portal-caller.ts";
 
@@ -69,10 +70,40 @@ export async function handOverBatch(
 ): Promise<{ attempts: number; reads: number }> {
   const attempts = { count: 0 };
   const reads = { count: 0 };
-  let pending = await guardItems(reader, portal, items, outcomes, deadline, reads);
+  const inFlight = new Set<BatchItem>();
+  try {
+    const pending = await guardItems(reader, portal, items, outcomes, deadline, reads);
+    await runRounds(caller, reader, portal, pending, outcomes, deadline, { attempts, reads, inFlight });
+  } catch (error) {
+    // A throw would lose what the rounds so far decided (and, from an event, make Lambda send it all
+    // again): decided items keep their outcome, the rest may have run.
+    logUnexpected(error);
+    for (const item of items) {
+      if (inFlight.has(item) || outcomes[item.index] === undefined) {
+        const message = item.messagePending ? messageFailure(interruptedOutcome()) : item.message;
+        outcomes[item.index] = { ok: false, error: withMessage(interruptedOutcome(), message) };
+      }
+    }
+  }
+  return { attempts: attempts.count, reads: reads.count };
+}
+
+/** The rounds after the guard; `inFlight` holds the items whose calls were sent and are not decided yet. */
+async function runRounds(
+  caller: PortalCaller,
+  reader: ChatReader,
+  portal: string,
+  first: BatchItem[],
+  outcomes: ItemOutcome[],
+  deadline: number,
+  counts: { attempts: { count: number }; reads: { count: number }; inFlight: Set<BatchItem> },
+): Promise<void> {
+  let pending = first;
   for (let round = 1; pending.length > 0; round++) {
-    const ran = await runRound(caller, portal, pending, deadline, attempts);
-    const decisions = await settleLost(reader, portal, ran, deadline, reads);
+    for (const item of pending) counts.inFlight.add(item);
+    const ran = await runRound(caller, portal, pending, deadline, counts.attempts);
+    const decisions = await settleLost(reader, portal, ran, deadline, counts.reads);
+    counts.inFlight.clear();
     const again = decisions.filter((decision) => record(decision, portal, outcomes));
     if (again.length === 0 || round === BATCH_ROUNDS) break;
     const waitForLock = again.some(({ step }) => step.kind === "again" && step.waitForLock);
@@ -82,7 +113,6 @@ export async function handOverBatch(
     if (!waited) break;
     pending = again.map(({ item }) => item);
   }
-  return { attempts: attempts.count, reads: reads.count };
 }
 
 /** Reads the guarded items' chats; the items a person holds, or whose dialogue is closed, end as refused. */
@@ -140,6 +170,9 @@ async function settleLost(
   });
 }
 
+const logUnexpected = (error: unknown) =>
+  logUnexpectedFailure(error, "unexpected failure in a batch: its undecided items are reported as unknown");
+
 /** Writes the item's outcome; true when it goes again (its refusal stands if no round is left). */
 function record({ item, step, error }: Decision, portal: string, outcomes: ItemOutcome[]): boolean {
   const { message } = item;
@@ -189,9 +222,11 @@ async function runRound(
         ...readRound(batchItems, readBatchAnswer(outcome.result, keys, outcome.secrets), portal),
       );
     } catch (error) {
-      if (!(error instanceof TransferError)) throw error;
-      attempts.count += error.details.attempts ?? 0;
-      decisions.push(...batchItems.map((item) => wholeCallFailed(item, error)));
+      // Not Bitrix24's answer but a fault of ours, maybe after the batch ran: its commands may have run.
+      const failure = error instanceof TransferError ? error : interruptedOutcome();
+      if (failure !== error) logUnexpected(error);
+      attempts.count += failure.details.attempts ?? 0;
+      decisions.push(...batchItems.map((item) => wholeCallFailed(item, failure)));
     }
   }
   return decisions;

@@ -180,7 +180,7 @@ export const PROBLEM_CATALOGUE: Record<ProblemCode, ProblemEntry> = {
     example: { detail: "the service is misconfigured; its operators have been told" },
   },
   PORTAL_MISCONFIGURED: {
-    when: "the portal's secret is missing, malformed, still the placeholder or has no clientId; Bitrix24 refused the credentials or found no bot (ACCESS_DENIED: no CLIENT_ID; BOT_ID_ERROR: no bot registered with that CLIENT_ID; INVALID_CREDENTIALS, NO_AUTH_FOUND, insufficient_scope, WRONG_AUTH_TYPE, user_access_error, PORTAL_DELETED, …); or the portal redirected somewhere other than its own new address",
+    when: "the portal's secret is missing, malformed, still the placeholder or has no clientId; Bitrix24 refused the credentials or found no bot (ACCESS_DENIED: no CLIENT_ID; BOT_ID_ERROR: no bot registered with that CLIENT_ID; INVALID_CREDENTIALS, NO_AUTH_FOUND, insufficient_scope, WRONG_AUTH_TYPE, PORTAL_DELETED, …); the portal refused valid credentials for a reason an admin fixes (APPLICATION_NOT_FOUND: app uninstalled or deactivated; ACCESS_DENIED: no subscription; authorization_error, user_access_error: the user); the token server refused the app (PAYMENT_REQUIRED, invalid_scope, invalid_client); or the portal redirected somewhere other than its own new address",
     retry: "no: an admin must fix the portal or its secret (`npm run doctor` tells what)",
     reach: "operation",
     example: {
@@ -190,7 +190,7 @@ export const PROBLEM_CATALOGUE: Record<ProblemCode, ProblemEntry> = {
     },
   },
   UPSTREAM_ERROR: {
-    when: "Bitrix24 refused in a way that ran nothing but is not about the transfer (OVERLOAD_LIMIT, an unknown 4xx code, a connection that could not be made) after retries",
+    when: "Bitrix24 refused in a way that ran nothing but is not about the transfer (CONNECTION_ERROR: the portal could not reach its authorization server; an unknown 4xx code; a connection that could not be made) after retries",
     retry: "yes: nothing was done",
     reach: "operation",
     example: { detail: "the connection to Bitrix24 failed (ECONNREFUSED)" },
@@ -206,7 +206,7 @@ export const PROBLEM_CATALOGUE: Record<ProblemCode, ProblemEntry> = {
     },
   },
   RATE_LIMITED: {
-    when: "still QUERY_LIMIT_EXCEEDED after retries (Retry-After: 1), or OPERATION_TIME_LIMIT (Retry-After: 600)",
+    when: "still QUERY_LIMIT_EXCEEDED after retries (Retry-After: 1), OPERATION_TIME_LIMIT (Retry-After: 600; a batch command's is re-sent in the batch's next round first), or OVERLOAD_LIMIT: REST blocked for overload (Retry-After: 600). Nothing ran",
     retry: "yes, after Retry-After",
     reach: "operation",
     example: {

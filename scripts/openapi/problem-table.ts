@@ -1,6 +1,9 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { errorPolicy } from "../../lambda/bitrix24/error-policy.ts";
+import { refusal } from "../../lambda/bitrix24/refusal.ts";
 import { PROBLEMS } from "../../lambda/domain/problems.ts";
+import { tokenEndpointFailure } from "../../lambda/portals/oauth/tokens.ts";
 
 /**
  * The error-code table of docs/api.md, generated from the problem catalogue (status and title come
@@ -53,11 +56,11 @@ const GUIDANCE: Record<string, { when: string; retry: string }> = {
   },
   INTERNAL_ERROR: { when: "a misconfigured function or a bug; the log has the cause", retry: "later" },
   PORTAL_MISCONFIGURED: {
-    when: "the portal's secret is missing, malformed or the placeholder, or Bitrix24 refused the credentials or the bot (`INVALID_CREDENTIALS`, `insufficient_scope`, `BOT_ID_ERROR`, …)",
+    when: "the portal's secret is missing, malformed or the placeholder, or Bitrix24 refused the credentials, the application or the bot (`INVALID_CREDENTIALS`, `insufficient_scope`, `BOT_ID_ERROR`, `APPLICATION_NOT_FOUND`, `PAYMENT_REQUIRED`, …; see below)",
     retry: "no: an admin fixes the portal or secret (`npm run doctor`)",
   },
   UPSTREAM_ERROR: {
-    when: "Bitrix24 failed (5xx, an HTML page, `OVERLOAD_LIMIT`) after retries",
+    when: "Bitrix24 failed (5xx, an HTML page) or could not check the credentials (`CONNECTION_ERROR`) after retries",
     retry: "yes",
   },
   OUTCOME_UNKNOWN: {
@@ -65,7 +68,7 @@ const GUIDANCE: Record<string, { when: string; retry: string }> = {
     retry: "no: read the chat first (`GET /transfers/chats/{chatId}`)",
   },
   RATE_LIMITED: {
-    when: "`QUERY_LIMIT_EXCEEDED` after retries (`Retry-After: 1`), or `OPERATION_TIME_LIMIT` (`Retry-After: 600`)",
+    when: "`QUERY_LIMIT_EXCEEDED` after retries (`Retry-After: 1`), `OPERATION_TIME_LIMIT` or `OVERLOAD_LIMIT` (`Retry-After: 600`); nothing ran",
     retry: "after `Retry-After`",
   },
   IDEMPOTENCY_UNAVAILABLE: {
@@ -84,9 +87,67 @@ export function renderProblemTable(): string {
       if (!guidance) throw new Error(`scripts/openapi/problem-table.ts: describe the new problem ${code}`);
       return `| ${status} | \`${code}\` | ${title} | ${guidance.when} | ${guidance.retry} |`;
     });
-  return [START, "| status | code | title | when | retry? |", "|---|---|---|---|---|", ...rows, END].join(
-    "\n",
-  );
+  return [
+    START,
+    "| status | code | title | when | retry? |",
+    "|---|---|---|---|---|",
+    ...rows,
+    "",
+    ...renderRefusalTable(),
+    END,
+  ].join("\n");
+}
+
+/**
+ * Refusals of credentials that are themselves valid, and of the application by the token server: what
+ * Bitrix24 answers (status in the module's code, and where the docs say another), and the problem each
+ * becomes. Problem, retry and advice are computed from lambda/bitrix24 (error-policy.ts, refusal.ts).
+ */
+const REFUSALS: { error: string; status: string; where: string }[] = [
+  { error: "APPLICATION_NOT_FOUND", status: "401", where: "REST call (`oauth/auth.php`)" },
+  { error: "authorization_error", status: "401", where: "REST call (`oauth/auth.php`, `apauth/auth.php`)" },
+  { error: "user_access_error", status: "401 (docs: 403)", where: "REST call (`oauth/auth.php`)" },
+  {
+    error: "ACCESS_DENIED",
+    status: "401 (docs: 403)",
+    where: "REST call (`oauth/auth.php`, `apauth/auth.php`)",
+  },
+  {
+    error: "OVERLOAD_LIMIT",
+    status: "401 (docs: 503)",
+    where: "REST call (`oauth/auth.php`, `apauth/auth.php`)",
+  },
+  { error: "CONNECTION_ERROR", status: "401", where: "REST call (`oauth/auth.php`)" },
+  { error: "OPERATION_TIME_LIMIT", status: "429", where: "REST call or batch command (`LoadLimiter`)" },
+  { error: "PAYMENT_REQUIRED", status: "not documented", where: "token server (refresh)" },
+  { error: "invalid_scope", status: "not documented", where: "token server (refresh)" },
+  { error: "invalid_client", status: "not documented", where: "token server (refresh)" },
+];
+
+function renderRefusalTable(): string[] {
+  const rows = REFUSALS.map(({ error, status, where }) => {
+    const onTokenServer = where.startsWith("token server");
+    const policy = errorPolicy(0, error);
+    const { error: problem, retry, retryInBatch } = refusal(0, { error }, false);
+    const code =
+      onTokenServer && tokenEndpointFailure(400, error) === "refused" ? "PORTAL_MISCONFIGURED" : problem.code;
+    const retried = onTokenServer
+      ? "no"
+      : retry
+        ? "yes, with backoff within the deadline"
+        : retryInBatch
+          ? "in a batch: its next round; a call: no"
+          : "no";
+    const reread = policy.credentials ? "yes" : "no";
+    return `| \`${error}\` | ${where} | ${status} | \`${code}\` | ${retried} | ${reread} | ${problem.details.detail} |`;
+  });
+  return [
+    "Refusals of valid credentials (the portal's own checks) and of the application (the token server), and what each becomes:",
+    "",
+    "| Bitrix24 error | from | status | problem | sent again? | secret re-read? | detail (the fix) |",
+    "|---|---|---|---|---|---|---|",
+    ...rows,
+  ];
 }
 
 /** docs/api.md with its table replaced by the generated one. */

@@ -1,6 +1,14 @@
 import type { MethodContext, MethodResult } from "./method-types.ts";
-import { invokeMethod, normalizeMethodName } from "./methods.ts";
-import { isRecord, type Params, PhpArray, phpString, phpTruthy, setOwn } from "./php-values.ts";
+import { invokeMethod } from "./methods.ts";
+import {
+  isRecord,
+  type Params,
+  PhpArray,
+  phpString,
+  phpTruthy,
+  setOwn,
+  upperCaseKeys,
+} from "./php-values.ts";
 import { parseQueryString } from "./request-params.ts";
 import { RestError, systemErrors } from "./rest-errors.ts";
 import { commandTime } from "./time-envelope.ts";
@@ -19,10 +27,16 @@ export const MAX_BATCH_COMMANDS = 50;
  * - `result`, `result_error`, `result_total`, `result_next`, `result_time` are PHP arrays: `[]` when
  *   empty or keyed 0..n-1, objects otherwise.
  * The caller counts the whole batch as one request against the rate limit.
+ * From the module (rest/classes/general/rest_provider.php `methodsBatch`): `halt` and `cmd` are read
+ * case-insensitively (`array_change_key_case(…, CASE_UPPER)`); a command that is not a string is
+ * skipped (`if (!is_string($call)) continue;`: no entry at all), though it counts towards the 50; the
+ * method is the query's path as given, tried lower-cased then as is, with no `.json` stripped, so
+ * `method.json?…` inside a batch is a method nobody has (ERROR_METHOD_NOT_FOUND).
  */
 export function runBatch(params: Params, context: MethodContext): MethodResult {
-  const halt = phpTruthy(params.halt);
-  const commands = commandEntries(params.cmd);
+  const upper = upperCaseKeys(params);
+  const halt = phpTruthy(upper.HALT);
+  const commands = commandEntries(upper.CMD);
 
   const results = new PhpArray();
   const errors = new PhpArray();
@@ -32,11 +46,12 @@ export function runBatch(params: Params, context: MethodContext): MethodResult {
   const earlier: Record<string, unknown> = {};
 
   for (const [index, [key, command]] of commands.entries()) {
+    if (index < MAX_BATCH_COMMANDS && typeof command !== "string") continue;
     const started = context.now();
     const outcome =
       index >= MAX_BATCH_COMMANDS
         ? systemErrors.batchLengthExceeded()
-        : runCommand(command, earlier, context);
+        : runCommand(command as string, earlier, context);
     if (outcome instanceof RestError) {
       errors.set(key, outcome.toEnvelope());
       if (halt) break;
@@ -67,13 +82,13 @@ function commandEntries(cmd: unknown): Array<[string, unknown]> {
 }
 
 function runCommand(
-  command: unknown,
+  command: string,
   earlier: Record<string, unknown>,
   context: MethodContext,
 ): MethodResult | RestError {
-  if (typeof command !== "string") return systemErrors.methodNotFound();
   const question = command.indexOf("?");
-  const name = normalizeMethodName(question === -1 ? command : command.slice(0, question));
+  // No `.json` stripped here, unlike a URL's method (methodsBatch passes the path on as it is).
+  const name = (question === -1 ? command : command.slice(0, question)).toLowerCase();
   if (name === "batch") return systemErrors.batchMethodNotAllowed();
   const params = substituteResults(
     parseQueryString(question === -1 ? "" : command.slice(question + 1)),

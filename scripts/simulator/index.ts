@@ -88,7 +88,7 @@ export type {
   WebhookSeed,
   WelcomeBotSeed,
 } from "./portal-state.ts";
-export type { ErrorEnvelope } from "./rest-errors.ts";
+export type { AuthRefusal, ErrorEnvelope } from "./rest-errors.ts";
 export {
   type HitRecord,
   MAX_BODY_BYTES,

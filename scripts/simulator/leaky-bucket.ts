@@ -1,5 +1,7 @@
 /**
- * Bitrix24's request-intensity limit (limits.md): a leaky bucket per application/webhook. Every request
+ * Bitrix24's request-intensity limit (limits.md): a leaky bucket per portal and source IP, so the webhooks
+ * and applications of one portal called from one server share it (the simulator is one portal: its
+ * buckets are keyed by the caller's address). Every request
  * adds 1; a request that would take the counter above the threshold X gets 503 QUERY_LIMIT_EXCEEDED;
  * the counter drains by Y per second. So X requests at once pass, the next one is refused, and a client
  * staying at or below Y requests per second is never refused.
@@ -54,7 +56,7 @@ export class LeakyBucket {
   }
 }
 
-/** One bucket per key (a webhook), created on first use. */
+/** One bucket per key (a source address of this portal's callers), created on first use. */
 export class RateLimiter {
   readonly #limit: RateLimit;
   readonly #now: () => number;

@@ -53,6 +53,8 @@ export interface MethodContext {
   now: () => number;
   recordTransfer(record: Omit<TransferRecord, "seq">): void;
   recordMessage(record: Omit<MessageRecord, "seq">): void;
+  /** Throws 429 OPERATION_TIME_LIMIT when the method's operating time is spent (load-limiter.ts). */
+  checkOperatingTime(method: string): void;
 }
 
 /** A method's answer: `result`, plus `total`/`next` for list methods. */

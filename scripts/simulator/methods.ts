@@ -39,5 +39,6 @@ export function invokeMethod(name: string, params: Params, context: MethodContex
   if (!method.scopes.every((scope) => context.caller.scopes.includes(scope))) {
     throw systemErrors.insufficientScope();
   }
+  context.checkOperatingTime(name);
   return method.run(params, context);
 }

@@ -4,10 +4,13 @@ import { isGiven, type Params } from "./php-values.ts";
 /**
  * Bitrix24's OAuth 2.0 side for applications (settings/oauth/*.md in bitrix24/b24restdocs): tokens
  * issued at installation, the token endpoint's `grant_type=refresh_token`, and access-token checks for
- * REST calls. Rotation is real: a successful refresh kills the refresh token used AND the access token
- * issued with it; access tokens expire after their lifetime; refresh tokens after theirs (180 days).
+ * REST calls. Rotation is real: a successful refresh kills the refresh token used; whether it also kills
+ * the access token issued with it neither the module nor the docs say (`refreshKillsAccessToken`);
+ * access tokens expire after their lifetime; refresh tokens after theirs (180 days).
  * Error statuses of the token endpoint are not documented; these follow RFC 6749 (400, 401 for
- * invalid_client).
+ * invalid_client). Refusals of the app (settings/oauth/error-codes.md, settings/oauth/index.md):
+ * invalid_client, invalid_scope (the token asks for more than the app's card grants), PAYMENT_REQUIRED
+ * (the app's trial or paid period has expired).
  */
 
 export interface AppSeed {
@@ -58,6 +61,7 @@ export interface OAuthServerOptions {
   now: () => number;
   accessTokenLifetimeSeconds: number;
   refreshTokenLifetimeSeconds: number;
+  refreshKillsAccessToken: boolean;
   /** The portal's REST base and the token server's host, known once the server listens. */
   endpoints: () => { clientEndpoint: string; serverEndpoint: string; domain: string };
 }
@@ -70,6 +74,8 @@ interface AccessToken {
 
 interface RefreshToken {
   clientId: string;
+  /** The scopes the pair was granted. */
+  scopes: readonly string[];
   expiresAt: number;
   state: "live" | "used" | "revoked";
   /** The access token issued with it: it dies when this refresh token is used. */
@@ -88,11 +94,14 @@ export class OAuthServer {
   readonly #apps = new Map<string, AppSeed>();
   readonly #access = new Map<string, AccessToken>();
   readonly #refresh = new Map<string, RefreshToken>();
+  readonly #unpaid = new Set<string>();
+  readonly #seeds: readonly AppSeed[];
   readonly #options: OAuthServerOptions;
   readonly requests: TokenRequestRecord[] = [];
 
   constructor(apps: readonly AppSeed[], options: OAuthServerOptions) {
-    for (const app of apps) this.#apps.set(app.clientId, { ...app, scopes: [...app.scopes] });
+    this.#seeds = apps;
+    this.#restoreApps();
     this.#options = options;
   }
 
@@ -111,6 +120,26 @@ export class OAuthServer {
   revokeApp(clientId: string): void {
     for (const token of this.#access.values()) if (token.clientId === clientId) token.alive = false;
     for (const token of this.#refresh.values()) if (token.clientId === clientId) token.state = "revoked";
+  }
+
+  /** Every app paid for, with its card's scopes as seeded (tokens are left as they are). */
+  #restoreApps(): void {
+    for (const app of this.#seeds) this.#apps.set(app.clientId, { ...app, scopes: [...app.scopes] });
+    this.#unpaid.clear();
+  }
+
+  resetApps(): void {
+    this.#restoreApps();
+  }
+
+  expirePayment(clientId: string): void {
+    this.#unpaid.add(clientId);
+  }
+
+  /** The app's card is edited: its grants from now on. */
+  setCardScopes(clientId: string, scopes: readonly string[]): void {
+    const app = this.#apps.get(clientId);
+    if (app) app.scopes = [...scopes];
   }
 
   /** Refresh tokens that would work now. */
@@ -168,9 +197,17 @@ export class OAuthServer {
     if (!stored || stored.clientId !== clientId || this.#stateOf(stored) !== "live") {
       return oauthError(400, "invalid_grant", "Invalid refresh token");
     }
+    if (stored.scopes.some((scope) => !app.scopes.includes(scope))) {
+      return oauthError(
+        400,
+        "invalid_scope",
+        "Access permissions requested exceed those in the application card",
+      );
+    }
+    if (this.#unpaid.has(clientId)) return oauthError(400, "PAYMENT_REQUIRED", "Payment required");
     stored.state = "used";
     const killed = this.#access.get(stored.accessToken);
-    if (killed) killed.alive = false;
+    if (killed && this.#options.refreshKillsAccessToken) killed.alive = false;
     return { status: 200, body: { ...this.#issue(app) } };
   }
 
@@ -188,6 +225,7 @@ export class OAuthServer {
     this.#access.set(accessToken, { clientId: app.clientId, expiresAt: now + lifetime * 1000, alive: true });
     this.#refresh.set(refreshToken, {
       clientId: app.clientId,
+      scopes: [...app.scopes],
       expiresAt: now + refreshTokenLifetimeSeconds * 1000,
       state: "live",
       accessToken,

@@ -58,3 +58,54 @@ export const systemErrors = {
   badArgument: (description: string) => new RestError(400, "ERROR_ARGUMENT", description),
   internal: () => new RestError(500, "INTERNAL_SERVER_ERROR", "Internal server error"),
 } as const;
+
+/**
+ * A portal's own checks of credentials that are themselves valid (`onRestCheckAuth` of
+ * rest/lib/apauth/auth.php for webhooks and rest/lib/oauth/auth.php for applications). Each refusal is
+ * an `OAuthException` (rest/lib/oauthexception.php), whose status is `CRestServer::STATUS_UNAUTHORIZED`
+ * (401) unless the error names another; the docs (_includes/system-errors.md) say 403 for
+ * ACCESS_DENIED and 503 for OVERLOAD_LIMIT. Nothing runs: the method is never called.
+ */
+export type AuthRefusal =
+  /** `HoldEntity::is(TYPE_WEBHOOK | TYPE_APP, …)`: REST blocked for these credentials because of overload. */
+  | "overload-hold"
+  /** `Access::isAvailable` false: REST needs a subscription (webhook) or a commercial plan (app). */
+  | "no-subscription"
+  /** `CRestUtil::makeAuth` false: the user the credentials act as cannot be authorized. */
+  | "user-cannot-authorize"
+  /** oauth/auth.php `check`: `OAuthService::register()` failed, the portal cannot reach its auth server. */
+  | "auth-server-unreachable"
+  /** oauth/auth.php: `AppTable::getByClientId` finds no app, or its `ACTIVE` is not 'Y' (uninstalled or deactivated). */
+  | "app-inactive"
+  /** oauth/auth.php: `CRestUtil::checkAppAccess` false, the user has no access to the app. */
+  | "user-no-app-access";
+
+/** The refusal as the module answers it to this kind of caller; undefined when its check does not apply. */
+export function authRefusalError(refusal: AuthRefusal, caller: "webhook" | "app"): RestError | undefined {
+  switch (refusal) {
+    case "overload-hold":
+      return new RestError(401, "OVERLOAD_LIMIT", "REST API is blocked due to overload.");
+    case "no-subscription":
+      return new RestError(
+        401,
+        "ACCESS_DENIED",
+        caller === "webhook"
+          ? "REST is available only by subscription."
+          : "REST is available only on commercial plans.",
+      );
+    case "user-cannot-authorize":
+      return new RestError(401, "authorization_error", "Unable to authorize user");
+    case "auth-server-unreachable":
+      return caller === "app"
+        ? new RestError(401, "CONNECTION_ERROR", "Error connecting to authorization server")
+        : undefined;
+    case "app-inactive":
+      return caller === "app"
+        ? new RestError(401, "APPLICATION_NOT_FOUND", "Application not found")
+        : undefined;
+    case "user-no-app-access":
+      return caller === "app"
+        ? new RestError(401, "user_access_error", "The user does not have access to the application.")
+        : undefined;
+  }
+}

@@ -12,19 +12,23 @@ import {
   JSON_TYPE,
 } from "./faults.ts";
 import { DEFAULT_RATE_LIMIT, type RateLimit, RateLimiter } from "./leaky-bucket.ts";
+import { DEFAULT_OPERATING_LIMIT_SECONDS, LoadLimiter } from "./load-limiter.ts";
 import type { Caller, MessageRecord, MethodContext, TransferRecord } from "./method-types.ts";
 import { invokeMethod, METHODS, normalizeMethodName } from "./methods.ts";
 import { OAuthServer, type TokenGrant, type TokenRequestRecord } from "./oauth-server.ts";
 import { isGiven } from "./php-values.ts";
 import { type ChatSnapshot, type PortalSeed, PortalState, type WebhookSeed } from "./portal-state.ts";
 import { mergeParams, parseBody, parseQueryString } from "./request-params.ts";
-import { RestError, systemErrors } from "./rest-errors.ts";
+import { type AuthRefusal, authRefusalError, RestError, systemErrors } from "./rest-errors.ts";
 import { timeEnvelope } from "./time-envelope.ts";
 
 export interface SimulatorOptions {
   /** Port on 127.0.0.1; default 0 (a free one). */
   port?: number;
-  /** Leaky bucket per webhook; default { burst: 50, drainPerSecond: 2 } (cloud plans); false: no limit. */
+  /**
+   * Leaky bucket per portal and source IP, shared by its webhooks and apps (limits.md); default
+   * { burst: 50, drainPerSecond: 2 } (cloud plans); false: no limit.
+   */
   rateLimit?: RateLimit | false;
   /** Default: demoPortal(). */
   portal?: PortalSeed;
@@ -34,6 +38,13 @@ export interface SimulatorOptions {
   accessTokenLifetimeSeconds?: number;
   /** Lifetime of a refresh token; default 180 days. */
   refreshTokenLifetimeSeconds?: number;
+  /**
+   * Whether a refresh also kills the access token issued with the refresh token used. Neither the module
+   * nor the docs say; default true. The product must be right either way (tests run both).
+   */
+  refreshKillsAccessToken?: boolean;
+  /** LoadLimiter's `getLimitTime()`: operating seconds per method per 10 minutes; default 420. */
+  operatingTimeLimitSeconds?: number;
 }
 
 /** One HTTP request the simulator received. */
@@ -93,6 +104,20 @@ export interface Simulator {
   /** The dialogue is closed (Chat::finish → Chat::close). False when none was open. */
   finish(chatId: number): boolean;
   addWebhook(webhook: WebhookSeed): void;
+  /**
+   * The portal refuses valid credentials with one of its own checks (rest-errors.ts AuthRefusal), for
+   * every webhook and app it applies to, until cleared with `undefined` or by reset().
+   */
+  refuseAuth(refusal: AuthRefusal | undefined): void;
+  /**
+   * The method ran for `seconds` now, for the default webhook (or an app by client id): once over the
+   * limit in the last ten minutes, its calls and batch commands get 429 OPERATION_TIME_LIMIT.
+   */
+  spendOperatingTime(method: string, seconds: number, clientId?: string): void;
+  /** The app's trial or paid period ends: its refreshes answer PAYMENT_REQUIRED. */
+  expireAppPayment(clientId?: string): void;
+  /** The app's card now grants only these scopes: refreshing a token granted more answers invalid_scope. */
+  setAppCardScopes(scopes: readonly string[], clientId?: string): void;
   /** The code stops working at once: INVALID_CREDENTIALS. */
   revokeWebhook(code: string): void;
   /** The next `times` (default 1) transfer attempts on the chat answer OPERATOR_WRONG without executing. */
@@ -105,7 +130,10 @@ export interface Simulator {
   /** One-shot by default; see FaultOptions. */
   injectFault(fault: Fault, options?: FaultOptions): void;
   clearFaults(): void;
-  /** Clears ledger, messages, hits, faults, locks and rate-limit buckets and restores the chats; webhooks stay. */
+  /**
+   * Clears ledger, messages, hits, faults, locks, auth refusals and rate-limit buckets, restores the chats
+   * and the apps' cards and payment; webhooks and tokens stay.
+   */
   reset(): void;
   /** Stops listening and destroys every connection, hung ones included. */
   close(): Promise<void>;
@@ -153,6 +181,8 @@ class PortalSimulator implements Simulator {
   readonly #hits: HitRecord[] = [];
   readonly #transferListeners = new Set<(record: TransferRecord) => void>();
   readonly #oauth: OAuthServer;
+  #authRefusal: AuthRefusal | undefined;
+  readonly #loadLimiter: LoadLimiter;
   #port = 0;
   #closing: Promise<void> | undefined;
 
@@ -164,12 +194,17 @@ class PortalSimulator implements Simulator {
       now: this.#now,
       accessTokenLifetimeSeconds: options.accessTokenLifetimeSeconds ?? 3600,
       refreshTokenLifetimeSeconds: options.refreshTokenLifetimeSeconds ?? 180 * 24 * 3600,
+      refreshKillsAccessToken: options.refreshKillsAccessToken ?? true,
       endpoints: () => ({
         clientEndpoint: `${this.url}/rest/`,
         serverEndpoint: `${this.url}/rest/`,
         domain: `127.0.0.1:${this.#port}`,
       }),
     });
+    this.#loadLimiter = new LoadLimiter(
+      options.operatingTimeLimitSeconds ?? DEFAULT_OPERATING_LIMIT_SECONDS,
+      this.#now,
+    );
     const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
     this.#limiter = rateLimit === false ? undefined : new RateLimiter(rateLimit, this.#now);
   }
@@ -306,6 +341,26 @@ class PortalSimulator implements Simulator {
     this.#portal.revokeWebhook(code);
   }
 
+  spendOperatingTime(method: string, seconds: number, clientId?: string): void {
+    const caller: Caller =
+      clientId === undefined
+        ? { kind: "webhook", userId: this.#portal.defaultWebhook?.userId ?? 0, scopes: [] }
+        : { kind: "app", clientId, userId: 0, scopes: [] }; // LoadLimiter counts an app by its client id alone
+    this.#loadLimiter.spend(caller, method.toLowerCase(), seconds);
+  }
+
+  refuseAuth(refusal: AuthRefusal | undefined): void {
+    this.#authRefusal = refusal;
+  }
+
+  expireAppPayment(clientId?: string): void {
+    this.#oauth.expirePayment(this.#appId(clientId));
+  }
+
+  setAppCardScopes(scopes: readonly string[], clientId?: string): void {
+    this.#oauth.setCardScopes(this.#appId(clientId), scopes);
+  }
+
   injectFault(fault: Fault, options?: FaultOptions): void {
     this.#faults.add(fault, options);
   }
@@ -321,6 +376,9 @@ class PortalSimulator implements Simulator {
     this.#hits.length = 0;
     this.#oauth.requests.length = 0;
     this.#faults.clear();
+    this.#authRefusal = undefined;
+    this.#loadLimiter.reset();
+    this.#oauth.resetApps();
     this.#limiter?.reset();
     this.#portal.restoreChats();
   }
@@ -402,8 +460,9 @@ class PortalSimulator implements Simulator {
       // The method is looked up before authentication (contract.md: ERROR_METHOD_NOT_FOUND before auth).
       if (route.kind === "rest-unknown") throw systemErrors.methodNotFound();
       if (route.method !== "batch" && !METHODS.has(route.method)) throw systemErrors.methodNotFound();
-      const { caller, bucket } = this.#authenticate(route, params);
-      if (this.#limiter && !this.#limiter.tryAdd(bucket)) {
+      const caller = this.#authenticate(route, params);
+      // limits.md: one bucket per portal and source IP, shared by every webhook and app calling from it.
+      if (this.#limiter && !this.#limiter.tryAdd(req.socket.remoteAddress ?? "unknown")) {
         throw systemErrors.queryLimitExceeded();
       }
       if (!body.ok) throw systemErrors.badArgument(body.reason);
@@ -416,6 +475,7 @@ class PortalSimulator implements Simulator {
         recordMessage: (record) => {
           this.#messages.push({ seq: ++this.#seq, ...record });
         },
+        checkOperatingTime: (method) => this.#loadLimiter.check(caller, method),
       };
       const outcome =
         route.method === "batch" ? runBatch(params, context) : invokeMethod(route.method, params, context);
@@ -434,29 +494,31 @@ class PortalSimulator implements Simulator {
   #authenticate(
     route: Extract<Route, { kind: "webhook" | "token" }>,
     params: Record<string, unknown>,
-  ): { caller: Caller; bucket: string } {
+  ): Caller {
     if (route.kind === "token") {
       if (!isGiven(params.auth)) throw systemErrors.noAuthFound();
       const check = this.#oauth.authenticate(String(params.auth));
       if (!check.ok) {
         throw check.error === "expired_token" ? systemErrors.expiredToken() : systemErrors.invalidToken();
       }
+      this.#refuseValidCredentials("app");
       return {
-        caller: {
-          kind: "app",
-          clientId: check.app.clientId,
-          userId: check.app.userId ?? 1,
-          scopes: check.app.scopes,
-        },
-        bucket: `app:${check.app.clientId}`,
+        kind: "app",
+        clientId: check.app.clientId,
+        userId: check.app.userId ?? 1,
+        scopes: check.app.scopes,
       };
     }
     const webhook = this.#portal.findWebhook(route.userId, route.code);
     if (!webhook) throw systemErrors.invalidCredentials();
-    return {
-      caller: { kind: "webhook", userId: webhook.userId, scopes: webhook.scopes },
-      bucket: `${webhook.userId}/${webhook.code}`,
-    };
+    this.#refuseValidCredentials("webhook");
+    return { kind: "webhook", userId: webhook.userId, scopes: webhook.scopes };
+  }
+
+  /** The portal's own refusal of credentials that checked out (onRestCheckAuth), if one is set and applies. */
+  #refuseValidCredentials(caller: "webhook" | "app"): void {
+    const refused = this.#authRefusal && authRefusalError(this.#authRefusal, caller);
+    if (refused) throw refused;
   }
 
   /** `/oauth/token/`: GET with a query (as documented) or POST with a form or JSON body. */

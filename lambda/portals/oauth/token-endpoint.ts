@@ -11,6 +11,7 @@ import {
   parseJsonObject,
   transportFailure,
 } from "../../bitrix24/http-exchange.ts";
+import { refusalAdvice } from "../../bitrix24/refusal.ts";
 import { TransferError } from "../../domain/problems.ts";
 import { ERROR_CODE_PATTERN, safeErrorCode } from "../../domain/safe-text.ts";
 import { type TokenEndpointFailure, tokenEndpointFailure } from "./tokens.ts";
@@ -159,7 +160,9 @@ function describeFailure(
       });
     case "refused":
       return new TransferError("PORTAL_MISCONFIGURED", {
-        detail: `Bitrix24's OAuth server refused the application with ${errorCode}; check the app's client id and secret, its installation and its payment status`,
+        detail:
+          refusalAdvice(errorCode ?? "") ??
+          `Bitrix24's OAuth server refused the application with ${errorCode}; check the app's client id and secret, its installation and its payment status`,
         ...bitrix24,
       });
     default:

@@ -1,6 +1,9 @@
 /**
  * Rules for a Bitrix24 application's OAuth 2.0 tokens. Access tokens live an hour; refresh tokens rotate:
- * a successful refresh kills the refresh token used and the access token issued with it.
+ * a successful refresh kills the refresh token used. Whether it also kills the access token issued with
+ * it neither the module nor the docs say, so nothing here relies on it: an old access token that still
+ * works is used until it expires, one that was killed is answered `invalid_token` and replaced from the
+ * secret (test/oauth-refresh-kill.test.ts runs both).
  */
 import { TransferError } from "../../domain/problems.ts";
 
@@ -26,7 +29,7 @@ export function isDueForRenewal(pair: TokenPair, now: number): boolean {
   return pair.expiresAt - now <= RENEWAL_MARGIN_MS;
 }
 
-/** Bitrix24's answers for an access token that expired, or was killed by a refresh elsewhere. */
+/** Bitrix24's answers for an access token that expired, or (maybe) was killed by a refresh elsewhere. */
 const TOKEN_REJECTIONS = new Set(["expired_token", "invalid_token"]);
 
 export function isTokenRejection(error: unknown): boolean {

@@ -205,6 +205,14 @@ export const configSchema = z
     secretReaders: z
       .array(z.string().regex(IAM_PRINCIPAL_ARN, { error: "secretReaders are IAM role or user ARNs" }))
       .default([]),
+    /** Domains an on-premise portal may move to (a 302 to its new address), besides its own domain; PORTAL_MOVE_DOMAINS. */
+    portalMoveDomains: z
+      .array(
+        z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/, {
+          error: "portalMoveDomains are lower-case domain names such as example.com",
+        }),
+      )
+      .default([]),
     eventSources: z
       .array(
         z.string().regex(EVENT_SOURCE, {

@@ -68,6 +68,7 @@ export class TransferStack extends Stack {
       idempotencyTable: this.idempotency,
       tracing: config.tracing,
       secretsExtension: config.secretsExtension,
+      portalMoveDomains: config.portalMoveDomains,
     });
     const transferFunction = this.transfer.handler.function;
 

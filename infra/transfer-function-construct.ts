@@ -38,6 +38,8 @@ export interface TransferFunctionProps {
   tracing: boolean;
   /** Read secrets through the AWS Parameters and Secrets Lambda Extension (the SDK stays the fallback). */
   secretsExtension: boolean;
+  /** Domains an on-premise portal may move to (PORTAL_MOVE_DOMAINS). */
+  portalMoveDomains?: readonly string[];
 }
 
 /**
@@ -71,6 +73,9 @@ export class TransferFunction extends Construct {
         IDEMPOTENCY_TABLE: props.idempotencyTable.table.tableName,
         // Only these portals may hold OAuth tokens: only their secrets are writable (see grantTokenRotation).
         OAUTH_PORTALS: JSON.stringify(props.portalSecrets.oauthPortals()),
+        ...(props.portalMoveDomains?.length
+          ? { PORTAL_MOVE_DOMAINS: JSON.stringify(props.portalMoveDomains) }
+          : {}),
       },
     });
     props.idempotencyTable.grantIdempotencyAccess(this.handler.function);

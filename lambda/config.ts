@@ -19,6 +19,8 @@ export interface ServiceConfig {
   oauthPortals: ReadonlySet<string>;
   /** Bitrix24's OAuth token endpoint. */
   oauthTokenUrl: string;
+  /** Domains an on-premise portal may move to (a 302), besides Bitrix24's cloud zones and its own domain. */
+  portalMoveDomains: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -44,6 +46,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     idempotencyTable: env.IDEMPOTENCY_TABLE || undefined,
     oauthPortals: parseOAuthPortals(env.OAUTH_PORTALS, portals),
     oauthTokenUrl: parseTokenUrl(env.B24_OAUTH_TOKEN_URL, env.ALLOW_HTTP_LOOPBACK === "true"),
+    portalMoveDomains: parseMoveDomains(env.PORTAL_MOVE_DOMAINS),
   };
 }
 
@@ -60,6 +63,26 @@ function parseOAuthPortals(raw: string | undefined, portals: ReadonlyMap<string,
     throw new ConfigError('OAUTH_PORTALS must be a JSON list of keys of PORTALS, such as ["main"]');
   }
   return new Set(parsed as string[]);
+}
+
+/** A host name of at least two labels, lower case: `crm.example.com`. */
+const DOMAIN_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/;
+
+/** PORTAL_MOVE_DOMAINS: a JSON list of domains, e.g. ["crm.example.net"]. */
+function parseMoveDomains(raw: string | undefined): string[] {
+  if (!raw) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError("PORTAL_MOVE_DOMAINS is not valid JSON");
+  }
+  if (!Array.isArray(parsed) || !parsed.every((d) => typeof d === "string" && DOMAIN_PATTERN.test(d))) {
+    throw new ConfigError(
+      'PORTAL_MOVE_DOMAINS must be a JSON list of lower-case domains, such as ["example.com"]',
+    );
+  }
+  return parsed as string[];
 }
 
 const DEFAULT_TOKEN_URL = "https://oauth.bitrix.info/oauth/token/";

@@ -282,7 +282,7 @@ describe("default stack (cdk.json settings)", () => {
     expect(JSON.stringify(statementsOfFunction(template, authorizerId))).not.toMatch(/dynamodb:|sqs:/);
   });
 
-  it("alarms on function errors, throttles, API 5xx, authorizer errors, any failed invocation and Bitrix24 limits", () => {
+  it("alarms on function errors, throttles, API 5xx, authorizer errors, any failed invocation, Bitrix24 limits and a portal move (PortalMoved)", () => {
     const [topicId] = onlyResource(template, "AWS::SNS::Topic");
     const alarms = Object.values(resourcesOf(template, "AWS::CloudWatch::Alarm")).map((a) => a.Properties);
     const [transferId] = transferFunction(template);
@@ -299,7 +299,7 @@ describe("default stack (cdk.json settings)", () => {
         ["AWS/SQS", "ApproximateNumberOfMessagesVisible", expect.stringContaining(queueId)],
       ]),
     );
-    expect(alarms).toHaveLength(7);
+    expect(alarms).toHaveLength(8);
     const service = [{ Name: "service", Value: "b24-transfer" }];
     const bitrix24 = alarms.filter((a) => a.Namespace === "B24Transfer");
     expect(bitrix24).toEqual([
@@ -311,6 +311,13 @@ describe("default stack (cdk.json settings)", () => {
       }),
       expect.objectContaining({
         MetricName: "Bitrix24QueryLimitHits",
+        Statistic: "Sum",
+        Dimensions: service,
+        Threshold: 1,
+      }),
+      // Issue 25, Medium 1: any followed move is worth a look.
+      expect.objectContaining({
+        MetricName: "PortalMoved",
         Statistic: "Sum",
         Dimensions: service,
         Threshold: 1,
@@ -555,7 +562,7 @@ describe("IAM authorization", () => {
     template.resourceCountIs("AWS::ApiGatewayV2::Authorizer", 0);
     template.resourceCountIs("AWS::Lambda::Function", 1);
     template.resourceCountIs("AWS::SecretsManager::Secret", 1);
-    template.resourceCountIs("AWS::CloudWatch::Alarm", 6);
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 7);
     expect(template.toJSON().Outputs.ClientTokensSecretName).toBeUndefined();
   });
 });

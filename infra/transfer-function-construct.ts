@@ -34,6 +34,8 @@ export interface TransferFunctionProps {
   logLevel: string;
   reservedConcurrency?: number;
   failureQueue: IQueue;
+  /** The secret whose value signs parked items (FAILURE_SIGNING_SECRET). */
+  failureSigningSecretArn: string;
   idempotencyTable: IdempotencyTable;
   tracing: boolean;
   /** Read secrets through the AWS Parameters and Secrets Lambda Extension (the SDK stays the fallback). */
@@ -70,6 +72,7 @@ export class TransferFunction extends Construct {
         // Asynchronous items that fail for good are parked here one by one, so the items of an event
         // that succeeded are not retried with them.
         FAILURE_QUEUE_URL: props.failureQueue.queueUrl,
+        FAILURE_SIGNING_SECRET: props.failureSigningSecretArn,
         IDEMPOTENCY_TABLE: props.idempotencyTable.table.tableName,
         // Only these portals may hold OAuth tokens: only their secrets are writable (see grantTokenRotation).
         OAUTH_PORTALS: JSON.stringify(props.portalSecrets.oauthPortals()),

@@ -13,6 +13,8 @@ export interface ServiceConfig {
   attemptTimeoutMs: number;
   /** SQS queue for asynchronous work that finally failed. */
   failureQueueUrl: string | undefined;
+  /** Secret holding the key that signs parked items (failure-signature.ts); unsigned without it. */
+  failureSigningSecret: string | undefined;
   /** DynamoDB table for Idempotency-Key and event-id deduplication. */
   idempotencyTable: string | undefined;
   /** Portals whose secret may hold OAuth tokens: the function may rewrite only these secrets. */
@@ -43,6 +45,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     allowHttpLoopback: env.ALLOW_HTTP_LOOPBACK === "true",
     attemptTimeoutMs: seconds(env, "BITRIX24_ATTEMPT_TIMEOUT_SECONDS", 8) * 1000,
     failureQueueUrl: env.FAILURE_QUEUE_URL || undefined,
+    failureSigningSecret: env.FAILURE_SIGNING_SECRET || undefined,
     idempotencyTable: env.IDEMPOTENCY_TABLE || undefined,
     oauthPortals: parseOAuthPortals(env.OAUTH_PORTALS, portals),
     oauthTokenUrl: parseTokenUrl(env.B24_OAUTH_TOKEN_URL, env.ALLOW_HTTP_LOOPBACK === "true"),

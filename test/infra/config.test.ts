@@ -54,6 +54,7 @@ describe("the settings in cdk.json", () => {
       eventSources: [],
       secretsKey: "customer-managed",
       secretReaders: [],
+      portalMoveDomains: [],
     });
   });
 });

@@ -112,6 +112,7 @@ describe("default stack (cdk.json settings)", () => {
         POWERTOOLS_SERVICE_NAME: "b24-transfer",
         POWERTOOLS_LOG_LEVEL: "INFO",
         FAILURE_QUEUE_URL: { Ref: queueId },
+        FAILURE_SIGNING_SECRET: { Ref: signingKeyId(template) },
         IDEMPOTENCY_TABLE: { Ref: tableId },
         OAUTH_PORTALS: "[]",
         // The Parameters and Secrets extension's settings (secretsExtension, on by default).
@@ -200,7 +201,7 @@ describe("default stack (cdk.json settings)", () => {
     });
   });
 
-  it("lets the authorizer read only the client-token secret, and the function only the portal secrets", () => {
+  it("lets the authorizer read only the client-token secret, and the function only the portal secrets and the signing key", () => {
     const [clientSecretId, clientSecret] = onlyResource(template, "AWS::SecretsManager::Secret", {
       Description: Match.stringLikeRegexp("client token hashes"),
     });
@@ -216,7 +217,10 @@ describe("default stack (cdk.json settings)", () => {
       SECRET_CACHE_TTL_SECONDS: "300",
     });
     const [transferId] = transferFunction(template);
-    expect(secretsResources(statementsOfFunction(template, transferId))).toEqual([{ Ref: portalSecretId }]);
+    expect(secretsResources(statementsOfFunction(template, transferId))).toEqual(
+      expect.arrayContaining([{ Ref: portalSecretId }, { Ref: signingKeyId(template) }]),
+    );
+    expect(secretsResources(statementsOfFunction(template, transferId))).toHaveLength(2);
   });
 
   it("grants no function a managed policy or a wildcard log permission", () => {
@@ -345,6 +349,7 @@ describe("default stack (cdk.json settings)", () => {
         "AlarmTopicArn",
         "ClientTokensSecretName",
         "FailedInvocationsQueueUrl",
+        "FailureSigningSecretArn",
         "PortalSecretMain",
         "TransferFunctionName",
         "TransfersUrl",
@@ -465,8 +470,8 @@ describe("stack with every option", () => {
         ],
       ],
     });
-    // Imported secrets stay where they are: the stack creates only its own two.
-    template.resourceCountIs("AWS::SecretsManager::Secret", 2);
+    // Imported secrets stay where they are: the stack creates only its own two and the signing key.
+    template.resourceCountIs("AWS::SecretsManager::Secret", 3);
   });
 
   it("lets the function read exactly the configured portal secrets, never a wildcard", () => {
@@ -476,8 +481,9 @@ describe("stack with every option", () => {
     const [createdId] = onlyResource(template, "AWS::SecretsManager::Secret", {
       Description: Match.stringLikeRegexp('portal "main"'),
     });
-    expect(resources).toHaveLength(3);
+    expect(resources).toHaveLength(4);
     expect(resources).toContain(JSON.stringify({ Ref: createdId }));
+    expect(resources).toContain(JSON.stringify({ Ref: signingKeyId(template) }));
     expect(resources).toContain(
       JSON.stringify("arn:aws:secretsmanager:eu-central-1:123456789012:secret:b24/eu-branch-AbC123"),
     );
@@ -561,7 +567,8 @@ describe("IAM authorization", () => {
     expect(route.Properties).toMatchObject({ RouteKey: "POST /transfers", AuthorizationType: "AWS_IAM" });
     template.resourceCountIs("AWS::ApiGatewayV2::Authorizer", 0);
     template.resourceCountIs("AWS::Lambda::Function", 1);
-    template.resourceCountIs("AWS::SecretsManager::Secret", 1);
+    // The portal secret and the failure queue's signing key; no client-token secret.
+    template.resourceCountIs("AWS::SecretsManager::Secret", 2);
     template.resourceCountIs("AWS::CloudWatch::Alarm", 7);
     expect(template.toJSON().Outputs.ClientTokensSecretName).toBeUndefined();
   });
@@ -706,3 +713,9 @@ describe("OAuth portals", () => {
     expect(JSON.stringify(generate[0])).toContain("secretsmanager.eu-central-1.amazonaws.com");
   });
 });
+
+function signingKeyId(template: Template): string {
+  return onlyResource(template, "AWS::SecretsManager::Secret", {
+    Description: Match.stringLikeRegexp("signing the failure queue"),
+  })[0];
+}

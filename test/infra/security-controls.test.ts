@@ -145,6 +145,30 @@ describe("finding 7: created secrets under a customer-managed key only the funct
     expect(JSON.stringify(writes?.Condition)).toContain("secretsmanager.");
   });
 
+  it("Low 3: grants nobody kms:CreateGrant, so no principal can grant itself decrypt around the key policy", () => {
+    const allows = (pattern: string, action: string) =>
+      new RegExp(
+        `^${pattern
+          .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+          .replace(/\*/g, ".*")
+          .replace(/\?/g, ".")}$`,
+        "i",
+      ).test(action);
+    expect(allows("kms:Create*", "kms:CreateGrant")).toBe(true);
+    const granting = keyPolicy.filter(
+      (s) =>
+        s.Effect === "Allow" &&
+        actions(s).some((a) => allows(a, "kms:CreateGrant")) &&
+        JSON.stringify(s.Condition ?? {}).indexOf("kms:GrantIsForAWSResource") < 0,
+    );
+    expect(granting).toEqual([]);
+    // The account still administers the key: aliases, policy, rotation, deletion.
+    const admin = keyPolicy.find((s) => s.Sid === "AccountAdministersTheKey") as Statement;
+    expect(actions(admin)).toEqual(
+      expect.arrayContaining(["kms:CreateAlias", "kms:Put*", "kms:ScheduleKeyDeletion"]),
+    );
+  });
+
   it("lets the named secretReaders decrypt too, through Secrets Manager only", () => {
     const reader = "arn:aws:iam::123456789012:role/ops-admin";
     const withReaders = synthTemplate({ ...BASE_CONFIG, secretReaders: [reader] });

@@ -206,8 +206,28 @@ export const transferBatchSchema = z
         const input = value.transfers[index];
         ctx.issues.push({ code: "custom", input, path: ["transfers", index, "chatId"], message });
       }
+      value.transfers.forEach((item, index) => {
+        if (item.message === undefined || !BATCH_REFERENCE.test(item.message)) return;
+        ctx.issues.push({
+          code: "custom",
+          input: item.message,
+          path: ["transfers", index, "message"],
+          message: BATCH_REFERENCE_REFUSED,
+        });
+      });
     }),
   );
+
+/**
+ * Inside `batch`, Bitrix24 replaces `$result[…]`, `$error[…]`, `$total[…]`, `$next[…]` and `$time[…]`
+ * (any case, any non-space text between the name and the brackets) in every parameter with earlier
+ * commands' answers (rest/classes/general/rest_util.php CRestUtil::processBatchElement, keys of
+ * methodsBatch's $arResult): the customer would read something else than was sent. Such a message is
+ * refused in a batch; sent alone it is written as it is.
+ */
+const BATCH_REFERENCE = /\$(result|error|total|next|time)\S*\[[^\]]+\]/i;
+const BATCH_REFERENCE_REFUSED =
+  "message contains a Bitrix24 batch reference ($result[…], $time[…]…) that batch would replace; send this transfer on its own";
 
 /**
  * Two commands for one chat in one batch would race on the portal: the caller surely meant one. The

@@ -26,6 +26,8 @@ export interface CallOptions {
   allowHttpLoopback?: boolean;
   /** Domains besides Bitrix24's cloud and the portal's own domain that a moved portal may go to (on-premise). */
   moveDomains?: readonly string[];
+  /** The bot's CLIENT_ID sent with the call (also inside batch commands): a secret, kept out of every text. */
+  clientId?: string;
   /** The portal's host as configured: metrics name it, never a host a redirect pointed to. */
   portalHost?: string;
   /** Told the new REST base when the portal answered with its new address and the call went there. */
@@ -61,7 +63,7 @@ export async function callMethod(
   const random = options.random ?? Math.random;
   const target = { url: new URL(`${restBase}${method}.json`) };
   const body = JSON.stringify(params);
-  const secrets = endpointSecrets(restBase, params.auth);
+  const secrets = endpointSecrets(restBase, params.auth, options.clientId);
   let last: AttemptFailure | undefined;
   let retriedOnce = false;
 

@@ -76,9 +76,13 @@ export class PortalCaller {
       allowHttpLoopback: this.#config.allowHttpLoopback,
       moveDomains: this.#config.portalMoveDomains,
       portalHost: new URL(endpoint.restBase).host,
+      ...(endpoint.access.clientId === undefined ? {} : { clientId: endpoint.access.clientId }),
       onMoved: (newBase) => this.#noteMove(portal, endpoint.restBase, newBase),
     });
-    return { ...outcome, secrets: endpointSecrets(endpoint.restBase, endpoint.auth) };
+    return {
+      ...outcome,
+      secrets: endpointSecrets(endpoint.restBase, endpoint.auth, endpoint.access.clientId),
+    };
   }
 
   #movedBase(restBase: string): string | undefined {

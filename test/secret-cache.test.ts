@@ -119,6 +119,29 @@ describe("secret cache", () => {
     expect(c.loads).toHaveLength(2);
   });
 
+  it("Low 6: forces at most one re-read per secret in 5 s, whoever holds which value", async () => {
+    const c = counter();
+    const cache = createSecretCache({ ttlMs: 60_000, load: c.load, now: c.clock.now });
+    const first = cache.get("a");
+    c.release();
+    const stale = await first;
+    const forced = cache.refresh("a", stale);
+    c.release();
+    const fresh = await forced;
+    // Refused again with the fresh value, 4.999 s later: the same value answers, nothing is read.
+    c.clock.advance(4999);
+    expect(await cache.refresh("a", fresh)).toBe(fresh);
+    // Another secret has its own allowance.
+    const other = cache.refresh("b", stale);
+    c.release();
+    await other;
+    expect(c.loads).toEqual(["a", "a", "b"]);
+    c.clock.advance(1);
+    const later = cache.refresh("a", fresh);
+    c.release();
+    expect((await later).value).toBe("a#4");
+  });
+
   it("keeps secrets apart", async () => {
     const c = counter();
     const cache = createSecretCache({ ttlMs: 1000, load: c.load, now: c.clock.now });

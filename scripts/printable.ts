@@ -9,3 +9,8 @@ const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202
 export function printable(text: string): string {
   return text.replace(CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
+
+/** Each line of a text made printable, the line breaks between them kept. */
+export function printableLines(text: string): string {
+  return text.split("\n").map(printable).join("\n");
+}

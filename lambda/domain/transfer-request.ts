@@ -68,8 +68,17 @@ function checkOneTarget(value: TargetFields, path: (string | number)[], issues: 
 /** Bitrix24 shows the message in the chat; beyond a few paragraphs it is no longer a hand-over note. */
 export const MAX_MESSAGE_CHARACTERS = 2000;
 
+/**
+ * Characters that show nothing: a message of only these is blank to the customer (zero-width spaces
+ * and joiners, the BOM, soft hyphen, word joiner, invisible operators, bidi marks, Hangul fillers).
+ */
+const INVISIBLE =
+  /(?:\u034f|[\s\u00ad\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufeff\uffa0])/g;
+
 const message = z.string({ error: "message must be a string" }).check(
-  z.refine((text) => text.trim() !== "", { error: "message must not be blank" }),
+  z.refine((text) => text.replace(INVISIBLE, "") !== "", { error: "message must not be blank" }),
+  // NUL is no text: it went into the customer's chat verbatim, and cuts strings in C-based tools downstream.
+  z.refine((text) => !text.includes("\u0000"), { error: "message must not contain NUL characters" }),
   // Characters as people count them (code points), so an emoji is one, not two UTF-16 units.
   z.refine((text) => [...text].length <= MAX_MESSAGE_CHARACTERS, {
     error: `message must be at most ${MAX_MESSAGE_CHARACTERS} characters`,

@@ -74,6 +74,7 @@ export class TransferStack extends Stack {
       tracing: config.tracing,
       secretsExtension: config.secretsExtension,
       portalMoveDomains: config.portalMoveDomains,
+      clientPortals: config.clientPortals,
     });
     const transferFunction = this.transfer.handler.function;
 

@@ -40,6 +40,8 @@ export interface TransferFunctionProps {
   tracing: boolean;
   /** Read secrets through the AWS Parameters and Secrets Lambda Extension (the SDK stays the fallback). */
   secretsExtension: boolean;
+  /** Client name → the portals it may use (CLIENT_PORTALS). */
+  clientPortals?: Readonly<Record<string, readonly string[]>>;
   /** Domains an on-premise portal may move to (PORTAL_MOVE_DOMAINS). */
   portalMoveDomains?: readonly string[];
 }
@@ -76,6 +78,9 @@ export class TransferFunction extends Construct {
         IDEMPOTENCY_TABLE: props.idempotencyTable.table.tableName,
         // Only these portals may hold OAuth tokens: only their secrets are writable (see grantTokenRotation).
         OAUTH_PORTALS: JSON.stringify(props.portalSecrets.oauthPortals()),
+        ...(props.clientPortals && Object.keys(props.clientPortals).length > 0
+          ? { CLIENT_PORTALS: JSON.stringify(props.clientPortals) }
+          : {}),
         ...(props.portalMoveDomains?.length
           ? { PORTAL_MOVE_DOMAINS: JSON.stringify(props.portalMoveDomains) }
           : {}),

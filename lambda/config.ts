@@ -21,6 +21,8 @@ export interface ServiceConfig {
   oauthPortals: ReadonlySet<string>;
   /** Bitrix24's OAuth token endpoint. */
   oauthTokenUrl: string;
+  /** Client name → the portals it may use; a client not named may use every portal (CLIENT_PORTALS). */
+  clientPortals: ReadonlyMap<string, ReadonlySet<string>>;
   /** Domains an on-premise portal may move to (a 302), besides Bitrix24's cloud zones and its own domain. */
   portalMoveDomains: readonly string[];
 }
@@ -50,6 +52,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     oauthPortals: parseOAuthPortals(env.OAUTH_PORTALS, portals),
     oauthTokenUrl: parseTokenUrl(env.B24_OAUTH_TOKEN_URL, env.ALLOW_HTTP_LOOPBACK === "true"),
     portalMoveDomains: parseMoveDomains(env.PORTAL_MOVE_DOMAINS),
+    clientPortals: parseClientPortals(env.CLIENT_PORTALS, portals),
   };
 }
 
@@ -66,6 +69,28 @@ function parseOAuthPortals(raw: string | undefined, portals: ReadonlyMap<string,
     throw new ConfigError('OAUTH_PORTALS must be a JSON list of keys of PORTALS, such as ["main"]');
   }
   return new Set(parsed as string[]);
+}
+
+/** CLIENT_PORTALS: a JSON object of client name → list of portal names, e.g. {"crm": ["main"]}. */
+function parseClientPortals(raw: string | undefined, portals: ReadonlyMap<string, string>) {
+  const allowed = new Map<string, ReadonlySet<string>>();
+  if (!raw) return allowed;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError("CLIENT_PORTALS is not valid JSON");
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError('CLIENT_PORTALS must be a JSON object such as {"crm": ["main"]}');
+  }
+  for (const [client, names] of Object.entries(parsed)) {
+    if (!Array.isArray(names) || !names.every((name) => typeof name === "string" && portals.has(name))) {
+      throw new ConfigError(`CLIENT_PORTALS.${client} must be a list of keys of PORTALS`);
+    }
+    allowed.set(client, new Set(names as string[]));
+  }
+  return allowed;
 }
 
 /** A host name of at least two labels, lower case: `crm.example.com`. */

@@ -93,6 +93,7 @@ describe("fuzzing the HTTP handler", () => {
       },
       service: {
         portalFor: (request) => request.portal ?? "main",
+        authorize: () => undefined,
         prepare: async () => undefined,
         transfer: async (request) => {
           seen.push(request);

@@ -28,6 +28,42 @@ async function postText(body: string) {
   return { status: result.statusCode, body: JSON.parse(result.body ?? "null") };
 }
 
+describe("informational: a per-client portal allow-list (clientPortals)", () => {
+  async function postAs(client: string, body: unknown) {
+    process.env.CLIENT_PORTALS = JSON.stringify({ "example-crm": ["main"] });
+    try {
+      const handler = h.newHandler();
+      const result = (await handler(
+        httpApiEvent({ body: JSON.stringify(body), client }),
+        lambdaContext(28_000),
+      )) as APIGatewayProxyStructuredResultV2;
+      return { status: result.statusCode, body: JSON.parse(result.body ?? "null") };
+    } finally {
+      delete process.env.CLIENT_PORTALS;
+    }
+  }
+
+  it("refuses a portal outside the client's list with 403 before reading any secret, for a whole batch", async () => {
+    const single = await postAs("example-crm", { chatId: 112, operatorId: 12, portal: "other" });
+    expect([single.status, single.body.code]).toEqual([403, "PORTAL_FORBIDDEN"]);
+    const batch = await postAs("example-crm", {
+      transfers: [
+        { chatId: 112, operatorId: 12 },
+        { chatId: 113, operatorId: 12, portal: "other" },
+      ],
+    });
+    expect([batch.status, batch.body.code]).toEqual([403, "PORTAL_FORBIDDEN"]);
+    expect(h.sim.hits).toEqual([]);
+    expect(h.secrets.calls.get("b24-transfer/other")).toBeUndefined();
+  });
+
+  it("lets the client use its portals (the default one included), and a client without a list use any", async () => {
+    expect((await postAs("example-crm", { chatId: 112, operatorId: 12 })).status).toBe(200);
+    expect((await postAs("helpdesk", { chatId: 113, operatorId: 12, portal: "main" })).status).toBe(200);
+    expect(h.sim.ledger.map((r) => r.chatId)).toEqual([112, 113]);
+  });
+});
+
 describe("informational: duplicate JSON keys", () => {
   it('refuses {"chatId":1,"operatorId":2,"chatId":3} with 400 INVALID_JSON and moves no chat', async () => {
     const { status, body } = await postText('{"chatId":112,"operatorId":12,"chatId":113}');

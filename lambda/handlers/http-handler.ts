@@ -12,6 +12,9 @@ export async function handleHttp(request: HttpRequest, run: InvocationRun): Prom
   const client = request.client === undefined ? {} : { client: request.client };
   try {
     const input = readHttpTransferRequest(request);
+    run
+      .dependencies()
+      .service.authorize(request.client, input.kind === "single" ? [input.request] : input.requests);
     const executed = await executeInput(input, idempotencyKey(request), run);
     const value =
       "failure" in executed

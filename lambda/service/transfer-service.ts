@@ -16,6 +16,12 @@ export interface TransferService {
   transfer(request: TransferRequest, deadline: number): Promise<TransferOutcome>;
   /** Bitrix24 `batch` calls per portal (50 commands each); only commands that certainly did not run go again. */
   transferBatch(requests: readonly TransferRequest[], deadline: number): Promise<BatchOutcome>;
+  /**
+   * Refuses (403 PORTAL_FORBIDDEN) a request or batch naming, or defaulting to, a portal the client may
+   * not use (CLIENT_PORTALS); a client without a list, or a caller without a client name (IAM, events),
+   * may use every portal.
+   */
+  authorize(client: string | undefined, requests: readonly TransferRequest[]): void;
   /** Reads the default portal's secret ahead of the first request; a failure is left for that request to meet. */
   prepare(): Promise<void>;
 }
@@ -27,6 +33,16 @@ export function createTransferService(config: ServiceConfig): TransferService {
     portalFor,
     transfer: async (request, deadline) => handOverOne(caller, portalFor(request), request, deadline),
     transferBatch: (requests, deadline) => transferBatch(caller, portalFor, requests, deadline),
+    authorize: (client, requests) => {
+      const allowed = client === undefined ? undefined : config.clientPortals.get(client);
+      if (!allowed) return;
+      const refused = requests.map(portalFor).find((portal) => !allowed.has(portal));
+      if (refused !== undefined) {
+        throw new TransferError("PORTAL_FORBIDDEN", {
+          detail: `client "${client}" may not use portal "${refused}"`,
+        });
+      }
+    },
     prepare: async () => {
       if (config.defaultPortal !== undefined) await caller.prepare(config.defaultPortal);
     },

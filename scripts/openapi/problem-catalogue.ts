@@ -85,6 +85,12 @@ export const PROBLEM_CATALOGUE: Record<ProblemCode, ProblemEntry> = {
     reach: "other-routes",
     example: { detail: "GET is not allowed; use POST" },
   },
+  PORTAL_FORBIDDEN: {
+    when: "the client's `clientPortals` list does not hold the request's portal (named, or the default); checked before any secret is read, for the whole batch",
+    retry: "no: use a portal the client may use, or extend its list",
+    reach: "operation",
+    example: { detail: 'client "example-crm" may not use portal "branch-7"' },
+  },
   UNKNOWN_PORTAL: {
     when: "the `portal` is not configured, or none is named and there is no default",
     retry: "no: fix the request or the configuration",

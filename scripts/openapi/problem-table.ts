@@ -21,6 +21,10 @@ const GUIDANCE: Record<string, { when: string; retry: string }> = {
   },
   NOT_FOUND: { when: "any path but `/transfers`", retry: "no" },
   METHOD_NOT_ALLOWED: { when: "answered with `Allow: POST`", retry: "no" },
+  PORTAL_FORBIDDEN: {
+    when: "the client's `clientPortals` list lacks the portal (named or default)",
+    retry: "no: use an allowed portal",
+  },
   UNKNOWN_PORTAL: {
     when: "the `portal` is not configured, or there is no default",
     retry: "no: fix the request or the config",

@@ -55,6 +55,7 @@ describe("the settings in cdk.json", () => {
       secretsKey: "customer-managed",
       secretReaders: [],
       portalMoveDomains: [],
+      clientPortals: {},
     });
   });
 });
@@ -409,6 +410,22 @@ describe("scheduling service and event bus", () => {
       "rules",
       undefined,
       undefined,
+    ]);
+  });
+});
+
+describe("clientPortals (issue 25, informational)", () => {
+  it("names only configured clients and portals", () => {
+    expect(parseConfig({ ...BASE_CONFIG, clientPortals: { "example-crm": ["main"] } }).clientPortals).toEqual(
+      {
+        "example-crm": ["main"],
+      },
+    );
+    expect(
+      problems({ ...BASE_CONFIG, clientPortals: { nobody: ["main"], "example-crm": ["shop"] } }),
+    ).toEqual([
+      '  - clientPortals.nobody: "nobody" is not one of the clients',
+      '  - clientPortals.example-crm: "shop" is not one of the configured portals',
     ]);
   });
 });

@@ -205,6 +205,10 @@ export const configSchema = z
     secretReaders: z
       .array(z.string().regex(IAM_PRINCIPAL_ARN, { error: "secretReaders are IAM role or user ARNs" }))
       .default([]),
+    /** "escape" shows a message's BBCode as text instead of letting Bitrix24 render it (MESSAGE_BBCODE). */
+    messageBbcode: z
+      .enum(["keep", "escape"], { error: 'messageBbcode must be "keep" or "escape"' })
+      .default("keep"),
     /** Client name → the portals it may use (CLIENT_PORTALS); a client not named may use all of them. */
     clientPortals: z.record(z.string().regex(CLIENT_NAME_PATTERN), z.array(z.string())).default({}),
     /** Domains an on-premise portal may move to (a 302 to its new address), besides its own domain; PORTAL_MOVE_DOMAINS. */

@@ -75,6 +75,7 @@ export class TransferStack extends Stack {
       secretsExtension: config.secretsExtension,
       portalMoveDomains: config.portalMoveDomains,
       clientPortals: config.clientPortals,
+      messageBbcode: config.messageBbcode,
     });
     const transferFunction = this.transfer.handler.function;
 

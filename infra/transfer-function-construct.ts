@@ -40,6 +40,8 @@ export interface TransferFunctionProps {
   tracing: boolean;
   /** Read secrets through the AWS Parameters and Secrets Lambda Extension (the SDK stays the fallback). */
   secretsExtension: boolean;
+  /** "escape": BBCode in messages is shown as text (MESSAGE_BBCODE). */
+  messageBbcode?: "keep" | "escape";
   /** Client name → the portals it may use (CLIENT_PORTALS). */
   clientPortals?: Readonly<Record<string, readonly string[]>>;
   /** Domains an on-premise portal may move to (PORTAL_MOVE_DOMAINS). */
@@ -78,6 +80,7 @@ export class TransferFunction extends Construct {
         IDEMPOTENCY_TABLE: props.idempotencyTable.table.tableName,
         // Only these portals may hold OAuth tokens: only their secrets are writable (see grantTokenRotation).
         OAUTH_PORTALS: JSON.stringify(props.portalSecrets.oauthPortals()),
+        ...(props.messageBbcode === "escape" ? { MESSAGE_BBCODE: "escape" } : {}),
         ...(props.clientPortals && Object.keys(props.clientPortals).length > 0
           ? { CLIENT_PORTALS: JSON.stringify(props.clientPortals) }
           : {}),

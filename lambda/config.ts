@@ -21,6 +21,8 @@ export interface ServiceConfig {
   oauthPortals: ReadonlySet<string>;
   /** Bitrix24's OAuth token endpoint. */
   oauthTokenUrl: string;
+  /** "escape": a message's BBCode is shown as text, not rendered (MESSAGE_BBCODE); "keep" by default. */
+  messageBbcode: "keep" | "escape";
   /** Client name → the portals it may use; a client not named may use every portal (CLIENT_PORTALS). */
   clientPortals: ReadonlyMap<string, ReadonlySet<string>>;
   /** Domains an on-premise portal may move to (a 302), besides Bitrix24's cloud zones and its own domain. */
@@ -53,6 +55,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     oauthTokenUrl: parseTokenUrl(env.B24_OAUTH_TOKEN_URL, env.ALLOW_HTTP_LOOPBACK === "true"),
     portalMoveDomains: parseMoveDomains(env.PORTAL_MOVE_DOMAINS),
     clientPortals: parseClientPortals(env.CLIENT_PORTALS, portals),
+    messageBbcode: parseBbcode(env.MESSAGE_BBCODE),
   };
 }
 
@@ -69,6 +72,12 @@ function parseOAuthPortals(raw: string | undefined, portals: ReadonlyMap<string,
     throw new ConfigError('OAUTH_PORTALS must be a JSON list of keys of PORTALS, such as ["main"]');
   }
   return new Set(parsed as string[]);
+}
+
+function parseBbcode(raw: string | undefined): "keep" | "escape" {
+  if (!raw || raw === "keep") return "keep";
+  if (raw === "escape") return "escape";
+  throw new ConfigError('MESSAGE_BBCODE must be "keep" or "escape"');
 }
 
 /** CLIENT_PORTALS: a JSON object of client name → list of portal names, e.g. {"crm": ["main"]}. */

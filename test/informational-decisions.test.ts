@@ -112,6 +112,27 @@ describe("informational: messages", () => {
   });
 });
 
+describe("informational: BBCode in messages", () => {
+  const text = "[USER=1]boss[/USER], see [URL=https://evil.example]this[/URL]";
+
+  it("is sent as given by default, so callers may format their messages", async () => {
+    await postText(JSON.stringify({ chatId: 112, operatorId: 12, message: text }));
+    expect(h.sim.messages.map((m) => m.message)).toEqual([text]);
+  });
+
+  it("is shown as text with MESSAGE_BBCODE=escape: no tag matches, the text reads the same", async () => {
+    process.env.MESSAGE_BBCODE = "escape";
+    try {
+      await postText(JSON.stringify({ transfers: [{ chatId: 112, operatorId: 12, message: text }] }));
+    } finally {
+      delete process.env.MESSAGE_BBCODE;
+    }
+    const [written] = h.sim.messages.map((m) => m.message);
+    expect(written).not.toMatch(/\[(USER|URL)/);
+    expect(written?.replaceAll("\u200b", "")).toBe(text);
+  });
+});
+
 describe("informational: event idempotency keys are scoped by source", () => {
   it("a schedule envelope with id E1 does not block a later EventBridge event E1", async () => {
     const handler = h.newHandler();

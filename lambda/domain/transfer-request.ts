@@ -75,6 +75,15 @@ export const MAX_MESSAGE_CHARACTERS = 2000;
 const INVISIBLE =
   /(?:\u034f|[\s\u00ad\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufeff\uffa0])/g;
 
+/**
+ * Bitrix24 renders BBCode in a bot's chat message ([B], [URL=…], [USER=…] mentions). By default a
+ * message is sent as given, so callers may format it; with MESSAGE_BBCODE=escape every `[` is
+ * followed by a zero-width space, which keeps the text as it reads but matches no tag.
+ */
+export function escapeBbcode(text: string): string {
+  return text.replaceAll("[", "[\u200b");
+}
+
 const message = z.string({ error: "message must be a string" }).check(
   z.refine((text) => text.replace(INVISIBLE, "") !== "", { error: "message must not be blank" }),
   // NUL is no text: it went into the customer's chat verbatim, and cuts strings in C-based tools downstream.

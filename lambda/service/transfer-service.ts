@@ -5,7 +5,12 @@
 import type { ServiceConfig } from "../config.ts";
 import { TransferError } from "../domain/problems.ts";
 import type { BatchOutcome, ItemOutcome, TransferOutcome } from "../domain/transfer-outcome.ts";
-import { duplicateChats, duplicateChatsProblem, type TransferRequest } from "../domain/transfer-request.ts";
+import {
+  duplicateChats,
+  duplicateChatsProblem,
+  escapeBbcode,
+  type TransferRequest,
+} from "../domain/transfer-request.ts";
 import { type BatchItem, batchItem, handOverBatch } from "./batch-hand-over.ts";
 import { PortalCaller } from "./portal-caller.ts";
 import { handOverOne } from "./single-hand-over.ts";
@@ -29,10 +34,15 @@ export interface TransferService {
 export function createTransferService(config: ServiceConfig): TransferService {
   const caller = new PortalCaller(config);
   const portalFor = (request: TransferRequest) => resolvePortal(config, request);
+  const written = (request: TransferRequest): TransferRequest =>
+    config.messageBbcode === "escape" && request.message !== undefined
+      ? { ...request, message: escapeBbcode(request.message) }
+      : request;
   return {
     portalFor,
-    transfer: async (request, deadline) => handOverOne(caller, portalFor(request), request, deadline),
-    transferBatch: (requests, deadline) => transferBatch(caller, portalFor, requests, deadline),
+    transfer: async (request, deadline) =>
+      handOverOne(caller, portalFor(request), written(request), deadline),
+    transferBatch: (requests, deadline) => transferBatch(caller, portalFor, requests.map(written), deadline),
     authorize: (client, requests) => {
       const allowed = client === undefined ? undefined : config.clientPortals.get(client);
       if (!allowed) return;

@@ -56,6 +56,7 @@ describe("the settings in cdk.json", () => {
       secretReaders: [],
       portalMoveDomains: [],
       clientPortals: {},
+      messageBbcode: "keep",
     });
   });
 });

@@ -54,7 +54,7 @@ const unsupportedEvent = classifyInvocation(
 
 export const PROBLEM_CATALOGUE: Record<ProblemCode, ProblemEntry> = {
   INVALID_JSON: {
-    when: "the body is not UTF-8 JSON",
+    when: "the body is not UTF-8 JSON, or names one key twice in an object (JSON.parse would keep the last)",
     retry: "no: fix the request",
     reach: "operation",
     example: { detail: "the body is not valid UTF-8 JSON" },

@@ -13,7 +13,10 @@ const END = "<!-- problem-table:end -->";
 
 /** When each problem happens and what the caller should do; every catalogue code needs an entry. */
 const GUIDANCE: Record<string, { when: string; retry: string }> = {
-  INVALID_JSON: { when: "also when it is not UTF-8", retry: "no: fix the request" },
+  INVALID_JSON: {
+    when: "also when it is not UTF-8, or names a key twice in one object",
+    retry: "no: fix the request",
+  },
   VALIDATION_FAILED: { when: "`errors` lists each field's problem", retry: "no: fix the request" },
   UNSUPPORTED_EVENT: {
     when: "a scheduled rule without input, SQS records, another EventBridge event",

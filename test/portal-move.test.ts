@@ -2,7 +2,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-sec
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { callMethod } from "../lambda/bitrix24/client.ts";
-import { followMove, registrableDomain } from "../lambda/bitrix24/portal-move.ts";
+import { followMove, isIpLiteral, registrableDomain } from "../lambda/bitrix24/portal-move.ts";
 import { loadConfig } from "../lambda/config.ts";
 import { TransferError } from "../lambda/domain/problems.ts";
 import { takeBitrix24Usage } from "../lambda/observability/bitrix24-usage.ts";
@@ -91,6 +91,29 @@ describe("Medium 1: which moves are followed", () => {
       undefined,
       "bitrix24.com.br",
     ]);
+  });
+});
+
+describe("Medium 1: IP literals and registrable domains, exactly", () => {
+  it("tells IP literals from names", () => {
+    expect(["10.0.0.5", "10.10.10.10", "[fd00::1]"].map(isIpLiteral)).toEqual([true, true, true]);
+    expect(["1.2.3.4x", "x1.2.3.4", "a[", "acme.bitrix24.com"].map(isIpLiteral)).toEqual([
+      false,
+      false,
+      false,
+      false,
+    ]);
+  });
+
+  it("never follows a move to an IP literal, even when a configured domain would match it", () => {
+    expect(followMove(cloud, `https://10.0.0.5${PATH}`, { ...policy, domains: ["0.5"] })).toBeInstanceOf(
+      TransferError,
+    );
+  });
+
+  it("keeps two labels under a country code whose second level is no public suffix, and under a generic one", () => {
+    expect(registrableDomain("crm.example.de")).toBe("example.de");
+    expect(registrableDomain("shop.co.com")).toBe("co.com");
   });
 });
 

@@ -80,6 +80,11 @@ export class Alarms extends Construct {
       "Bitrix24 answered QUERY_LIMIT_EXCEEDED (the portal's request bucket overflowed; the calls were retried): something else may be calling the portal heavily",
       bitrix24(METRIC.queryLimitHits, "Sum"),
     );
+    this.add(
+      "PortalMoved",
+      "A portal answered 302 with a new address and the call followed it: update the portal's secret to the new address (the log line names the portal and the new host). Unexpected moves may be an attack on the portal's address",
+      bitrix24(METRIC.portalMoved, "Sum"),
+    );
   }
 
   private add(id: string, description: string, metric: Metric, threshold = 1): void {

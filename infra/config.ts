@@ -205,6 +205,20 @@ export const configSchema = z
     secretReaders: z
       .array(z.string().regex(IAM_PRINCIPAL_ARN, { error: "secretReaders are IAM role or user ARNs" }))
       .default([]),
+    /** "escape" shows a message's BBCode as text instead of letting Bitrix24 render it (MESSAGE_BBCODE). */
+    messageBbcode: z
+      .enum(["keep", "escape"], { error: 'messageBbcode must be "keep" or "escape"' })
+      .default("keep"),
+    /** Client name → the portals it may use (CLIENT_PORTALS); a client not named may use all of them. */
+    clientPortals: z.record(z.string().regex(CLIENT_NAME_PATTERN), z.array(z.string())).default({}),
+    /** Domains an on-premise portal may move to (a 302 to its new address), besides its own domain; PORTAL_MOVE_DOMAINS. */
+    portalMoveDomains: z
+      .array(
+        z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/, {
+          error: "portalMoveDomains are lower-case domain names such as example.com",
+        }),
+      )
+      .default([]),
     eventSources: z
       .array(
         z.string().regex(EVENT_SOURCE, {
@@ -232,6 +246,20 @@ export const configSchema = z
     eventBusIssues(config).forEach((issue) => {
       ctx.addIssue({ code: "custom", ...issue });
     });
+    for (const [client, names] of Object.entries(config.clientPortals)) {
+      if (!config.clients.includes(client))
+        ctx.addIssue({
+          code: "custom",
+          path: ["clientPortals", client],
+          message: `"${client}" is not one of the clients`,
+        });
+      for (const name of names.filter((n) => !portals.includes(n)))
+        ctx.addIssue({
+          code: "custom",
+          path: ["clientPortals", client],
+          message: `"${name}" is not one of the configured portals`,
+        });
+    }
     findDuplicates(config.clients).forEach((name) => {
       ctx.addIssue({ code: "custom", path: ["clients"], message: `client "${name}" is listed twice` });
     });

@@ -10,9 +10,13 @@ import { Key } from "aws-cdk-lib/aws-kms";
 import type { CfnSecret, ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 
-/** Managing the key, but none of its cryptographic operations. */
+/**
+ * Managing the key, but none of its cryptographic operations. Listed without wildcards that reach
+ * `kms:CreateGrant` (`kms:Create*` did): a grant would let its holder decrypt without the key policy
+ * naming it. Secrets Manager needs no grant for secrets (it calls Decrypt and GenerateDataKey itself).
+ */
 const ADMINISTRATION = [
-  "kms:Create*",
+  "kms:CreateAlias",
   "kms:Describe*",
   "kms:Enable*",
   "kms:List*",

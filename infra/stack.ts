@@ -1,5 +1,6 @@
 import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
 import { HttpIamAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
+import { type IRole, Role } from "aws-cdk-lib/aws-iam";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import { Alarms } from "./alarms-construct.ts";
@@ -44,7 +45,6 @@ export class TransferStack extends Stack {
     const { config } = props;
     const logRetention = config.logRetentionDays as RetentionDays;
 
-    this.failedInvocations = new FailedInvocations(this, "FailedInvocations");
     this.idempotency = new IdempotencyTable(this, "Idempotency");
     // A key costs money (docs/security.md): created only when a secret of this stack will use it.
     const createsSecrets =
@@ -53,6 +53,10 @@ export class TransferStack extends Stack {
       config.secretsKey === "customer-managed" && createsSecrets
         ? new SecretsKey(this, "SecretsKey", { readers: config.secretReaders })
         : undefined;
+    this.failedInvocations = new FailedInvocations(this, "FailedInvocations", {
+      secretsKey: this.secretsKey,
+      replayers: config.secretReaders,
+    });
     this.portalSecrets = new PortalSecrets(this, "PortalSecrets", {
       portals: config.portals,
       secretsKey: this.secretsKey,
@@ -65,9 +69,13 @@ export class TransferStack extends Stack {
       logLevel: config.logLevel,
       reservedConcurrency: config.reservedConcurrency,
       failureQueue: this.failedInvocations.queue,
+      failureSigningSecretArn: this.failedInvocations.signingKey.secretArn,
       idempotencyTable: this.idempotency,
       tracing: config.tracing,
       secretsExtension: config.secretsExtension,
+      portalMoveDomains: config.portalMoveDomains,
+      clientPortals: config.clientPortals,
+      messageBbcode: config.messageBbcode,
     });
     const transferFunction = this.transfer.handler.function;
 
@@ -109,6 +117,11 @@ export class TransferStack extends Stack {
           })
         : undefined;
 
+    this.failedInvocations.allowOnlySenders(transferFunction, this.schedulerRoles(), [
+      ...this.schedules.rules.map((rule) => rule.ruleArn),
+      ...(this.transferEvents ? [this.transferEvents.rule.ruleArn] : []),
+    ]);
+
     this.alarms = new Alarms(this, "Alarms", {
       alarmEmail: config.alarmEmail,
       operatingTimeAlarmPercent: config.operatingTimeAlarmPercent,
@@ -126,6 +139,13 @@ export class TransferStack extends Stack {
     });
 
     this.addOutputs();
+  }
+
+  /** The roles EventBridge Scheduler sends with (CDK's LambdaInvoke makes one per stack and function). */
+  private schedulerRoles(): IRole[] {
+    return this.node.children.filter(
+      (child): child is Role => child instanceof Role && child.node.id.startsWith("SchedulerRoleForTarget-"),
+    );
   }
 
   private addOutputs(): void {
@@ -148,6 +168,10 @@ export class TransferStack extends Stack {
     new CfnOutput(this, "FailedInvocationsQueueUrl", {
       value: this.failedInvocations.queue.queueUrl,
       description: "Scheduled and event-driven transfers that failed for good",
+    });
+    new CfnOutput(this, "FailureSigningSecretArn", {
+      value: this.failedInvocations.signingKey.secretArn,
+      description: "The key that signs parked items (npm run replay-failures -- --signing-secret)",
     });
     new CfnOutput(this, "TransferFunctionName", {
       value: this.transfer.handler.function.functionName,

@@ -34,10 +34,18 @@ export interface TransferFunctionProps {
   logLevel: string;
   reservedConcurrency?: number;
   failureQueue: IQueue;
+  /** The secret whose value signs parked items (FAILURE_SIGNING_SECRET). */
+  failureSigningSecretArn: string;
   idempotencyTable: IdempotencyTable;
   tracing: boolean;
   /** Read secrets through the AWS Parameters and Secrets Lambda Extension (the SDK stays the fallback). */
   secretsExtension: boolean;
+  /** "escape": BBCode in messages is shown as text (MESSAGE_BBCODE). */
+  messageBbcode?: "keep" | "escape";
+  /** Client name → the portals it may use (CLIENT_PORTALS). */
+  clientPortals?: Readonly<Record<string, readonly string[]>>;
+  /** Domains an on-premise portal may move to (PORTAL_MOVE_DOMAINS). */
+  portalMoveDomains?: readonly string[];
 }
 
 /**
@@ -68,9 +76,17 @@ export class TransferFunction extends Construct {
         // Asynchronous items that fail for good are parked here one by one, so the items of an event
         // that succeeded are not retried with them.
         FAILURE_QUEUE_URL: props.failureQueue.queueUrl,
+        FAILURE_SIGNING_SECRET: props.failureSigningSecretArn,
         IDEMPOTENCY_TABLE: props.idempotencyTable.table.tableName,
         // Only these portals may hold OAuth tokens: only their secrets are writable (see grantTokenRotation).
         OAUTH_PORTALS: JSON.stringify(props.portalSecrets.oauthPortals()),
+        ...(props.messageBbcode === "escape" ? { MESSAGE_BBCODE: "escape" } : {}),
+        ...(props.clientPortals && Object.keys(props.clientPortals).length > 0
+          ? { CLIENT_PORTALS: JSON.stringify(props.clientPortals) }
+          : {}),
+        ...(props.portalMoveDomains?.length
+          ? { PORTAL_MOVE_DOMAINS: JSON.stringify(props.portalMoveDomains) }
+          : {}),
       },
     });
     props.idempotencyTable.grantIdempotencyAccess(this.handler.function);

@@ -13,12 +13,20 @@ export interface ServiceConfig {
   attemptTimeoutMs: number;
   /** SQS queue for asynchronous work that finally failed. */
   failureQueueUrl: string | undefined;
+  /** Secret holding the key that signs parked items (failure-signature.ts); unsigned without it. */
+  failureSigningSecret: string | undefined;
   /** DynamoDB table for Idempotency-Key and event-id deduplication. */
   idempotencyTable: string | undefined;
   /** Portals whose secret may hold OAuth tokens: the function may rewrite only these secrets. */
   oauthPortals: ReadonlySet<string>;
   /** Bitrix24's OAuth token endpoint. */
   oauthTokenUrl: string;
+  /** "escape": a message's BBCode is shown as text, not rendered (MESSAGE_BBCODE); "keep" by default. */
+  messageBbcode: "keep" | "escape";
+  /** Client name → the portals it may use; a client not named may use every portal (CLIENT_PORTALS). */
+  clientPortals: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Domains an on-premise portal may move to (a 302), besides Bitrix24's cloud zones and its own domain. */
+  portalMoveDomains: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -41,9 +49,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     allowHttpLoopback: env.ALLOW_HTTP_LOOPBACK === "true",
     attemptTimeoutMs: seconds(env, "BITRIX24_ATTEMPT_TIMEOUT_SECONDS", 8) * 1000,
     failureQueueUrl: env.FAILURE_QUEUE_URL || undefined,
+    failureSigningSecret: env.FAILURE_SIGNING_SECRET || undefined,
     idempotencyTable: env.IDEMPOTENCY_TABLE || undefined,
     oauthPortals: parseOAuthPortals(env.OAUTH_PORTALS, portals),
     oauthTokenUrl: parseTokenUrl(env.B24_OAUTH_TOKEN_URL, env.ALLOW_HTTP_LOOPBACK === "true"),
+    portalMoveDomains: parseMoveDomains(env.PORTAL_MOVE_DOMAINS),
+    clientPortals: parseClientPortals(env.CLIENT_PORTALS, portals),
+    messageBbcode: parseBbcode(env.MESSAGE_BBCODE),
   };
 }
 
@@ -60,6 +72,54 @@ function parseOAuthPortals(raw: string | undefined, portals: ReadonlyMap<string,
     throw new ConfigError('OAUTH_PORTALS must be a JSON list of keys of PORTALS, such as ["main"]');
   }
   return new Set(parsed as string[]);
+}
+
+function parseBbcode(raw: string | undefined): "keep" | "escape" {
+  if (!raw || raw === "keep") return "keep";
+  if (raw === "escape") return "escape";
+  throw new ConfigError('MESSAGE_BBCODE must be "keep" or "escape"');
+}
+
+/** CLIENT_PORTALS: a JSON object of client name → list of portal names, e.g. {"crm": ["main"]}. */
+function parseClientPortals(raw: string | undefined, portals: ReadonlyMap<string, string>) {
+  const allowed = new Map<string, ReadonlySet<string>>();
+  if (!raw) return allowed;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError("CLIENT_PORTALS is not valid JSON");
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError('CLIENT_PORTALS must be a JSON object such as {"crm": ["main"]}');
+  }
+  for (const [client, names] of Object.entries(parsed)) {
+    if (!Array.isArray(names) || !names.every((name) => typeof name === "string" && portals.has(name))) {
+      throw new ConfigError(`CLIENT_PORTALS.${client} must be a list of keys of PORTALS`);
+    }
+    allowed.set(client, new Set(names as string[]));
+  }
+  return allowed;
+}
+
+/** A host name of at least two labels, lower case: `crm.example.com`. */
+const DOMAIN_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/;
+
+/** PORTAL_MOVE_DOMAINS: a JSON list of domains, e.g. ["crm.example.net"]. */
+function parseMoveDomains(raw: string | undefined): string[] {
+  if (!raw) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError("PORTAL_MOVE_DOMAINS is not valid JSON");
+  }
+  if (!Array.isArray(parsed) || !parsed.every((d) => typeof d === "string" && DOMAIN_PATTERN.test(d))) {
+    throw new ConfigError(
+      'PORTAL_MOVE_DOMAINS must be a JSON list of lower-case domains, such as ["example.com"]',
+    );
+  }
+  return parsed as string[];
 }
 
 const DEFAULT_TOKEN_URL = "https://oauth.bitrix.info/oauth/token/";

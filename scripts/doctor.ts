@@ -7,6 +7,7 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { chatIdOf } from "../lambda/domain/chat-state.ts";
+import { redactSecrets } from "../lambda/domain/safe-text.ts";
 import { linesNamedInSettings } from "./doctor/chat-checks.ts";
 import { runChecks } from "./doctor/checks.ts";
 import type { Finding } from "./doctor/finding.ts";
@@ -18,6 +19,7 @@ import {
   UsageError,
   type Webhook,
 } from "./doctor/webhook-source.ts";
+import { printable } from "./printable.ts";
 
 const USAGE = `usage: npm run doctor -- [--portal <name>] [--secret-id <secret id or ARN>] [--chat <id>] [--line <id>]…
 
@@ -59,16 +61,20 @@ function parseArguments(args: string[]): Options | "help" {
   return options;
 }
 
-/** Writes through a filter that masks the webhook code, should anything ever quote it. */
+/**
+ * Writes through a filter that masks the webhook code and the bot's CLIENT_ID, should anything ever
+ * quote them, and escapes control characters, so no text from elsewhere can forge or hide a line.
+ */
 function maskingWriter(write: (line: string) => void) {
-  let secret: string | undefined;
+  const secrets: string[] = [];
   return {
-    hide(code: string) {
-      // Too short a code would mask ordinary words; real codes are long random strings.
-      if (code.length >= 4) secret = code;
+    hide(...values: string[]) {
+      // Too short a value would mask ordinary words; real codes are long random strings.
+      secrets.push(...values.filter((value) => value.length >= 4));
     },
     write(line: string) {
-      write(secret ? line.split(secret).join("***") : line);
+      const masked = secrets.reduce((text, secret) => text.split(secret).join("***"), line);
+      write(printable(redactSecrets(masked)));
     },
   };
 }
@@ -114,9 +120,9 @@ export async function runDoctor(
     out.write("doctor: 1 problem found");
     return 1;
   }
-  out.hide(webhook.code);
+  out.hide(webhook.code, webhook.credentials.clientId);
   out.write(
-    `  webhook: ${webhook.origin}, user ${webhook.userId} (its code is never printed); clientId ${webhook.credentials.clientId}`,
+    `  webhook: ${webhook.origin}, user ${webhook.userId}, clientId of ${webhook.credentials.clientId.length} characters (neither code nor clientId is ever printed)`,
   );
 
   const lineIds = [...new Set([...options.lineIds, ...linesNamedInSettings("cdk.json", options.portal)])];

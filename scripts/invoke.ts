@@ -11,6 +11,7 @@ import { isHttpApiEvent, isRestApiEvent } from "../lambda/events/api-gateway.ts"
 import { classifyInvocation } from "../lambda/events/invocation.ts";
 import { lambdaContext } from "./local-api.ts";
 import { type BundleHandler, LocalSettingError, startLocalEnvironment } from "./local-environment.ts";
+import { printable, printableLines } from "./printable.ts";
 
 export const SAMPLES_DIR = fileURLToPath(new URL("../events/", import.meta.url));
 
@@ -162,11 +163,13 @@ samples (events/): ${listSamples().join(", ")}`);
   console.log(`invoke: ${basename(source)} (${describeEvent(event)}) on ${local.portalDescription}`);
 
   const outcome = await invoke(local.handler, event, timeoutMs);
-  console.log(`\nresult: ${formatOutcome(outcome)}\n`);
-  for (const line of ledger) console.log(line);
+  // The answer's texts went through the function's own bounding and redaction; what is left to do
+  // is keeping control characters from forging lines of this report.
+  console.log(`\nresult: ${printableLines(formatOutcome(outcome))}\n`);
+  for (const line of ledger) console.log(printable(line));
   if (local.simulator && ledger.length === 0) console.log("ledger: (no transfer happened)");
   for (const message of local.aws.messages.get(local.aws.queueUrl) ?? []) {
-    console.log(`failure queue: ${JSON.stringify(message)}`);
+    console.log(`failure queue: ${printable(JSON.stringify(message))}`);
   }
   await local.close();
 

@@ -30,7 +30,12 @@ export interface LocalAws {
   /** A queue URL that this endpoint accepts. */
   queueUrl: string;
   /** Messages still in each queue (not deleted), visible or not. */
-  queued(queueUrl: string): { messageId: string; body: string; receiveCount: number }[];
+  queued(queueUrl: string): {
+    messageId: string;
+    body: string;
+    receiveCount: number;
+    attributes: Record<string, unknown> | undefined;
+  }[];
   /** Serve Lambda Invoke for this function name with `handler` (errors come back as FunctionError). */
   addFunction(name: string, handler: (event: unknown, context: Context) => Promise<unknown>): void;
   /** Invoke calls served, by function name. */
@@ -71,7 +76,12 @@ export async function startLocalAws(): Promise<LocalAws> {
     return { MessageId: messageId, MD5OfMessageBody: createHash("md5").update(body).digest("hex") };
   };
   const sqs: Record<string, (input: Record<string, unknown>) => unknown> = {
-    SendMessage: (input) => enqueue(String(input.QueueUrl), String(input.MessageBody)),
+    SendMessage: (input) =>
+      enqueue(
+        String(input.QueueUrl),
+        String(input.MessageBody),
+        input.MessageAttributes as Record<string, unknown> | undefined,
+      ),
     SendMessageBatch: (input) => {
       const entries = (input.Entries ?? []) as {
         Id: string;
@@ -219,10 +229,11 @@ export async function startLocalAws(): Promise<LocalAws> {
       secrets.set(secretId, { value, versionId: randomUUID() });
     },
     queued: (queueUrl) =>
-      (queues.get(queueUrl) ?? []).map(({ messageId, body, receiveCount }) => ({
+      (queues.get(queueUrl) ?? []).map(({ messageId, body, receiveCount, attributes }) => ({
         messageId,
         body,
         receiveCount,
+        attributes,
       })),
     addFunction(name, handler) {
       functions.set(name, handler);

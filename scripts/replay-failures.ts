@@ -6,6 +6,7 @@ import { readFileSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
@@ -13,16 +14,23 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
+import { SIGNATURE_ATTRIBUTE, verifyBody } from "../lambda/aws/failure-signature.ts";
+import { printable } from "./printable.ts";
 
-export const HELP = `Usage: npm run replay-failures -- (--queue-url <url> --function <name> | --outputs <file>) [options]
+export const HELP = `Usage: npm run replay-failures -- (--queue-url <url> --function <name> --signing-secret <id> | --outputs <file>) [options]
 
 Replays the transfers parked in the failure queue through the function, at most once each, and
 deletes the messages whose replay succeeded. Failing items stay in the queue and are reported.
+Only items the function parked and signed are replayed, and only single transfers: a message
+without a valid signature (a Lambda or EventBridge failure record, or anything written by someone
+else) and a batch are kept and reported, never sent.
 
   --queue-url <url>        the failure queue (stack output FailedInvocationsQueueUrl)
   --function <name>        the transfer function (stack output TransferFunctionName)
-  --outputs <file>         read both from \`cdk deploy --outputs-file <file>\`
-  --dry-run                show the messages and what would be sent; invoke and delete nothing
+  --signing-secret <id>    the key parked items are signed with (stack output FailureSigningSecretArn);
+                           your role must be one of the stack's secretReaders to read it
+  --outputs <file>         read all three from \`cdk deploy --outputs-file <file>\`
+  --dry-run                show each message's full request and portal; invoke and delete nothing
   --max <n>                handle at most n messages (default: all)
   --include-unknown        also replay items whose outcome was unknown (OUTCOME_UNKNOWN: the transfer
                            may have run; check the chat first, a replay can hand it over twice)
@@ -42,6 +50,7 @@ const RECEIVE_BATCH = 5;
 export interface ReplayOptions {
   queueUrl: string;
   functionName: string;
+  signingSecret: string;
   dryRun: boolean;
   max: number;
   includeUnknown: boolean;
@@ -57,6 +66,9 @@ interface ParkedItem {
   origin?: string;
 }
 
+/** The most of a refused message the report shows. */
+const MAX_SHOWN = 2000;
+
 export interface ReplaySummary {
   seen: number;
   replayed: number;
@@ -66,6 +78,8 @@ export interface ReplaySummary {
   notDeleted: number;
   wouldReplay: number;
   unreadable: number;
+  unsigned: number;
+  refused: number;
 }
 
 export function parseOptions(argv: readonly string[]): ReplayOptions | "help" {
@@ -77,6 +91,7 @@ export function parseOptions(argv: readonly string[]): ReplayOptions | "help" {
         "queue-url": { type: "string" },
         function: { type: "string" },
         outputs: { type: "string" },
+        "signing-secret": { type: "string" },
         "dry-run": { type: "boolean" },
         max: { type: "string" },
         "include-unknown": { type: "boolean" },
@@ -90,11 +105,15 @@ export function parseOptions(argv: readonly string[]): ReplayOptions | "help" {
   if (values.help) return "help";
   let queueUrl = values["queue-url"] as string | undefined;
   let functionName = values.function as string | undefined;
-  if (typeof values.outputs === "string") ({ queueUrl, functionName } = readOutputs(values.outputs));
-  if (!queueUrl || !functionName) throw new UsageError("give --queue-url and --function, or --outputs");
+  let signingSecret = values["signing-secret"] as string | undefined;
+  if (typeof values.outputs === "string")
+    ({ queueUrl, functionName, signingSecret } = readOutputs(values.outputs));
+  if (!queueUrl || !functionName || !signingSecret)
+    throw new UsageError("give --queue-url, --function and --signing-secret, or --outputs");
   return {
     queueUrl,
     functionName,
+    signingSecret,
     dryRun: values["dry-run"] === true,
     max: positive(values.max, "--max", Number.POSITIVE_INFINITY),
     includeUnknown: values["include-unknown"] === true,
@@ -109,8 +128,8 @@ function positive(value: unknown, name: string, fallback: number): number {
   return number;
 }
 
-/** The first stack in a `cdk deploy --outputs-file` file that has both outputs. */
-function readOutputs(file: string): { queueUrl: string; functionName: string } {
+/** The first stack in a `cdk deploy --outputs-file` file that has all three outputs. */
+function readOutputs(file: string): { queueUrl: string; functionName: string; signingSecret: string } {
   let stacks: Record<string, Record<string, string>>;
   try {
     stacks = JSON.parse(readFileSync(file, "utf8"));
@@ -118,17 +137,24 @@ function readOutputs(file: string): { queueUrl: string; functionName: string } {
     throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
   }
   for (const outputs of Object.values(stacks)) {
-    if (outputs?.FailedInvocationsQueueUrl && outputs.TransferFunctionName) {
-      return { queueUrl: outputs.FailedInvocationsQueueUrl, functionName: outputs.TransferFunctionName };
+    if (
+      outputs?.FailedInvocationsQueueUrl &&
+      outputs.TransferFunctionName &&
+      outputs.FailureSigningSecretArn
+    ) {
+      return {
+        queueUrl: outputs.FailedInvocationsQueueUrl,
+        functionName: outputs.TransferFunctionName,
+        signingSecret: outputs.FailureSigningSecretArn,
+      };
     }
   }
-  throw new UsageError(`${file} has no stack with FailedInvocationsQueueUrl and TransferFunctionName`);
+  throw new UsageError(
+    `${file} has no stack with FailedInvocationsQueueUrl, TransferFunctionName and FailureSigningSecretArn`,
+  );
 }
 
-/**
- * Our own parked items, and Lambda's failure-destination records (the function threw on an event:
- * what ran is unknown, so they count as outcome unknown).
- */
+/** A parked item as the function writes it (event-handler.ts `parkedItem`); read only once its signature held. */
 export function readParkedItem(body: string | undefined): ParkedItem | undefined {
   let value: unknown;
   try {
@@ -148,26 +174,33 @@ export function readParkedItem(body: string | undefined): ParkedItem | undefined
       ...(origin?.type ? { origin: `${origin.type} ${origin.name ?? ""}`.trim() } : {}),
     };
   }
-  if ("requestPayload" in item && typeof item.requestContext === "object") {
-    const context = item.requestContext as { condition?: string };
-    return {
-      request: item.requestPayload,
-      code: `Lambda ${context.condition ?? "failure"}`,
-      outcomeUnknown: true,
-      ...(typeof item.timestamp === "string" ? { failedAt: item.timestamp } : {}),
-    };
-  }
   return undefined;
 }
 
+/** The function parks one transfer per message, never a batch (event-handler.ts parks a batch's items one by one). */
+function isSingleTransfer(request: unknown): boolean {
+  return (
+    typeof request === "object" && request !== null && !Array.isArray(request) && !("transfers" in request)
+  );
+}
+
+/** The whole request (what a replay sends), escaped; the portal it goes to, named. */
 function describeRequest(request: unknown): string {
-  const text = JSON.stringify(request) ?? "undefined";
-  return text.length > 160 ? `${text.slice(0, 157)}...` : text;
+  const portal = (request as { portal?: unknown }).portal;
+  const where = typeof portal === "string" ? `portal "${portal}"` : "the default portal";
+  return `${printable(JSON.stringify(request))} -> ${printable(where)}`;
+}
+
+/** A message that is not replayed: shown escaped and bounded, for a person to judge. */
+function describeRaw(body: string | undefined): string {
+  const text = printable(body ?? "");
+  return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN - 3)}...` : text;
 }
 
 interface Clients {
   sqs: SQSClient;
   lambda: LambdaClient;
+  secrets: SecretsManagerClient;
 }
 
 type Outcome = { ok: true } | { ok: false; code: string; message: string };
@@ -206,8 +239,16 @@ async function invoke(
 export async function replayFailures(
   options: ReplayOptions,
   print: (line: string) => void,
-  clients: Clients = { sqs: new SQSClient({}), lambda: new LambdaClient({}) },
+  clients: Clients = {
+    sqs: new SQSClient({}),
+    lambda: new LambdaClient({}),
+    secrets: new SecretsManagerClient({}),
+  },
 ): Promise<ReplaySummary> {
+  const { SecretString: key } = await clients.secrets.send(
+    new GetSecretValueCommand({ SecretId: options.signingSecret }),
+  );
+  if (!key) throw new Error("the signing secret has no value");
   const summary: ReplaySummary = {
     seen: 0,
     replayed: 0,
@@ -217,6 +258,8 @@ export async function replayFailures(
     notDeleted: 0,
     wouldReplay: 0,
     unreadable: 0,
+    unsigned: 0,
+    refused: 0,
   };
   const kept: Message[] = [];
   const { queueUrl } = options;
@@ -235,16 +278,29 @@ export async function replayFailures(
       if (messages.length === 0) break;
       for (const message of messages) {
         summary.seen++;
-        const prefix = `[${summary.seen}] ${message.MessageId}`;
+        const prefix = `[${summary.seen}] ${printable(message.MessageId ?? "")}`;
+        const signature = message.MessageAttributes?.[SIGNATURE_ATTRIBUTE]?.StringValue;
+        if (!verifyBody(message.Body ?? "", signature, key)) {
+          summary.unsigned++;
+          kept.push(message);
+          print(`${prefix} kept: not signed by the function, never replayed: ${describeRaw(message.Body)}`);
+          continue;
+        }
         const item = readParkedItem(message.Body);
         if (!item) {
           summary.unreadable++;
           kept.push(message);
-          print(`${prefix} kept: not a parked transfer (${describeRequest(message.Body)})`);
+          print(`${prefix} kept: not a parked transfer: ${describeRaw(message.Body)}`);
           continue;
         }
         const where = [item.code, item.origin, item.failedAt].filter(Boolean).join(", ");
-        print(`${prefix} ${describeRequest(item.request)} (${where})`);
+        print(`${prefix} ${describeRequest(item.request)} (${printable(where)})`);
+        if (!isSingleTransfer(item.request)) {
+          summary.refused++;
+          kept.push(message);
+          print("    kept: not a single transfer (the function never parks a batch); not replayed");
+          continue;
+        }
         if (item.outcomeUnknown && !options.includeUnknown) {
           summary.skippedUnknown++;
           kept.push(message);
@@ -266,7 +322,7 @@ export async function replayFailures(
         if (!outcome.ok) {
           summary.failed++;
           kept.push(message);
-          print(`    failed, kept: ${outcome.message}`);
+          print(`    failed, kept: ${describeRaw(outcome.message)}`);
           if (outcome.code === "OUTCOME_UNKNOWN") {
             print("    the transfer may have run: check the chat before replaying this one again");
           }
@@ -283,7 +339,7 @@ export async function replayFailures(
           summary.notDeleted++;
           kept.push(message);
           print(
-            `    replayed, but not deleted (${(error as Error).name}): a rerun answers it from the idempotency record`,
+            `    replayed, but not deleted (${printable((error as Error).name)}): a rerun answers it from the idempotency record`,
           );
         }
       }
@@ -317,6 +373,8 @@ export function describeSummary(summary: ReplaySummary, dryRun: boolean): string
   if (summary.notDeleted > 0) parts.push(`${summary.notDeleted} replayed but not deleted`);
   if (summary.skippedUnknown > 0) parts.push(`${summary.skippedUnknown} with unknown outcome skipped`);
   if (summary.unreadable > 0) parts.push(`${summary.unreadable} unreadable and kept`);
+  if (summary.unsigned > 0) parts.push(`${summary.unsigned} unsigned and kept`);
+  if (summary.refused > 0) parts.push(`${summary.refused} batch(es) refused and kept`);
   return parts.join(", ");
 }
 
@@ -338,7 +396,8 @@ async function main(argv: readonly string[]): Promise<number> {
   );
   const summary = await replayFailures(options, (line) => console.log(line));
   console.log(`Summary: ${describeSummary(summary, options.dryRun)}`);
-  return summary.failed + summary.notDeleted + summary.unreadable > 0 ? 1 : 0;
+  const kept = summary.failed + summary.notDeleted + summary.unreadable + summary.unsigned + summary.refused;
+  return kept > 0 ? 1 : 0;
 }
 
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
@@ -347,7 +406,7 @@ if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.me
       process.exitCode = code;
     },
     (error: Error) => {
-      console.error(`replay-failures: ${error.name}: ${error.message}`);
+      console.error(`replay-failures: ${printable(`${error.name}: ${error.message}`)}`);
       process.exitCode = 1;
     },
   );

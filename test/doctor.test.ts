@@ -44,6 +44,8 @@ async function doctor(args: string[], env: NodeJS.ProcessEnv = {}) {
   const code = await runDoctor(args, env, (line) => lines.push(line));
   const output = lines.join("\n");
   for (const secret of ALL_CODES) expect(output, "a webhook code was printed").not.toContain(secret);
+  for (const clientId of [DEMO_BOT.clientId, "nobody-registered-this"])
+    expect(output, "a CLIENT_ID was printed").not.toContain(clientId);
   return { code, output };
 }
 
@@ -112,7 +114,9 @@ describe("npm run doctor with a healthy webhook", () => {
     const { code, output } = await doctor(["--secret-id", "b24-transfer/main"]);
     expect(code, output).toBe(0);
     expect(output).toContain("the webhook in Secrets Manager secret b24-transfer/main");
-    expect(output).toContain(`user 5 (its code is never printed); clientId ${CLIENT}`);
+    expect(output).toContain(
+      `user 5, clientId of ${CLIENT.length} characters (neither code nor clientId is ever printed)`,
+    );
     expect(aws.calls.get("b24-transfer/main")).toBe(1);
   });
 
@@ -189,7 +193,7 @@ describe("npm run doctor finds what is wrong and exits 1", () => {
       B24_CLIENT_ID: "nobody-registered-this",
     });
     expect(code).toBe(1);
-    expect(output).toMatch(/FAIL +bot: no chat bot is registered with CLIENT_ID "nobody-registered-this"/);
+    expect(output).toMatch(/FAIL +bot: no chat bot is registered with the secret's clientId/);
     expect(output).toContain("imbot.register");
     nothingMoved();
   });
@@ -334,5 +338,34 @@ describe("the lines the schedules name", () => {
     expect(linesNamedInSettings(file, undefined)).toEqual([4, 5]);
     expect(linesNamedInSettings(file, "eu")).toEqual([9]);
     expect(linesNamedInSettings(join(tmpdir(), "no-such-cdk.json"), undefined)).toEqual([]);
+  });
+});
+
+describe("Low 7: upstream text in the doctor's report", () => {
+  it("is redacted, bounded and escaped like an answer: a 200 KB description cannot forge a line", async () => {
+    const { createServer } = await import("node:http");
+    const forged = "\r\ndoctor: no problem found\u001b[2K";
+    const description = `${forged} ${CLIENT} /rest/5/${CODES.good}/ ${"y".repeat(200_000)}`;
+    const server = createServer((_req, res) => {
+      res
+        .writeHead(401, { "content-type": "application/json" })
+        .end(JSON.stringify({ error: `INVALID${forged}`, error_description: description }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    try {
+      const { code, output } = await doctor([], {
+        B24_WEBHOOK_URL: `http://127.0.0.1:${port}/rest/5/${CODES.good}/`,
+        B24_CLIENT_ID: CLIENT,
+      });
+      expect(code).toBe(1);
+      for (const raw of ["\r", "\u001b"]) expect(output).not.toContain(raw);
+      expect(output.split("\n").filter((line) => line.startsWith("doctor: no problem"))).toEqual([]);
+      expect(output).toContain("UNREADABLE_ERROR");
+      expect(output).toContain("\\u000d\\u000adoctor: no problem found\\u001b[2K");
+      for (const line of output.split("\n")) expect(line.length).toBeLessThan(1000);
+    } finally {
+      server.close();
+    }
   });
 });

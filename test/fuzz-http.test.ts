@@ -93,6 +93,7 @@ describe("fuzzing the HTTP handler", () => {
       },
       service: {
         portalFor: (request) => request.portal ?? "main",
+        authorize: () => undefined,
         prepare: async () => undefined,
         readChat: async () => {
           throw new Error("the fuzzed requests are transfers");

@@ -82,4 +82,13 @@ describe("metrics", () => {
     expect(emf.filter((doc) => "Bitrix24QueryLimitHits" in doc && !("method" in doc))).toHaveLength(1);
     expect(JSON.stringify(emf)).not.toContain("/rest/");
   });
+
+  it("counts a followed portal move per portal and once without it, for the PortalMoved alarm", async () => {
+    await h.sim.movePortal();
+    await post({ chatId: 112, operatorId: 12 });
+    expect(total("PortalMoved", { portal: "main" })).toBe(1);
+    expect(
+      emf.filter((doc) => "PortalMoved" in doc && !("portal" in doc) && doc.service === "b24-transfer"),
+    ).toHaveLength(1);
+  });
 });

@@ -92,9 +92,14 @@ describe("the document's contents", () => {
       if (PROBLEM_CATALOGUE[code].reach !== "not-http") expected.push(String(PROBLEMS[code].status));
     }
     expect([...statuses].sort()).toEqual([...new Set(expected)].sort());
-    for (const status of ["401", "403", "429"]) {
+    for (const status of ["401", "429"]) {
       expect(Object.keys(operation.responses[status].content)).toEqual(["application/json"]);
     }
+    // 403: API Gateway's own answer, or the function's PORTAL_FORBIDDEN problem.
+    expect(Object.keys(operation.responses["403"].content).sort()).toEqual([
+      "application/json",
+      "application/problem+json",
+    ]);
   });
 
   it("declares Retry-After on 503 (and may on 409), idempotent-replayed on replays, and the Idempotency-Key header", () => {
@@ -225,7 +230,9 @@ async function withEnv<T>(name: string, value: string, work: () => Promise<T>): 
   try {
     return await work();
   } finally {
-    process.env[name] = previous;
+    // Assigning undefined would store the string "undefined".
+    if (previous === undefined) delete process.env[name];
+    else process.env[name] = previous;
   }
 }
 
@@ -243,6 +250,13 @@ const problemCases: ProblemCase[] = [
   { code: "NOT_FOUND", run: () => answer({ ...json(toOperator()), path: "/elsewhere" }) },
   { code: "METHOD_NOT_ALLOWED", run: () => answer({ method: "GET" }) },
   { code: "UNKNOWN_PORTAL", run: () => answer(json({ ...toOperator(), portal: "nowhere" })) },
+  {
+    code: "PORTAL_FORBIDDEN",
+    run: () =>
+      withEnv("CLIENT_PORTALS", JSON.stringify({ crm: ["main"] }), () =>
+        answer({ ...json({ ...toOperator(), portal: "other" }), client: "crm" }),
+      ),
+  },
   {
     code: "REQUEST_IN_PROGRESS",
     run: async () => {

@@ -1,10 +1,11 @@
 import { execFile } from "node:child_process";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signBody } from "../lambda/aws/failure-signature.ts";
 import { lambdaContext } from "../scripts/local-api.ts";
 import { startDynamo } from "../scripts/local-dynamodb.ts";
 import { transferRequestedEvent } from "./support/eventbridge.ts";
-import { useBundleHarness } from "./support/harness.ts";
+import { SIGNING_KEY, SIGNING_SECRET, useBundleHarness } from "./support/harness.ts";
 
 /**
  * The operator's path end to end: events park failed items through the real bundle, and
@@ -49,7 +50,7 @@ describe("npm run replay-failures", () => {
     expect(help.out).toContain("--include-unknown");
     const bad = await replay("--function", FUNCTION);
     expect(bad.code).toBe(2);
-    expect(bad.out).toContain("give --queue-url and --function");
+    expect(bad.out).toContain("give --queue-url, --function and --signing-secret");
   });
 
   it("deletes what succeeded, keeps what fails, skips unknown outcomes unless asked, never transfers twice", async () => {
@@ -85,25 +86,36 @@ describe("npm run replay-failures", () => {
       region: "us-east-1",
       credentials: { accessKeyId: "a", secretAccessKey: "b" },
     });
+    const body = JSON.stringify({
+      code: "OUTCOME_UNKNOWN",
+      outcomeUnknown: true,
+      problem: { code: "OUTCOME_UNKNOWN", status: 502 },
+      request: { chatId: 113, queueId: 3 },
+      origin: { type: "schedule", name: "night-shift" },
+      requestId: "r-c",
+      failedAt: "2026-11-28T22:00:00.000Z",
+    });
     await sqs.send(
       new SendMessageCommand({
         QueueUrl: h.secrets.queueUrl,
-        MessageBody: JSON.stringify({
-          code: "OUTCOME_UNKNOWN",
-          outcomeUnknown: true,
-          problem: { code: "OUTCOME_UNKNOWN", status: 502 },
-          request: { chatId: 113, queueId: 3 },
-          origin: { type: "schedule", name: "night-shift" },
-          requestId: "r-c",
-          failedAt: "2026-11-28T22:00:00.000Z",
-        }),
+        MessageBody: body,
+        MessageAttributes: { signature: { DataType: "String", StringValue: signBody(body, SIGNING_KEY) } },
       }),
     );
     sqs.destroy();
-    const args = ["--queue-url", h.secrets.queueUrl, "--function", FUNCTION, "--visibility-timeout", "60"];
+    const args = [
+      "--queue-url",
+      h.secrets.queueUrl,
+      "--function",
+      FUNCTION,
+      "--signing-secret",
+      SIGNING_SECRET,
+      "--visibility-timeout",
+      "60",
+    ];
 
     const dry = await replay(...args, "--dry-run");
-    expect(dry.code).toBe(0);
+    expect(dry.code, dry.out).toBe(0);
     expect(dry.out).toContain("Summary: 4 message(s), 3 would be replayed, 1 with unknown outcome skipped");
     expect(h.secrets.invocations.get(FUNCTION)).toBeUndefined();
     expect(h.secrets.queued(h.secrets.queueUrl)).toHaveLength(4);
@@ -148,6 +160,8 @@ describe("npm run replay-failures", () => {
       return answer;
     });
     const killed = replayProcess([
+      "--signing-secret",
+      SIGNING_SECRET,
       "--queue-url",
       h.secrets.queueUrl,
       "--function",
@@ -164,7 +178,14 @@ describe("npm run replay-failures", () => {
 
     await new Promise((resolve) => setTimeout(resolve, 1100));
     h.secrets.addFunction("killer", handler);
-    const rerun = await replay("--queue-url", h.secrets.queueUrl, "--function", "killer");
+    const rerun = await replay(
+      "--queue-url",
+      h.secrets.queueUrl,
+      "--function",
+      "killer",
+      "--signing-secret",
+      SIGNING_SECRET,
+    );
     expect(rerun.code, rerun.out).toBe(0);
     expect(rerun.out).toContain("Summary: 1 message(s), 1 replayed, 1 deleted, 0 failed and kept");
     expect(transferredChats()).toEqual([115]);

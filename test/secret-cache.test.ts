@@ -119,6 +119,56 @@ describe("secret cache", () => {
     expect(c.loads).toHaveLength(2);
   });
 
+  it("Low 6: forces at most one re-read per secret in 5 s, whoever holds which value", async () => {
+    const c = counter();
+    const cache = createSecretCache({ ttlMs: 60_000, load: c.load, now: c.clock.now });
+    const first = cache.get("a");
+    c.release();
+    const stale = await first;
+    const forced = cache.refresh("a", stale);
+    c.release();
+    const fresh = await forced;
+    // Refused again with the fresh value, 4.999 s later: the same value answers, nothing is read.
+    c.clock.advance(4999);
+    expect(await cache.refresh("a", fresh)).toBe(fresh);
+    // Another secret has its own allowance.
+    const other = cache.refresh("b", stale);
+    c.release();
+    await other;
+    expect(c.loads).toEqual(["a", "a", "b"]);
+    c.clock.advance(1);
+    const later = cache.refresh("a", fresh);
+    c.release();
+    expect((await later).value).toBe("a#4");
+  });
+
+  it("Low 6: the 5 s allowance never keeps a failed or forgotten read from being retried", async () => {
+    const c = counter();
+    const cache = createSecretCache({ ttlMs: 60_000, failureTtlMs: 1000, load: c.load, now: c.clock.now });
+    const first = cache.get("a");
+    c.release();
+    const good = await first;
+    c.failOnce();
+    const forced = cache.refresh("a", good);
+    c.release();
+    await expect(forced).rejects.toThrow("unavailable");
+    // The failure expired after 1 s; 4 s before the allowance would: a caller still reads again.
+    c.clock.advance(1000);
+    const again = cache.refresh("a", good);
+    c.release();
+    expect((await again).value).toBe("a#3");
+    // A forgotten entry (a read ahead of need that failed) is read again at once, too.
+    c.failOnce();
+    c.clock.advance(5000);
+    const failing = cache.refresh("a", await again);
+    c.release();
+    await expect(failing).rejects.toThrow("unavailable");
+    cache.forgetFailure("a");
+    const fresh = cache.refresh("a", good);
+    c.release();
+    expect((await fresh).value).toBe("a#5");
+  });
+
   it("keeps secrets apart", async () => {
     const c = counter();
     const cache = createSecretCache({ ttlMs: 1000, load: c.load, now: c.clock.now });

@@ -12,6 +12,11 @@ export interface CachedSecret<T> {
 
 /** How long a failed read is answered from memory; bounded by the TTL of good reads. */
 export const FAILURE_TTL_MS = 5_000;
+/**
+ * At most one forced re-read per secret in this long: credentials Bitrix24 keeps refusing would
+ * otherwise cost one Secrets Manager read per request (and bypass the extension's cache each time).
+ */
+export const FORCED_REFRESH_INTERVAL_MS = 5_000;
 
 export interface SecretCacheOptions<T> {
   ttlMs: number;
@@ -23,7 +28,10 @@ export interface SecretCacheOptions<T> {
 
 export interface SecretCache<T> {
   get(secretId: string): Promise<CachedSecret<T>>;
-  /** Fetch again unless another caller already replaced `stale`. */
+  /**
+   * Fetch again unless another caller already replaced `stale`, or a forced re-read of this secret
+   * started less than FORCED_REFRESH_INTERVAL_MS ago (then the current value is the answer).
+   */
   refresh(secretId: string, stale: CachedSecret<T>): Promise<CachedSecret<T>>;
   /** Drops a failed read, so the next caller reads again (a read ahead of need must cost nothing). */
   forgetFailure(secretId: string): void;
@@ -42,6 +50,7 @@ export function createSecretCache<T>({
   now = () => Date.now(),
 }: SecretCacheOptions<T>): SecretCache<T> {
   const slots = new Map<string, Slot<T>>();
+  const forcedAt = new Map<string, number>();
   const failureTtl = Math.min(failureTtlMs, ttlMs);
 
   /** In flight, or settled recently enough to answer from. */
@@ -78,6 +87,10 @@ export function createSecretCache<T>({
       const slot = slots.get(secretId);
       // In flight, or already replaced by a concurrent refresh: use that instead of fetching again.
       if (slot && slot.settled !== stale && usable(slot)) return slot.promise;
+      const last = forcedAt.get(secretId);
+      if (slot && usable(slot) && last !== undefined && now() - last < FORCED_REFRESH_INTERVAL_MS)
+        return slot.promise;
+      forcedAt.set(secretId, now());
       return start(secretId);
     },
     forgetFailure(secretId) {

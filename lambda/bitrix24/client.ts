@@ -24,6 +24,12 @@ export interface CallOptions {
   idempotent?: boolean;
   /** Plain http to loopback for local runs and tests (also for a moved portal's new address). */
   allowHttpLoopback?: boolean;
+  /** Domains besides Bitrix24's cloud and the portal's own domain that a moved portal may go to (on-premise). */
+  moveDomains?: readonly string[];
+  /** The bot's CLIENT_ID sent with the call (also inside batch commands): a secret, kept out of every text. */
+  clientId?: string;
+  /** The portal's host as configured: metrics name it, never a host a redirect pointed to. */
+  portalHost?: string;
   /** Told the new REST base when the portal answered with its new address and the call went there. */
   onMoved?: (restBase: string) => void;
   /** Injected for tests: [0, 1). */
@@ -57,7 +63,7 @@ export async function callMethod(
   const random = options.random ?? Math.random;
   const target = { url: new URL(`${restBase}${method}.json`) };
   const body = JSON.stringify(params);
-  const secrets = endpointSecrets(restBase, params.auth);
+  const secrets = endpointSecrets(restBase, params.auth, options.clientId);
   let last: AttemptFailure | undefined;
   let retriedOnce = false;
 
@@ -98,7 +104,10 @@ async function attemptWithMove(
   const started = Date.now();
   const first = await attemptOnce(target.url, body, timeoutMs, options);
   if (!("location" in first)) return first;
-  const moved = followMove(target.url, first.location, options.allowHttpLoopback ?? false);
+  const moved = followMove(target.url, first.location, {
+    allowHttpLoopback: options.allowHttpLoopback ?? false,
+    ...(options.moveDomains ? { domains: options.moveDomains } : {}),
+  });
   if (moved instanceof TransferError) return notRetried(moved);
   target.url = moved;
   const restBase = target.url.href.slice(0, target.url.href.lastIndexOf("/") + 1);
@@ -142,7 +151,7 @@ async function attemptOnce(
   if (isRedirect(response.status) && response.location !== undefined) return { location: response.location };
 
   const envelope = parseJsonObject(response.text);
-  noteBitrix24Answer(url.href, envelope);
+  noteBitrix24Answer(url.href, envelope, options.portalHost);
   if (envelope && typeof envelope.error === "string") {
     const bitrix24 = upstreamError(envelope.error, envelope.error_description, options.secrets);
     return refusal(response.status, bitrix24, options.idempotent === true);

@@ -10,6 +10,7 @@ export const PROBLEMS = {
   VALIDATION_FAILED: { status: 400, title: "The request does not match the schema" },
   UNSUPPORTED_EVENT: { status: 400, title: "The function was invoked with an event it does not handle" },
   NOT_FOUND: { status: 404, title: "No such resource" },
+  PORTAL_FORBIDDEN: { status: 403, title: "This client may not use the portal" },
   METHOD_NOT_ALLOWED: { status: 405, title: "Method not allowed" },
   UNKNOWN_PORTAL: { status: 404, title: "The portal is not configured" },
   REQUEST_IN_PROGRESS: { status: 409, title: "A request with this Idempotency-Key is still running" },

@@ -29,12 +29,16 @@ const SECRET_SHAPES: [RegExp, string][] = [
 /** The webhook code inside a REST base `https://<portal>/rest/<user>/<code>/`. */
 const WEBHOOK_CODE = /\/rest\/\d+\/([^/?#]+)/;
 
-/** Every secret value of a REST endpoint: the base itself, its webhook code, and the access token sent with it. */
-export function endpointSecrets(restBase: string, auth?: unknown): string[] {
+/**
+ * Every secret value of a REST endpoint: the base itself, its webhook code, the access token sent with
+ * it, and the bot's CLIENT_ID (with the webhook, it is all it takes to act as the bot).
+ */
+export function endpointSecrets(restBase: string, auth?: unknown, clientId?: unknown): string[] {
   const secrets = [restBase];
   const code = WEBHOOK_CODE.exec(restBase)?.[1];
   if (code !== undefined) secrets.push(code);
   if (typeof auth === "string") secrets.push(auth);
+  if (typeof clientId === "string") secrets.push(clientId);
   return secrets;
 }
 

@@ -87,8 +87,26 @@ function checkOneTarget(value: TargetFields, path: (string | number)[], issues: 
 /** Bitrix24 shows the message in the chat; beyond a few paragraphs it is no longer a hand-over note. */
 export const MAX_MESSAGE_CHARACTERS = 2000;
 
+/**
+ * Characters that show nothing: a message of only these is blank to the customer (zero-width spaces
+ * and joiners, the BOM, soft hyphen, word joiner, invisible operators, bidi marks, Hangul fillers).
+ */
+const INVISIBLE =
+  /(?:\u034f|[\s\u00ad\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufeff\uffa0])/g;
+
+/**
+ * Bitrix24 renders BBCode in a bot's chat message ([B], [URL=…], [USER=…] mentions). By default a
+ * message is sent as given, so callers may format it; with MESSAGE_BBCODE=escape every `[` is
+ * followed by a zero-width space, which keeps the text as it reads but matches no tag.
+ */
+export function escapeBbcode(text: string): string {
+  return text.replaceAll("[", "[\u200b");
+}
+
 const message = z.string({ error: "message must be a string" }).check(
-  z.refine((text) => text.trim() !== "", { error: "message must not be blank" }),
+  z.refine((text) => text.replace(INVISIBLE, "") !== "", { error: "message must not be blank" }),
+  // NUL is no text: it went into the customer's chat verbatim, and cuts strings in C-based tools downstream.
+  z.refine((text) => !text.includes("\u0000"), { error: "message must not contain NUL characters" }),
   // Characters as people count them (code points), so an emoji is one, not two UTF-16 units.
   z.refine((text) => [...text].length <= MAX_MESSAGE_CHARACTERS, {
     error: `message must be at most ${MAX_MESSAGE_CHARACTERS} characters`,
@@ -233,8 +251,28 @@ export const transferBatchSchema = z
         const input = value.transfers[index];
         ctx.issues.push({ code: "custom", input, path: ["transfers", index, "chatId"], message });
       }
+      value.transfers.forEach((item, index) => {
+        if (item.message === undefined || !BATCH_REFERENCE.test(item.message)) return;
+        ctx.issues.push({
+          code: "custom",
+          input: item.message,
+          path: ["transfers", index, "message"],
+          message: BATCH_REFERENCE_REFUSED,
+        });
+      });
     }),
   );
+
+/**
+ * Inside `batch`, Bitrix24 replaces `$result[…]`, `$error[…]`, `$total[…]`, `$next[…]` and `$time[…]`
+ * (any case, any non-space text between the name and the brackets) in every parameter with earlier
+ * commands' answers (rest/classes/general/rest_util.php CRestUtil::processBatchElement, keys of
+ * methodsBatch's $arResult): the customer would read something else than was sent. Such a message is
+ * refused in a batch; sent alone it is written as it is.
+ */
+const BATCH_REFERENCE = /\$(result|error|total|next|time)\S*\[[^\]]+\]/i;
+const BATCH_REFERENCE_REFUSED =
+  "message contains a Bitrix24 batch reference ($result[…], $time[…]…) that batch would replace; send this transfer on its own";
 
 /**
  * Two commands for one chat in one batch would race on the portal: the caller surely meant one. The

@@ -16,7 +16,7 @@ export function defaultDependencies(): Dependencies {
   return {
     service: createTransferService(config),
     failureQueueUrl: config.failureQueueUrl,
-    sendFailures: sendToFailureQueue,
+    sendFailures: (queueUrl, items) => sendToFailureQueue(queueUrl, items, config.failureSigningSecret),
     idempotency: config.idempotencyTable ? createIdempotency(config.idempotencyTable) : undefined,
   };
 }

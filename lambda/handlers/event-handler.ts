@@ -37,10 +37,11 @@ export async function handleEvent(
       learnt = ran.log;
       return ran.summary;
     };
-    // EventBridge redelivers and Lambda retries: the event id makes each event run once.
+    // EventBridge redelivers and Lambda retries: the event id makes each event run once. Scoped by
+    // kind and source, so one sender's id (or a schedule's) can never block another's event.
     const { value, replayed } =
       origin.eventId && dependencies.idempotency
-        ? await dependencies.idempotency.run(`event:${origin.eventId}`, payload, run.context, work)
+        ? await dependencies.idempotency.run(eventKey(origin), payload, run.context, work)
         : { value: await work(), replayed: false };
     return {
       log: { ...base, ...learnt, ...(replayed ? { replayed: true } : {}) },
@@ -53,6 +54,11 @@ export async function handleEvent(
       result: { kind: "throw", error: failure },
     };
   }
+}
+
+/** `event:<kind>:<source or schedule>:<id>`; the JSON list keeps a `:` in a source from forging another scope. */
+export function eventKey(origin: EventOrigin): string {
+  return `event:${JSON.stringify([origin.type, origin.name, origin.eventId])}`;
 }
 
 interface Ran {

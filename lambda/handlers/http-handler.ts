@@ -14,11 +14,15 @@ export async function handleHttp(request: HttpRequest, run: InvocationRun): Prom
   try {
     const chatRead = chatReadInput(request);
     if (chatRead) {
+      run.dependencies().service.authorize(request.client, [chatRead]);
       const read = await readChat(chatRead, run);
       const value = read.ok ? jsonResult(200, read.body) : problemResult(read.failure, run.requestId);
       return { log: { ...client, ...read.log }, result: { kind: "return", value } };
     }
     const input = readHttpTransferRequest(request);
+    run
+      .dependencies()
+      .service.authorize(request.client, input.kind === "single" ? [input.request] : input.requests);
     const executed = await executeInput(input, idempotencyKey(request), run);
     const value =
       "failure" in executed

@@ -33,13 +33,18 @@ export interface MethodUsage {
 
 let noted = new Map<string, MethodUsage>();
 
-export function noteBitrix24Answer(url: string, envelope: Record<string, unknown> | undefined): void {
+/** `configuredHost`: the portal's host as its secret names it, kept instead of the URL's after a move. */
+export function noteBitrix24Answer(
+  url: string,
+  envelope: Record<string, unknown> | undefined,
+  configuredHost?: string,
+): void {
   if (!envelope) return;
   let portalHost: string;
   let method: string;
   try {
     const parsed = new URL(url);
-    portalHost = parsed.host;
+    portalHost = configuredHost ?? parsed.host;
     method = (parsed.pathname.split("/").pop() ?? "").replace(/\.json$/, "");
   } catch {
     return;

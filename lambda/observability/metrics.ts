@@ -77,12 +77,18 @@ function publishBitrix24Usage(): void {
   overall.publishStoredMetrics();
 }
 
-/** A portal answered with its new address (a renamed portal): someone should update its secret. */
+/**
+ * A portal answered with its new address (a renamed portal): someone should update its secret. Per
+ * portal, and once more without it for the alarm (infra/alarms-construct.ts) that covers every portal.
+ */
 export function publishPortalMoved(portal: string): void {
-  const metrics = newMetrics();
-  metrics.addDimensions({ portal });
-  metrics.addMetric(METRIC.portalMoved, MetricUnit.Count, 1);
-  metrics.publishStoredMetrics();
+  const perPortal = newMetrics();
+  perPortal.addDimensions({ portal });
+  perPortal.addMetric(METRIC.portalMoved, MetricUnit.Count, 1);
+  perPortal.publishStoredMetrics();
+  const overall = newMetrics();
+  overall.addMetric(METRIC.portalMoved, MetricUnit.Count, 1);
+  overall.publishStoredMetrics();
 }
 
 const newMetrics = () => new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });

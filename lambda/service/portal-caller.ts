@@ -22,10 +22,13 @@ export class PortalCaller {
   readonly #connections: PortalConnections;
   readonly #config: ServiceConfig;
   /**
-   * REST bases of portals that answered with a new address: the rest of this container's calls go
-   * there directly. The secret keeps the old address until someone updates it; the warning says so.
+   * REST bases of portals that answered with a new address: calls go there directly for as long as the
+   * secret read with the old address is kept (SECRET_CACHE_TTL_SECONDS), never for the container's life.
+   * After that the old address is called again: an updated secret wins, a portal that still redirects
+   * is followed (and counted) once more. The secret keeps the old address until someone updates it;
+   * the warning and the PortalMoved alarm say so.
    */
-  readonly #moved = new Map<string, string>();
+  readonly #moved = new Map<string, { base: string; at: number }>();
 
   constructor(config: ServiceConfig) {
     this.#config = config;
@@ -67,19 +70,32 @@ export class PortalCaller {
   /** `read`: a read-only call, safe to send again when an attempt's outcome is unknown. */
   async #send(portal: string, endpoint: PortalEndpoint, make: CallFor, deadline: number, read: boolean) {
     const { method, params } = make(endpoint.access);
-    const restBase = this.#moved.get(endpoint.restBase) ?? endpoint.restBase;
+    const restBase = this.#movedBase(endpoint.restBase) ?? endpoint.restBase;
     const outcome = await callEndpoint({ ...endpoint, restBase }, method, params, {
       deadline,
       attemptTimeoutMs: this.#config.attemptTimeoutMs,
       allowHttpLoopback: this.#config.allowHttpLoopback,
       ...(read ? { idempotent: true } : {}),
+      moveDomains: this.#config.portalMoveDomains,
+      portalHost: new URL(endpoint.restBase).host,
+      ...(endpoint.access.clientId === undefined ? {} : { clientId: endpoint.access.clientId }),
       onMoved: (newBase) => this.#noteMove(portal, endpoint.restBase, newBase),
     });
-    return { ...outcome, secrets: endpointSecrets(endpoint.restBase, endpoint.auth) };
+    return {
+      ...outcome,
+      secrets: endpointSecrets(endpoint.restBase, endpoint.auth, endpoint.access.clientId),
+    };
+  }
+
+  #movedBase(restBase: string): string | undefined {
+    const moved = this.#moved.get(restBase);
+    if (moved && Date.now() - moved.at < this.#config.secretCacheTtlMs) return moved.base;
+    this.#moved.delete(restBase);
+    return undefined;
   }
 
   #noteMove(portal: string, oldBase: string, newBase: string): void {
-    this.#moved.set(oldBase, newBase);
+    this.#moved.set(oldBase, { base: newBase, at: Date.now() });
     logger.warn("the portal has moved to a new address; calls follow it, but update the portal's secret", {
       portal,
       newHost: new URL(newBase).host,

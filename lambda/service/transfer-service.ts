@@ -6,7 +6,12 @@ import type { ServiceConfig } from "../config.ts";
 import type { ChatState } from "../domain/chat-state.ts";
 import { TransferError } from "../domain/problems.ts";
 import type { BatchOutcome, ItemOutcome, TransferOutcome } from "../domain/transfer-outcome.ts";
-import { duplicateChats, duplicateChatsProblem, type TransferRequest } from "../domain/transfer-request.ts";
+import {
+  duplicateChats,
+  duplicateChatsProblem,
+  escapeBbcode,
+  type TransferRequest,
+} from "../domain/transfer-request.ts";
 import { type BatchItem, batchItem, handOverBatch } from "./batch-hand-over.ts";
 import { ChatReader } from "./chat-reader.ts";
 import { PortalCaller } from "./portal-caller.ts";
@@ -20,6 +25,12 @@ export interface TransferService {
   transferBatch(requests: readonly TransferRequest[], deadline: number): Promise<BatchOutcome>;
   /** The chat as `imopenlines.dialog.get` shows it, on a portal `portalFor` resolved. */
   readChat(chatId: number, portal: string, deadline: number): Promise<{ chat: ChatState; attempts: number }>;
+  /**
+   * Refuses (403 PORTAL_FORBIDDEN) a request, batch or chat read naming, or defaulting to, a portal the client may
+   * not use (CLIENT_PORTALS); a client without a list, or a caller without a client name (IAM, events),
+   * may use every portal.
+   */
+  authorize(client: string | undefined, requests: readonly { portal?: string }[]): void;
   /** Reads the default portal's secret ahead of the first request; a failure is left for that request to meet. */
   prepare(): Promise<void>;
 }
@@ -28,14 +39,30 @@ export function createTransferService(config: ServiceConfig): TransferService {
   const caller = new PortalCaller(config);
   const reader = new ChatReader(caller);
   const portalFor = (request: { portal?: string }) => resolvePortal(config, request);
+  const written = (request: TransferRequest): TransferRequest =>
+    config.messageBbcode === "escape" && request.message !== undefined
+      ? { ...request, message: escapeBbcode(request.message) }
+      : request;
   return {
     portalFor,
-    transfer: async (request, deadline) => handOverOne(caller, reader, portalFor(request), request, deadline),
-    transferBatch: (requests, deadline) => transferBatch(caller, reader, portalFor, requests, deadline),
+    transfer: async (request, deadline) =>
+      handOverOne(caller, reader, portalFor(request), written(request), deadline),
+    transferBatch: (requests, deadline) =>
+      transferBatch(caller, reader, portalFor, requests.map(written), deadline),
     readChat: async (chatId, portal, deadline) => {
       const attempts = { count: 0 };
       const chat = await reader.read(portal, chatId, deadline, attempts);
       return { chat, attempts: attempts.count };
+    },
+    authorize: (client, requests) => {
+      const allowed = client === undefined ? undefined : config.clientPortals.get(client);
+      if (!allowed) return;
+      const refused = requests.map(portalFor).find((portal) => !allowed.has(portal));
+      if (refused !== undefined) {
+        throw new TransferError("PORTAL_FORBIDDEN", {
+          detail: `client "${client}" may not use portal "${refused}"`,
+        });
+      }
     },
     prepare: async () => {
       if (config.defaultPortal !== undefined) await caller.prepare(config.defaultPortal);

@@ -200,7 +200,7 @@ export async function checkBot(webhook: Webhook): Promise<Finding> {
       return {
         level: "FAIL",
         subject,
-        text: `no chat bot is registered with CLIENT_ID "${clientId}" through a webhook (BOT_ID_ERROR). Either set clientId to the CLIENT_ID you gave imbot.register (or the botToken you gave imbot.v2.Bot.register), or register the bot through this webhook: imbot.register with CODE, TYPE "O" (an Open Lines bot), EVENT_HANDLER, PROPERTIES.NAME and CLIENT_ID "${clientId}". A bot another application created cannot be driven by a webhook (docs/bot-setup.md)`,
+        text: `no chat bot is registered with the secret's clientId through this webhook (BOT_ID_ERROR). Either set clientId to the CLIENT_ID you gave imbot.register (or the botToken you gave imbot.v2.Bot.register), or register the bot through this webhook: imbot.register with CODE, TYPE "O" (an Open Lines bot), EVENT_HANDLER, PROPERTIES.NAME and CLIENT_ID set to the secret's clientId. A bot another application created cannot be driven by a webhook (docs/bot-setup.md)`,
       };
     default:
       return { level: "FAIL", subject, text: explainFailure(outcome, webhook) };

@@ -6,6 +6,7 @@ import {
   networkErrorCode,
   parseJsonObject,
 } from "../../lambda/bitrix24/http-exchange.ts";
+import { endpointSecrets, upstreamError } from "../../lambda/domain/safe-text.ts";
 
 /**
  * One Bitrix24 REST call for the doctor: a single attempt (a diagnosis should show what happens, not
@@ -49,15 +50,13 @@ export async function callRest(
   }
   const envelope = parseJsonObject(response.text);
   if (envelope && typeof envelope.error === "string") {
-    const description =
-      typeof envelope.error_description === "string" ? envelope.error_description : undefined;
-    return {
-      ok: false,
-      kind: "bitrix24-error",
-      status: response.status,
-      error: envelope.error,
-      ...(description === undefined ? {} : { description }),
-    };
+    // The answers' own bounding and redaction: a code that is no code, a secret, a megabyte of text.
+    const said = upstreamError(
+      envelope.error,
+      envelope.error_description,
+      endpointSecrets(restBase, undefined, params.CLIENT_ID),
+    );
+    return { ok: false, kind: "bitrix24-error", status: response.status, ...said };
   }
   if (response.status !== 200 || !envelope || !("result" in envelope)) {
     return { ok: false, kind: "not-bitrix24", status: response.status };

@@ -63,7 +63,7 @@ function guardExample(chat: Parameters<typeof guardRefusal>[0]): ProblemDetails 
 
 export const PROBLEM_CATALOGUE: Record<ProblemCode, ProblemEntry> = {
   INVALID_JSON: {
-    when: "the body is not UTF-8 JSON",
+    when: "the body is not UTF-8 JSON, or names one key twice in an object (JSON.parse would keep the last)",
     retry: "no: fix the request",
     reach: "operation",
     example: { detail: "the body is not valid UTF-8 JSON" },
@@ -93,6 +93,12 @@ export const PROBLEM_CATALOGUE: Record<ProblemCode, ProblemEntry> = {
     retry: "no",
     reach: "other-routes",
     example: { detail: "GET is not allowed; use POST" },
+  },
+  PORTAL_FORBIDDEN: {
+    when: "the client's `clientPortals` list does not hold the request's portal (named, or the default); checked before any secret is read, for the whole batch",
+    retry: "no: use a portal the client may use, or extend its list",
+    reach: "operation",
+    example: { detail: 'client "example-crm" may not use portal "branch-7"' },
   },
   UNKNOWN_PORTAL: {
     when: "the `portal` is not configured, or none is named and there is no default",

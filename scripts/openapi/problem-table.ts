@@ -16,7 +16,10 @@ const END = "<!-- problem-table:end -->";
 
 /** When each problem happens and what the caller should do; every catalogue code needs an entry. */
 const GUIDANCE: Record<string, { when: string; retry: string }> = {
-  INVALID_JSON: { when: "also when it is not UTF-8", retry: "no: fix the request" },
+  INVALID_JSON: {
+    when: "also when it is not UTF-8, or names a key twice in one object",
+    retry: "no: fix the request",
+  },
   VALIDATION_FAILED: { when: "`errors` lists each field's problem", retry: "no: fix the request" },
   UNSUPPORTED_EVENT: {
     when: "a scheduled rule without input, SQS records, another EventBridge event",
@@ -24,6 +27,10 @@ const GUIDANCE: Record<string, { when: string; retry: string }> = {
   },
   NOT_FOUND: { when: "any path but `/transfers` and `/transfers/chats/{chatId}`", retry: "no" },
   METHOD_NOT_ALLOWED: { when: "answered with `Allow: POST` (`Allow: GET` on the read)", retry: "no" },
+  PORTAL_FORBIDDEN: {
+    when: "the client's `clientPortals` list lacks the portal (named or default)",
+    retry: "no: use an allowed portal",
+  },
   UNKNOWN_PORTAL: {
     when: "the `portal` is not configured, or there is no default",
     retry: "no: fix the request or the config",

@@ -209,11 +209,11 @@ export const OPERATION_RESPONSES: Record<string, ResponseDoc> = {
     content: { [JSON_TYPE]: gateway(["Unauthorized"]) },
     headers: [],
   },
-  "403": {
-    description: "API Gateway: a wrong or revoked token (the function did not run)",
-    content: { [JSON_TYPE]: gateway(["Forbidden"]) },
-    headers: [],
-  },
+  "403": problemResponse(
+    403,
+    'API Gateway: a wrong or revoked token (the function did not run, `{"message": "Forbidden"}`); or the function: the client may not use the portal.',
+    { content: { [JSON_TYPE]: gateway(["Forbidden"]) } },
+  ),
   "404": problemResponse(404, "The named portal does not exist."),
   "409": problemResponse(
     409,

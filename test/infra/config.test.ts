@@ -54,6 +54,9 @@ describe("the settings in cdk.json", () => {
       eventSources: [],
       secretsKey: "customer-managed",
       secretReaders: [],
+      portalMoveDomains: [],
+      clientPortals: {},
+      messageBbcode: "keep",
     });
   });
 });
@@ -408,6 +411,22 @@ describe("scheduling service and event bus", () => {
       "rules",
       undefined,
       undefined,
+    ]);
+  });
+});
+
+describe("clientPortals (issue 25, informational)", () => {
+  it("names only configured clients and portals", () => {
+    expect(parseConfig({ ...BASE_CONFIG, clientPortals: { "example-crm": ["main"] } }).clientPortals).toEqual(
+      {
+        "example-crm": ["main"],
+      },
+    );
+    expect(
+      problems({ ...BASE_CONFIG, clientPortals: { nobody: ["main"], "example-crm": ["shop"] } }),
+    ).toEqual([
+      '  - clientPortals.nobody: "nobody" is not one of the clients',
+      '  - clientPortals.example-crm: "shop" is not one of the configured portals',
     ]);
   });
 });

@@ -102,6 +102,7 @@ describe("cdk-nag AwsSolutions", () => {
       [
         "Test/ClientTokenAuth/ClientTokens AwsSolutions-SMG4",
         "Test/FailedInvocations/Queue AwsSolutions-SQS3",
+        "Test/FailedInvocations/SigningKey AwsSolutions-SMG4",
         "Test/PortalSecrets/Portal-main AwsSolutions-SMG4",
       ].sort(),
     );

@@ -104,10 +104,10 @@ describe("finding 7: created secrets under a customer-managed key only the funct
     expect(key.DeletionPolicy).toBe("Retain");
   });
 
-  it("encrypts the created portal and client-token secrets with it, and leaves imported ones alone", () => {
+  it("encrypts the created portal and client-token secrets and the failure-queue signing key with it, and leaves imported ones alone", () => {
     const [keyId] = resources(template, "AWS::KMS::Key")[0] as [string, Resource];
     const secrets = resources(template, "AWS::SecretsManager::Secret");
-    expect(secrets).toHaveLength(2);
+    expect(secrets).toHaveLength(3);
     for (const [, secret] of secrets)
       expect(secret.Properties.KmsKeyId).toEqual({ "Fn::GetAtt": [keyId, "Arn"] });
   });
@@ -119,7 +119,7 @@ describe("finding 7: created secrets under a customer-managed key only the funct
     const principals = decrypting.flatMap(principalsOf);
     const transferRole = functionRole(template, /hands a Bitrix24/);
     const authorizerRole = functionRole(template, /authorizer/);
-    expect(principals).toHaveLength(2);
+    expect(new Set(principals.map((p) => JSON.stringify(p))).size).toBe(2);
     expect(principals).toEqual(
       expect.arrayContaining([
         { "Fn::GetAtt": [transferRole, "Arn"] },
@@ -143,6 +143,30 @@ describe("finding 7: created secrets under a customer-managed key only the funct
     }
     const writes = forAccount.find((s) => actions(s).includes("kms:GenerateDataKey"));
     expect(JSON.stringify(writes?.Condition)).toContain("secretsmanager.");
+  });
+
+  it("Low 3: grants nobody kms:CreateGrant, so no principal can grant itself decrypt around the key policy", () => {
+    const allows = (pattern: string, action: string) =>
+      new RegExp(
+        `^${pattern
+          .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+          .replace(/\*/g, ".*")
+          .replace(/\?/g, ".")}$`,
+        "i",
+      ).test(action);
+    expect(allows("kms:Create*", "kms:CreateGrant")).toBe(true);
+    const granting = keyPolicy.filter(
+      (s) =>
+        s.Effect === "Allow" &&
+        actions(s).some((a) => allows(a, "kms:CreateGrant")) &&
+        JSON.stringify(s.Condition ?? {}).indexOf("kms:GrantIsForAWSResource") < 0,
+    );
+    expect(granting).toEqual([]);
+    // The account still administers the key: aliases, policy, rotation, deletion.
+    const admin = keyPolicy.find((s) => s.Sid === "AccountAdministersTheKey") as Statement;
+    expect(actions(admin)).toEqual(
+      expect.arrayContaining(["kms:CreateAlias", "kms:Put*", "kms:ScheduleKeyDeletion"]),
+    );
   });
 
   it("lets the named secretReaders decrypt too, through Secrets Manager only", () => {

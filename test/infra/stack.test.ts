@@ -112,6 +112,7 @@ describe("default stack (cdk.json settings)", () => {
         POWERTOOLS_SERVICE_NAME: "b24-transfer",
         POWERTOOLS_LOG_LEVEL: "INFO",
         FAILURE_QUEUE_URL: { Ref: queueId },
+        FAILURE_SIGNING_SECRET: { Ref: signingKeyId(template) },
         IDEMPOTENCY_TABLE: { Ref: tableId },
         OAUTH_PORTALS: "[]",
         // The Parameters and Secrets extension's settings (secretsExtension, on by default).
@@ -207,7 +208,7 @@ describe("default stack (cdk.json settings)", () => {
     });
   });
 
-  it("lets the authorizer read only the client-token secret, and the function only the portal secrets", () => {
+  it("lets the authorizer read only the client-token secret, and the function only the portal secrets and the signing key", () => {
     const [clientSecretId, clientSecret] = onlyResource(template, "AWS::SecretsManager::Secret", {
       Description: Match.stringLikeRegexp("client token hashes"),
     });
@@ -223,7 +224,10 @@ describe("default stack (cdk.json settings)", () => {
       SECRET_CACHE_TTL_SECONDS: "300",
     });
     const [transferId] = transferFunction(template);
-    expect(secretsResources(statementsOfFunction(template, transferId))).toEqual([{ Ref: portalSecretId }]);
+    expect(secretsResources(statementsOfFunction(template, transferId))).toEqual(
+      expect.arrayContaining([{ Ref: portalSecretId }, { Ref: signingKeyId(template) }]),
+    );
+    expect(secretsResources(statementsOfFunction(template, transferId))).toHaveLength(2);
   });
 
   it("grants no function a managed policy or a wildcard log permission", () => {
@@ -289,7 +293,7 @@ describe("default stack (cdk.json settings)", () => {
     expect(JSON.stringify(statementsOfFunction(template, authorizerId))).not.toMatch(/dynamodb:|sqs:/);
   });
 
-  it("alarms on function errors, throttles, API 5xx, authorizer errors, any failed invocation and Bitrix24 limits", () => {
+  it("alarms on function errors, throttles, API 5xx, authorizer errors, any failed invocation, Bitrix24 limits and a portal move (PortalMoved)", () => {
     const [topicId] = onlyResource(template, "AWS::SNS::Topic");
     const alarms = Object.values(resourcesOf(template, "AWS::CloudWatch::Alarm")).map((a) => a.Properties);
     const [transferId] = transferFunction(template);
@@ -306,7 +310,7 @@ describe("default stack (cdk.json settings)", () => {
         ["AWS/SQS", "ApproximateNumberOfMessagesVisible", expect.stringContaining(queueId)],
       ]),
     );
-    expect(alarms).toHaveLength(7);
+    expect(alarms).toHaveLength(8);
     const service = [{ Name: "service", Value: "b24-transfer" }];
     const bitrix24 = alarms.filter((a) => a.Namespace === "B24Transfer");
     expect(bitrix24).toEqual([
@@ -318,6 +322,13 @@ describe("default stack (cdk.json settings)", () => {
       }),
       expect.objectContaining({
         MetricName: "Bitrix24QueryLimitHits",
+        Statistic: "Sum",
+        Dimensions: service,
+        Threshold: 1,
+      }),
+      // Issue 25, Medium 1: any followed move is worth a look.
+      expect.objectContaining({
+        MetricName: "PortalMoved",
         Statistic: "Sum",
         Dimensions: service,
         Threshold: 1,
@@ -345,6 +356,7 @@ describe("default stack (cdk.json settings)", () => {
         "AlarmTopicArn",
         "ClientTokensSecretName",
         "FailedInvocationsQueueUrl",
+        "FailureSigningSecretArn",
         "PortalSecretMain",
         "TransferFunctionName",
         "TransfersUrl",
@@ -465,8 +477,8 @@ describe("stack with every option", () => {
         ],
       ],
     });
-    // Imported secrets stay where they are: the stack creates only its own two.
-    template.resourceCountIs("AWS::SecretsManager::Secret", 2);
+    // Imported secrets stay where they are: the stack creates only its own two and the signing key.
+    template.resourceCountIs("AWS::SecretsManager::Secret", 3);
   });
 
   it("lets the function read exactly the configured portal secrets, never a wildcard", () => {
@@ -476,8 +488,9 @@ describe("stack with every option", () => {
     const [createdId] = onlyResource(template, "AWS::SecretsManager::Secret", {
       Description: Match.stringLikeRegexp('portal "main"'),
     });
-    expect(resources).toHaveLength(3);
+    expect(resources).toHaveLength(4);
     expect(resources).toContain(JSON.stringify({ Ref: createdId }));
+    expect(resources).toContain(JSON.stringify({ Ref: signingKeyId(template) }));
     expect(resources).toContain(
       JSON.stringify("arn:aws:secretsmanager:eu-central-1:123456789012:secret:b24/eu-branch-AbC123"),
     );
@@ -567,8 +580,9 @@ describe("IAM authorization", () => {
     expect(routes).toHaveLength(2);
     template.resourceCountIs("AWS::ApiGatewayV2::Authorizer", 0);
     template.resourceCountIs("AWS::Lambda::Function", 1);
-    template.resourceCountIs("AWS::SecretsManager::Secret", 1);
-    template.resourceCountIs("AWS::CloudWatch::Alarm", 6);
+    // The portal secret and the failure queue's signing key; no client-token secret.
+    template.resourceCountIs("AWS::SecretsManager::Secret", 2);
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 7);
     expect(template.toJSON().Outputs.ClientTokensSecretName).toBeUndefined();
   });
 });
@@ -712,3 +726,9 @@ describe("OAuth portals", () => {
     expect(JSON.stringify(generate[0])).toContain("secretsmanager.eu-central-1.amazonaws.com");
   });
 });
+
+function signingKeyId(template: Template): string {
+  return onlyResource(template, "AWS::SecretsManager::Secret", {
+    Description: Match.stringLikeRegexp("signing the failure queue"),
+  })[0];
+}

@@ -15,6 +15,9 @@ export interface Harness {
 }
 
 export const MAIN_SECRET = "b24-transfer/main";
+/** The failure queue's signing key, as the stack's generated secret would hold it. */
+export const SIGNING_SECRET = "b24-transfer/failure-signing";
+export const SIGNING_KEY = "test-signing-key-0123456789abcdef0123456789abcdef";
 
 export function useBundleHarness(env: Record<string, string> = {}): Harness {
   const harness = {} as Harness;
@@ -26,6 +29,7 @@ export function useBundleHarness(env: Record<string, string> = {}): Harness {
       DEFAULT_PORTAL: "main",
       ALLOW_HTTP_LOOPBACK: "true",
       FAILURE_QUEUE_URL: harness.secrets.queueUrl,
+      FAILURE_SIGNING_SECRET: SIGNING_SECRET,
       ...env,
     });
     const bundle = await loadBundle();
@@ -34,6 +38,7 @@ export function useBundleHarness(env: Record<string, string> = {}): Harness {
   beforeEach(() => {
     harness.sim.reset();
     harness.secrets.reset();
+    harness.secrets.put(SIGNING_SECRET, SIGNING_KEY);
     harness.secrets.put(
       MAIN_SECRET,
       JSON.stringify({ webhookUrl: harness.sim.webhookUrl(), clientId: DEMO_BOT.clientId }),

@@ -1,3 +1,4 @@
+import { firstDuplicateKey } from "../../domain/duplicate-keys.ts";
 import { TransferError } from "../../domain/problems.ts";
 import { requireTransferInput, type TransferInput } from "../../domain/transfer-request.ts";
 import type { HttpRequest } from "../../events/api-gateway.ts";
@@ -47,11 +48,19 @@ export function readHttpTransferRequest(request: HttpRequest): TransferInput {
       detail: `the body must be at most ${MAX_BODY_BYTES} bytes`,
     });
   }
+  let text: string;
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(request.body ?? new Uint8Array()));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(request.body ?? new Uint8Array());
+    json = JSON.parse(text);
   } catch {
     throw new TransferError("INVALID_JSON", { detail: "the body is not valid UTF-8 JSON" });
+  }
+  const duplicate = firstDuplicateKey(text);
+  if (duplicate !== undefined) {
+    throw new TransferError("INVALID_JSON", {
+      detail: `the body names the key "${duplicate.slice(0, 40)}" twice in one object; send each key once`,
+    });
   }
   return requireTransferInput(json);
 }

@@ -38,6 +38,8 @@ export interface TransferFunctionProps {
   tracing: boolean;
   /** Read secrets through the AWS Parameters and Secrets Lambda Extension (the SDK stays the fallback). */
   secretsExtension: boolean;
+  /** Provisioned concurrency on the `live` alias. */
+  provisionedConcurrency?: number | undefined;
 }
 
 /**
@@ -57,6 +59,7 @@ export class TransferFunction extends Construct {
       timeout: TRANSFER_TIMEOUT,
       logRetention: props.logRetention,
       reservedConcurrentExecutions: props.reservedConcurrency,
+      provisionedConcurrency: props.provisionedConcurrency,
       tracing: props.tracing,
       paramsAndSecrets: props.secretsExtension ? secretsExtension(props.secretCacheTtlSeconds) : undefined,
       environment: {
@@ -77,7 +80,9 @@ export class TransferFunction extends Construct {
     props.portalSecrets.grantRead(this.handler.function);
     props.portalSecrets.grantTokenRotation(this.handler.function);
     props.failureQueue.grantSendMessages(this.handler.function);
-    this.handler.function.configureAsyncInvoke({
+    // On the alias, which is what EventBridge and Scheduler invoke: a function's own setting covers
+    // only unqualified ($LATEST) invocations.
+    this.handler.alias.configureAsyncInvoke({
       retryAttempts: 2,
       maxEventAge: MAX_EVENT_AGE,
       onFailure: new SqsDestination(props.failureQueue),

@@ -27,7 +27,12 @@ function parseArguments(args: string[]): { portal?: string; secretId?: string } 
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const value = args[i + 1];
-    if ((arg === "--portal" || arg === "--secret-id") && value && !value.startsWith("--")) {
+    if (arg === "--portal" || arg === "--secret-id") {
+      if (!value || value.startsWith("--")) {
+        throw new UsageError(
+          `${arg} needs a value: ${arg === "--portal" ? "a portal name" : "a secret id or ARN"}`,
+        );
+      }
       if (arg === "--portal") options.portal = value;
       else options.secretId = value;
       i++;

@@ -13,6 +13,7 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
+import { isRegionMissing, REGION_ADVICE, regionOfArn, regionOfQueueUrl } from "./aws-region.ts";
 
 export const HELP = `Usage: npm run replay-failures -- (--queue-url <url> --function <name> | --outputs <file>) [options]
 
@@ -20,7 +21,7 @@ Replays the transfers parked in the failure queue through the function, at most 
 deletes the messages whose replay succeeded. Failing items stay in the queue and are reported.
 
   --queue-url <url>        the failure queue (stack output FailedInvocationsQueueUrl)
-  --function <name>        the transfer function (stack output TransferFunctionName)
+  --function <name>        the transfer function's live alias (stack output TransferFunctionAlias)
   --outputs <file>         read both from \`cdk deploy --outputs-file <file>\`
   --dry-run                show the messages and what would be sent; invoke and delete nothing
   --max <n>                handle at most n messages (default: all)
@@ -109,7 +110,10 @@ function positive(value: unknown, name: string, fallback: number): number {
   return number;
 }
 
-/** The first stack in a `cdk deploy --outputs-file` file that has both outputs. */
+/**
+ * The first stack in a `cdk deploy --outputs-file` file that has both outputs. The live alias when the
+ * stack has one: the bare name would run $LATEST, the newest code even while a deploy is rolled back.
+ */
 function readOutputs(file: string): { queueUrl: string; functionName: string } {
   let stacks: Record<string, Record<string, string>>;
   try {
@@ -119,7 +123,8 @@ function readOutputs(file: string): { queueUrl: string; functionName: string } {
   }
   for (const outputs of Object.values(stacks)) {
     if (outputs?.FailedInvocationsQueueUrl && outputs.TransferFunctionName) {
-      return { queueUrl: outputs.FailedInvocationsQueueUrl, functionName: outputs.TransferFunctionName };
+      const functionName = outputs.TransferFunctionAlias ?? outputs.TransferFunctionName;
+      return { queueUrl: outputs.FailedInvocationsQueueUrl, functionName };
     }
   }
   throw new UsageError(`${file} has no stack with FailedInvocationsQueueUrl and TransferFunctionName`);
@@ -170,6 +175,19 @@ interface Clients {
   lambda: LambdaClient;
 }
 
+/**
+ * The queue's region from its URL and the function's from its ARN (or the queue's: one stack), when
+ * they name one; otherwise the SDK's own chain (AWS_REGION, the profile).
+ */
+export function awsClients(options: Pick<ReplayOptions, "queueUrl" | "functionName">): Clients {
+  const queueRegion = regionOfQueueUrl(options.queueUrl);
+  const functionRegion = regionOfArn(options.functionName) ?? queueRegion;
+  return {
+    sqs: new SQSClient(queueRegion ? { region: queueRegion } : {}),
+    lambda: new LambdaClient(functionRegion ? { region: functionRegion } : {}),
+  };
+}
+
 type Outcome = { ok: true } | { ok: false; code: string; message: string };
 
 async function invoke(
@@ -206,7 +224,7 @@ async function invoke(
 export async function replayFailures(
   options: ReplayOptions,
   print: (line: string) => void,
-  clients: Clients = { sqs: new SQSClient({}), lambda: new LambdaClient({}) },
+  clients: Clients = awsClients(options),
 ): Promise<ReplaySummary> {
   const summary: ReplaySummary = {
     seen: 0,
@@ -347,6 +365,11 @@ if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.me
       process.exitCode = code;
     },
     (error: Error) => {
+      if (isRegionMissing(error)) {
+        console.error(`replay-failures: ${REGION_ADVICE}, or give the queue URL the stack output prints`);
+        process.exitCode = 2;
+        return;
+      }
       console.error(`replay-failures: ${error.name}: ${error.message}`);
       process.exitCode = 1;
     },

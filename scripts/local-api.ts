@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type { LocalAuthorizer } from "./local-authorizer.ts";
 
 /**
  * Serves a Lambda handler over HTTP the way an API Gateway HTTP API does: each request becomes a
@@ -19,7 +20,7 @@ const MAX_EVENT_BODY = 10 * 1024 * 1024;
 
 export async function startLocalApi(
   handler: LambdaHandler,
-  options: { port?: number; timeoutMs?: number } = {},
+  options: { port?: number; timeoutMs?: number; authorizer?: LocalAuthorizer | undefined } = {},
 ): Promise<LocalApi> {
   const timeoutMs = options.timeoutMs ?? 28_000;
   const server: Server = createServer(async (req, res) => {
@@ -31,10 +32,19 @@ export async function startLocalApi(
           .end('{"message":"Request Entity Too Large"}');
         return;
       }
-      const result = (await handler(
-        toEvent(req, body),
-        lambdaContext(timeoutMs),
-      )) as APIGatewayProxyStructuredResultV2;
+      const event = toEvent(req, body);
+      if (options.authorizer) {
+        const decision = await options.authorizer.decide(event);
+        if (!decision.allowed) {
+          res
+            .writeHead(decision.status, { "content-type": "application/json" })
+            .end(JSON.stringify({ message: decision.message }));
+          return;
+        }
+        // Where an HTTP API puts a simple-response authorizer's context.
+        (event.requestContext as { authorizer?: unknown }).authorizer = { lambda: decision.context };
+      }
+      const result = (await handler(event, lambdaContext(timeoutMs))) as APIGatewayProxyStructuredResultV2;
       res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
       res.end(result.isBase64Encoded ? Buffer.from(result.body ?? "", "base64") : (result.body ?? ""));
     } catch (error) {

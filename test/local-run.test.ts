@@ -81,6 +81,17 @@ describe("npm start", () => {
     expect(bad.status).toBe(400);
     expect(bad.headers.get("content-type")).toBe("application/problem+json");
 
+    // Latin-1 "café", as the newcomer sent it: refused, nothing written into the chat.
+    const ledgerBefore = output.match(/^ledger:/gm)?.length;
+    const latin1 = await fetch(url as string, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: Buffer.from('{"chatId":112,"operatorId":12,"message":"caf\xe9"}', "latin1"),
+    });
+    expect(latin1.status).toBe(400);
+    expect(await latin1.json()).toMatchObject({ code: "INVALID_JSON" });
+    expect(output.match(/^ledger:/gm)?.length).toBe(ledgerBefore);
+
     const keyed = () =>
       fetch(url as string, {
         method: "POST",

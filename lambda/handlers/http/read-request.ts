@@ -27,11 +27,28 @@ export function readHttpTransferRequest(request: HttpRequest): TransferInput {
       detail: `the body must be at most ${MAX_BODY_BYTES} bytes`,
     });
   }
-  let json: unknown;
+  return requireTransferInput(parseJsonBody(request.body));
+}
+
+function parseJsonBody(body: Buffer | undefined): unknown {
+  let text: string;
   try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(request.body ?? new Uint8Array()));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(body ?? new Uint8Array());
   } catch {
     throw new TransferError("INVALID_JSON", { detail: "the body is not valid UTF-8 JSON" });
   }
-  return requireTransferInput(json);
+  // A body that arrives as text (not base64) was decoded before the function saw it: bytes that were not
+  // UTF-8 can only be U+FFFD by then, and a message with it would write that character into the chat.
+  // Written as the escape \ufffd it is the caller's choice and stays.
+  if (text.includes("\uFFFD")) {
+    throw new TransferError("INVALID_JSON", {
+      detail:
+        "the body is not valid UTF-8: it holds U+FFFD, which stands for bytes that could not be decoded; send UTF-8",
+    });
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new TransferError("INVALID_JSON", { detail: "the body is not valid UTF-8 JSON" });
+  }
 }

@@ -34,7 +34,9 @@ function portalOrUndefined(service: TransferService, request: TransferRequest): 
 /** The fields of a finished run, and the failure that decides the answer when every item shares it. */
 export function outcomeFields(outcome: InputOutcome): { log: LogFields; shared?: TransferError } {
   if (outcome.kind === "single") {
-    return { log: { attempts: outcome.attempts, ...handOverFields([outcome.result]) } };
+    // The target that took the chat, which after a fallback is not the one the request named first.
+    const { result } = outcome;
+    return { log: { attempts: outcome.attempts, target: result.target, ...handOverFields([result]) } };
   }
   const { items, attempts } = outcome.outcome;
   const failures = items.flatMap((item) => (item.ok ? [] : [item.error]));

@@ -46,6 +46,27 @@ describe("package scripts", () => {
     });
   }, 60_000);
 
+  it("npm run mutation answers --help without installing or running anything, and refuses other options", async () => {
+    const mutation = (arg: string) =>
+      new Promise<{ code: number; out: string }>((resolve) => {
+        execFile(
+          "bash",
+          ["mutation/run.sh", arg],
+          { cwd: PROJECT_ROOT, timeout: 10_000 },
+          (error, stdout, stderr) =>
+            resolve({ code: error ? Number(error.code) : 0, out: `${stdout}${stderr}` }),
+        );
+      });
+    const help = await mutation("--help");
+    expect(help.code, help.out).toBe(0);
+    expect(help.out).toContain("usage: npm run mutation");
+    expect(help.out).not.toMatch(/installing|Stryker \d/);
+    const unknown = await mutation("--dry-run");
+    expect(unknown.code).toBe(2);
+    expect(unknown.out).toContain("mutation: unknown option --dry-run");
+    expect(unknown.out).not.toMatch(/installing|Stryker \d/);
+  });
+
   it("npm start refuses a B24_WEBHOOK_URL the function could not use, naming the variable", async () => {
     const garbage = await run("scripts/start.ts", [], { B24_WEBHOOK_URL: "garbage", PORT: "0" });
     expect(garbage.code).toBe(2);

@@ -155,6 +155,10 @@ export class TransferStack extends Stack {
         value: this.clientTokens.secret.secretName,
         description: "Secret holding the API clients' token hashes (use as --secret-id)",
       });
+      new CfnOutput(this, "AuthorizerFunctionName", {
+        value: this.clientTokens.handler.function.functionName,
+        description: "The authorizer function (aws lambda update-alias --function-name, docs/deploy.md)",
+      });
     }
     new CfnOutput(this, "FailedInvocationsQueueUrl", {
       value: this.failedInvocations.queue.queueUrl,

@@ -359,6 +359,7 @@ describe("default stack (cdk.json settings)", () => {
     expect(Object.keys(outputs).sort()).toEqual(
       [
         "AlarmTopicArn",
+        "AuthorizerFunctionName",
         "ClientTokensSecretName",
         "FailedInvocationsQueueUrl",
         "PortalSecretMain",

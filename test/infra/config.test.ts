@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
 import { App } from "aws-cdk-lib";
 import { describe, expect, it } from "vitest";
+import { PROJECT_ROOT } from "../../infra/bundling.ts";
 import {
   CONFIG_CONTEXT_KEY,
   ConfigError,
@@ -56,6 +58,21 @@ describe("the settings in cdk.json", () => {
       secretReaders: [],
       deployment: { type: "canary", percent: 10, minutes: 5 },
     });
+  });
+});
+
+describe("docs/configuration.md", () => {
+  it("quotes the error a misspelt scheduled request really gets, word for word", () => {
+    const docs = readFileSync(`${PROJECT_ROOT}/docs/configuration.md`, "utf8");
+    const quoted = /```text\n(Invalid cdk\.json context[^`]*)```/.exec(docs)?.[1];
+    const typo = { name: "nightly", schedule: "rate(5 minutes)", request: { chatId: 1, operator: 12 } };
+    let real = "";
+    try {
+      parseConfig({ ...BASE_CONFIG, schedules: [typo] }, `cdk.json context "${CONFIG_CONTEXT_KEY}"`);
+    } catch (error) {
+      real = (error as Error).message;
+    }
+    expect(quoted?.trimEnd()).toBe(real);
   });
 });
 

@@ -14,6 +14,7 @@ import {
   UsageError,
   type Webhook,
 } from "./doctor/webhook-source.ts";
+import { replaceSdkNodeWarning } from "./node-support.ts";
 
 const USAGE = `usage: npm run doctor -- [--portal <name>] [--secret-id <secret id or ARN>]
 
@@ -115,4 +116,7 @@ export async function runDoctor(
 const invokedDirectly =
   process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
 // Exits explicitly: the AWS SDK's sockets would otherwise keep the process alive a while.
-if (invokedDirectly) process.exit(await runDoctor(process.argv.slice(2), process.env, console.log));
+if (invokedDirectly) {
+  replaceSdkNodeWarning(console.error);
+  process.exit(await runDoctor(process.argv.slice(2), process.env, console.log));
+}

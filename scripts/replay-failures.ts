@@ -14,6 +14,7 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { isRegionMissing, REGION_ADVICE, regionOfArn, regionOfQueueUrl } from "./aws-region.ts";
+import { replaceSdkNodeWarning } from "./node-support.ts";
 
 export const HELP = `Usage: npm run replay-failures -- (--queue-url <url> --function <name> | --outputs <file>) [options]
 
@@ -360,6 +361,7 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  replaceSdkNodeWarning(console.error);
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

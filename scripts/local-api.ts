@@ -2,13 +2,22 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
-import type { LocalAuthorizer } from "./local-authorizer.ts";
 
 /**
  * Serves a Lambda handler over HTTP the way an API Gateway HTTP API does: each request becomes a
  * payload 2.0 event, the handler's result becomes the response.
  */
 export type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
+
+/** What API Gateway answers before the function runs, or the authorizer context the function receives. */
+export type AuthorizerDecision =
+  | { allowed: true; context: Record<string, unknown> }
+  | { allowed: false; status: number; message: string };
+
+/** A Lambda authorizer in front of the handler (scripts/local-authorizer.ts). */
+export interface RequestAuthorizer {
+  decide(event: APIGatewayProxyEventV2): Promise<AuthorizerDecision>;
+}
 
 export interface LocalApi {
   url: string;
@@ -20,7 +29,7 @@ const MAX_EVENT_BODY = 10 * 1024 * 1024;
 
 export async function startLocalApi(
   handler: LambdaHandler,
-  options: { port?: number; timeoutMs?: number; authorizer?: LocalAuthorizer | undefined } = {},
+  options: { port?: number; timeoutMs?: number; authorizer?: RequestAuthorizer | undefined } = {},
 ): Promise<LocalApi> {
   const timeoutMs = options.timeoutMs ?? 28_000;
   const server: Server = createServer(async (req, res) => {

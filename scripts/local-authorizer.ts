@@ -2,6 +2,7 @@ import { pathToFileURL } from "node:url";
 import type { APIGatewayProxyEventV2, APIGatewayRequestAuthorizerEventV2 } from "aws-lambda";
 import { bundleLambda, PROJECT_ROOT } from "../infra/bundling.ts";
 import { mintClientToken } from "./client-token.ts";
+import type { AuthorizerDecision, RequestAuthorizer } from "./local-api.ts";
 import type { LocalAws } from "./local-aws.ts";
 
 /**
@@ -13,15 +14,9 @@ import type { LocalAws } from "./local-aws.ts";
 export const LOCAL_CLIENT = "local-client";
 const SECRET_ID = "b24-transfer/client-tokens";
 
-/** What API Gateway answers before the function runs, or the context the function receives. */
-export type AuthorizerDecision =
-  | { allowed: true; context: Record<string, unknown> }
-  | { allowed: false; status: number; message: string };
-
-export interface LocalAuthorizer {
+export interface LocalAuthorizer extends RequestAuthorizer {
   client: string;
   token: string;
-  decide(event: APIGatewayProxyEventV2): Promise<AuthorizerDecision>;
 }
 
 type AuthorizerHandler = (

@@ -66,6 +66,12 @@ describe("reading an HTTP transfer request", () => {
     expect(codeOf(edit, true)).toBe(code);
   });
 
+  it("tells a missing body from one that is not JSON", () => {
+    expect(() => read({})).toThrow("the body is empty; send JSON");
+    expect(() => read({ body: "" })).toThrow("the body is not valid JSON");
+    expect(() => read({ body: "{" }, true)).toThrow("the body is not valid JSON");
+  });
+
   it("takes the path under a stage prefix", () => {
     expect(codeOf({ path: "/prod/transfers", body })).toBe("accepted");
   });
@@ -144,14 +150,16 @@ describe("the edges of an HTTP transfer request", () => {
       const event = rest ? restApiEvent({ body: "" }) : httpApiEvent({ body: "" });
       event.body = latin1.toString("base64");
       event.isBase64Encoded = true;
-      expect(() => readHttpTransferRequest(toHttpRequest(event, MAX_BODY_BYTES))).toThrow(/INVALID_JSON/);
+      expect(() => readHttpTransferRequest(toHttpRequest(event, MAX_BODY_BYTES))).toThrow(
+        "the body is not valid UTF-8 (U+FFFD stands for bytes that could not be decoded); send UTF-8",
+      );
     });
 
     it("plain text (decoded on the way, the byte replaced by U+FFFD): INVALID_JSON, also when base64 again", () => {
       const replaced = latin1.toString("utf8");
       expect(replaced).toContain("\uFFFD");
       const expected =
-        "INVALID_JSON: the body is not valid UTF-8: it holds U+FFFD, which stands for bytes that could not be decoded; send UTF-8";
+        "INVALID_JSON: the body is not valid UTF-8 (U+FFFD stands for bytes that could not be decoded); send UTF-8";
       expect(detailOf({ body: replaced })).toBe(expected);
       expect(detailOf({ body: replaced, base64: true })).toBe(expected);
     });

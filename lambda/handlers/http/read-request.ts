@@ -31,24 +31,20 @@ export function readHttpTransferRequest(request: HttpRequest): TransferInput {
 }
 
 function parseJsonBody(body: Buffer | undefined): unknown {
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(body ?? new Uint8Array());
-  } catch {
-    throw new TransferError("INVALID_JSON", { detail: "the body is not valid UTF-8 JSON" });
-  }
-  // A body that arrives as text (not base64) was decoded before the function saw it: bytes that were not
-  // UTF-8 can only be U+FFFD by then, and a message with it would write that character into the chat.
-  // Written as the escape \ufffd it is the caller's choice and stays.
+  // One rule for both ways a body arrives: bytes that are not UTF-8 decode to U+FFFD here (a base64
+  // body), or were already replaced by it before the function saw the text (a plain body). A message
+  // with it would write that character into the chat. Written as the escape \ufffd it is the caller's
+  // choice and stays.
+  if (body === undefined) throw new TransferError("INVALID_JSON", { detail: "the body is empty; send JSON" });
+  const text = body.toString("utf8");
   if (text.includes("\uFFFD")) {
     throw new TransferError("INVALID_JSON", {
-      detail:
-        "the body is not valid UTF-8: it holds U+FFFD, which stands for bytes that could not be decoded; send UTF-8",
+      detail: "the body is not valid UTF-8 (U+FFFD stands for bytes that could not be decoded); send UTF-8",
     });
   }
   try {
     return JSON.parse(text);
   } catch {
-    throw new TransferError("INVALID_JSON", { detail: "the body is not valid UTF-8 JSON" });
+    throw new TransferError("INVALID_JSON", { detail: "the body is not valid JSON" });
   }
 }

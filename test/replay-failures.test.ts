@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { lambdaContext } from "../scripts/local-api.ts";
 import { startDynamo } from "../scripts/local-dynamodb.ts";
 import { awsClients, parseOptions } from "../scripts/replay-failures.ts";
@@ -16,6 +16,10 @@ import { useBundleHarness } from "./support/harness.ts";
  * through loopback SQS and Lambda endpoints that run the same bundle.
  */
 const FUNCTION = "b24-transfer-Transfer";
+// Each test starts several tsx processes one after another: seconds each on a shared machine, so 20 s
+// (the suite's default) ran out in CI with other work on its 2 cores, and the next test then saw the
+// unfinished one's queue.
+vi.setConfig({ testTimeout: 90_000 });
 let dynamo: { url: string; close: () => Promise<void> };
 beforeAll(async () => {
   dynamo = await startDynamo("replay-idempotency");

@@ -62,7 +62,7 @@ export class ClientTokenAuthorizer extends Construct {
     this.secret.grantRead(this.handler.function);
     props.secretsKey?.allowFunctions("AuthorizerReadsClientTokens", [this.handler.function]);
 
-    this.authorizer = new HttpLambdaAuthorizer("ClientToken", this.handler.function, {
+    this.authorizer = new HttpLambdaAuthorizer("ClientToken", this.handler.alias, {
       responseTypes: [HttpLambdaResponseType.SIMPLE],
       // A request without the header is rejected by API Gateway without invoking the authorizer.
       identitySource: ["$request.header.Authorization"],

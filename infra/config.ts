@@ -106,20 +106,38 @@ const schedule = z.strictObject({
   request: z.unknown(),
 });
 
+const wholeBetween = (min: number, max: number, message: string) =>
+  z
+    .number({ error: typeError(message) })
+    .int(message)
+    .min(min, message)
+    .max(max, message);
+
+/**
+ * How CodeDeploy moves `live` to a new version: a canary share first and the rest after `minutes`, the
+ * same share every `minutes`, or everything at once. Alarms roll it back at any point (docs/deploy.md).
+ */
+const trafficShift = (type: "canary" | "linear") =>
+  z.strictObject({
+    type: z.literal(type),
+    percent: wholeBetween(1, 99, "percent must be a whole number from 1 to 99"),
+    minutes: wholeBetween(1, 60, "minutes must be a whole number from 1 to 60"),
+  });
+const deployment = z.discriminatedUnion(
+  "type",
+  [trafficShift("canary"), trafficShift("linear"), z.strictObject({ type: z.literal("all-at-once") })],
+  { error: 'deployment.type must be "canary", "linear" or "all-at-once"' },
+);
+export type DeploymentSetting = z.output<typeof deployment>;
+
 const positiveInt = (key: string) =>
   z
     .number({ error: typeError(`${key} must be a number`) })
     .int(`${key} must be an integer`)
     .positive(`${key} must be > 0`);
 
-const secondsBetween = (key: string, min: number, max: number) => {
-  const message = `${key} must be a whole number of seconds from ${min} to ${max}`;
-  return z
-    .number({ error: typeError(message) })
-    .int(message)
-    .min(min, message)
-    .max(max, message);
-};
+const secondsBetween = (key: string, min: number, max: number) =>
+  wholeBetween(min, max, `${key} must be a whole number of seconds from ${min} to ${max}`);
 
 export const configSchema = z
   .strictObject({
@@ -166,6 +184,9 @@ export const configSchema = z
       .default(30),
     logLevel: z.enum(["DEBUG", "INFO", "WARN", "ERROR"]).default("INFO"),
     reservedConcurrency: positiveInt("reservedConcurrency").optional(),
+    /** Warm environments kept on the transfer function's `live` alias (billed while configured). */
+    provisionedConcurrency: positiveInt("provisionedConcurrency").optional(),
+    deployment: deployment.default({ type: "canary", percent: 10, minutes: 5 }),
     tracing: z.boolean({ error: "tracing must be true or false" }).default(false),
     /** The AWS Parameters and Secrets Lambda Extension for the transfer function's secret reads (docs/performance.md). */
     secretsExtension: z.boolean({ error: "secretsExtension must be true or false" }).default(true),
@@ -241,6 +262,17 @@ export const configSchema = z
         code: "custom",
         path: ["clients"],
         message: 'token authorization needs at least one client name (or set authorization to "iam")',
+      });
+    }
+    if (
+      config.provisionedConcurrency !== undefined &&
+      config.reservedConcurrency !== undefined &&
+      config.provisionedConcurrency > config.reservedConcurrency
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["provisionedConcurrency"],
+        message: `may not exceed reservedConcurrency (${config.reservedConcurrency}): Lambda refuses it`,
       });
     }
     eventBusIssues(config).forEach((issue) => {

@@ -1,11 +1,14 @@
 import { type Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Metric } from "aws-cdk-lib/aws-cloudwatch";
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import {
+  Alias,
   Architecture,
   Function as LambdaFunction,
   type ParamsAndSecretsLayerVersion,
   Runtime,
   Tracing,
+  type Version,
 } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
@@ -17,6 +20,9 @@ import type { LambdaName } from "./bundling.ts";
  * CDK upgrade that adds a newer runtime makes the nag test fail until this is bumped.
  */
 export const NODE_RUNTIME = Runtime.NODEJS_24_X;
+
+/** The alias every invoker calls; CodeDeploy moves it from one published version to the next. */
+export const LIVE_ALIAS = "live";
 
 export interface NodeFunctionProps {
   bundle: LambdaName;
@@ -30,15 +36,23 @@ export interface NodeFunctionProps {
   tracing?: boolean;
   /** The AWS Parameters and Secrets Lambda Extension layer, with its settings as environment variables. */
   paramsAndSecrets?: ParamsAndSecretsLayerVersion;
+  /** Provisioned concurrency on the `live` alias (none by default). */
+  provisionedConcurrency?: number | undefined;
 }
 
 /**
  * One of this project's functions with the defaults they all share: the project's esbuild bundle,
- * newest Node.js on arm64, its own log group with retention, and a role that may write to that log
- * group and nothing else until a construct grants more.
+ * newest Node.js on arm64, its own log group with retention, a role that may write to that log
+ * group and nothing else until a construct grants more, and a version published for each deploy
+ * behind the alias `live`, which is what every invoker is given (never the function itself, whose
+ * unqualified name runs `$LATEST`, the newest code even while a deploy is being rolled back).
  */
 export class NodeFunction extends Construct {
   readonly function: LambdaFunction;
+  /** The version this deploy publishes (a new one whenever the code or configuration changes). */
+  readonly version: Version;
+  /** What API Gateway, EventBridge, Scheduler and any future consumer invoke. */
+  readonly alias: Alias;
   readonly logGroup: LogGroup;
   readonly role: Role;
 
@@ -72,6 +86,14 @@ export class NodeFunction extends Construct {
       // docs/performance.md). The maps ship in the asset to decode a minified stack trace when needed.
       environment: props.environment,
       paramsAndSecrets: props.paramsAndSecrets,
+      // Kept after the next deploy, so `live` can be pointed back at one by hand (docs/deploy.md).
+      currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN },
+    });
+    this.version = this.function.currentVersion;
+    this.alias = new Alias(this, "Live", {
+      aliasName: LIVE_ALIAS,
+      version: this.version,
+      provisionedConcurrentExecutions: props.provisionedConcurrency,
     });
     const policy = this.role.node.tryFindChild("DefaultPolicy");
     if (props.tracing && policy) {
@@ -81,5 +103,22 @@ export class NodeFunction extends Construct {
           'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so AWS documents Resource "*" for them; CDK adds exactly these two actions.',
       });
     }
+  }
+
+  /**
+   * The errors of the version this deploy publishes, as invoked through `live` (the dimensions AWS SAM's
+   * safe-deployment alarms use): while CodeDeploy shifts traffic, only the new version's calls count.
+   */
+  newVersionErrors(): Metric {
+    return new Metric({
+      namespace: "AWS/Lambda",
+      metricName: "Errors",
+      dimensionsMap: {
+        FunctionName: this.function.functionName,
+        Resource: `${this.function.functionName}:${LIVE_ALIAS}`,
+        ExecutedVersion: this.version.version,
+      },
+      statistic: "Sum",
+    });
   }
 }

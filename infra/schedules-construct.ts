@@ -1,4 +1,4 @@
-import { Stack, TimeZone, Validations } from "aws-cdk-lib";
+import { TimeZone } from "aws-cdk-lib";
 import { EventField, Rule, RuleTargetInput, Schedule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
@@ -18,6 +18,7 @@ export interface SchedulesProps {
   schedules: readonly ScheduleConfig[];
   /** EventBridge Scheduler, or scheduled rules. */
   service: "rules" | "scheduler";
+  /** The function's live alias (LambdaInvoke then grants Scheduler's role this alias alone, no `:*`). */
   target: IFunction;
   /** Receives events EventBridge could not deliver to the function. */
   deadLetterQueue: IQueue;
@@ -79,17 +80,5 @@ export class Schedules extends Construct {
           }),
         }),
     );
-    // LambdaInvoke makes one role per stack and function for Scheduler; its grant covers the function's versions.
-    const role = Stack.of(this)
-      .node.children.filter((child) => child.node.id.startsWith("SchedulerRoleForTarget-"))
-      .map((child) => child.node.tryFindChild("DefaultPolicy"))
-      .find((policy) => policy !== undefined);
-    if (role) {
-      Validations.of(role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(props.target.node.defaultChild as never)}.Arn>:*]`,
-        reason:
-          "EventBridge Scheduler's role (created by CDK's LambdaInvoke target) may invoke only the transfer function; the :* suffix covers its versions and aliases, nothing else.",
-      });
-    }
   }
 }

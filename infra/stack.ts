@@ -10,6 +10,7 @@ import { Dashboard } from "./dashboard-construct.ts";
 import { FailedInvocations } from "./failed-invocations-construct.ts";
 import { IdempotencyTable } from "./idempotency-table-construct.ts";
 import { PortalSecrets } from "./portal-secrets-construct.ts";
+import { SafeDeployment } from "./safe-deployment-construct.ts";
 import { Schedules } from "./schedules-construct.ts";
 import { SecretsKey } from "./secrets-key-construct.ts";
 import { TransferApi } from "./transfer-api-construct.ts";
@@ -36,6 +37,7 @@ export class TransferStack extends Stack {
   readonly transferEvents: TransferEvents | undefined;
   readonly alarms: Alarms;
   readonly dashboard: Dashboard;
+  readonly deployment: SafeDeployment;
 
   constructor(scope: Construct, id: string, props: TransferStackProps) {
     super(scope, id, {
@@ -76,8 +78,11 @@ export class TransferStack extends Stack {
       portalMoveDomains: config.portalMoveDomains,
       clientPortals: config.clientPortals,
       messageBbcode: config.messageBbcode,
+      provisionedConcurrency: config.provisionedConcurrency,
     });
+    // Invokers get the alias, never the function: CodeDeploy decides which version answers.
     const transferFunction = this.transfer.handler.function;
+    const transferAlias = this.transfer.handler.alias;
 
     this.clientTokens =
       config.authorization === "token"
@@ -92,7 +97,7 @@ export class TransferStack extends Stack {
         : undefined;
 
     this.api = new TransferApi(this, "TransferApi", {
-      handler: transferFunction,
+      handler: transferAlias,
       authorizer: this.clientTokens?.authorizer ?? new HttpIamAuthorizer(),
       throttling: config.throttling,
       logRetention,
@@ -101,7 +106,7 @@ export class TransferStack extends Stack {
     this.schedules = new Schedules(this, "Schedules", {
       schedules: config.schedules,
       service: config.scheduleService,
-      target: transferFunction,
+      target: transferAlias,
       deadLetterQueue: this.failedInvocations.queue,
     });
 
@@ -112,7 +117,7 @@ export class TransferStack extends Stack {
             bus: config.eventBus
               ? { kind: "dedicated", publishers: config.eventBus.publishers }
               : { kind: "existing", name: config.eventBusName as string },
-            target: transferFunction,
+            target: transferAlias,
             deadLetterQueue: this.failedInvocations.queue,
           })
         : undefined;
@@ -125,11 +130,17 @@ export class TransferStack extends Stack {
     this.alarms = new Alarms(this, "Alarms", {
       alarmEmail: config.alarmEmail,
       operatingTimeAlarmPercent: config.operatingTimeAlarmPercent,
-      transferFunction,
-      authorizerFunction: this.clientTokens?.handler.function,
+      transfer: this.transfer.handler,
+      authorizer: this.clientTokens?.handler,
       api: this.api.api,
       failureQueue: this.failedInvocations.queue,
     });
+
+    this.deployment = new SafeDeployment(this, "Deployment", { setting: config.deployment });
+    this.deployment.add("transfer", transferAlias, this.alarms.rollback.transfer);
+    if (this.clientTokens) {
+      this.deployment.add("authorizer", this.clientTokens.handler.alias, this.alarms.rollback.authorizer);
+    }
 
     this.dashboard = new Dashboard(this, "Dashboard", {
       transferFunction,
@@ -164,6 +175,10 @@ export class TransferStack extends Stack {
         value: this.clientTokens.secret.secretName,
         description: "Secret holding the API clients' token hashes (use as --secret-id)",
       });
+      new CfnOutput(this, "AuthorizerFunctionName", {
+        value: this.clientTokens.handler.function.functionName,
+        description: "The authorizer function (aws lambda update-alias --function-name, docs/deploy.md)",
+      });
     }
     new CfnOutput(this, "FailedInvocationsQueueUrl", {
       value: this.failedInvocations.queue.queueUrl,
@@ -175,7 +190,16 @@ export class TransferStack extends Stack {
     });
     new CfnOutput(this, "TransferFunctionName", {
       value: this.transfer.handler.function.functionName,
-      description: "The transfer function (npm run replay-failures -- --function)",
+      description: "The transfer function (aws lambda update-alias --function-name, docs/deploy.md)",
+    });
+    new CfnOutput(this, "TransferFunctionAlias", {
+      value: this.transfer.handler.alias.functionArn,
+      description:
+        "The transfer function's live alias, what invokers call (npm run replay-failures -- --function)",
+    });
+    new CfnOutput(this, "DeploymentApplicationName", {
+      value: this.deployment.application.applicationName,
+      description: "The CodeDeploy application that shifts the live aliases (aws deploy list-deployments)",
     });
     new CfnOutput(this, "AlarmTopicArn", {
       value: this.alarms.topic.topicArn,

@@ -46,6 +46,8 @@ export interface TransferFunctionProps {
   clientPortals?: Readonly<Record<string, readonly string[]>>;
   /** Domains an on-premise portal may move to (PORTAL_MOVE_DOMAINS). */
   portalMoveDomains?: readonly string[];
+  /** Provisioned concurrency on the `live` alias. */
+  provisionedConcurrency?: number | undefined;
 }
 
 /**
@@ -65,6 +67,7 @@ export class TransferFunction extends Construct {
       timeout: TRANSFER_TIMEOUT,
       logRetention: props.logRetention,
       reservedConcurrentExecutions: props.reservedConcurrency,
+      provisionedConcurrency: props.provisionedConcurrency,
       tracing: props.tracing,
       paramsAndSecrets: props.secretsExtension ? secretsExtension(props.secretCacheTtlSeconds) : undefined,
       environment: {
@@ -93,7 +96,9 @@ export class TransferFunction extends Construct {
     props.portalSecrets.grantRead(this.handler.function);
     props.portalSecrets.grantTokenRotation(this.handler.function);
     props.failureQueue.grantSendMessages(this.handler.function);
-    this.handler.function.configureAsyncInvoke({
+    // On the alias, which is what EventBridge and Scheduler invoke: a function's own setting covers
+    // only unqualified ($LATEST) invocations.
+    this.handler.alias.configureAsyncInvoke({
       retryAttempts: 2,
       maxEventAge: MAX_EVENT_AGE,
       onFailure: new SqsDestination(props.failureQueue),

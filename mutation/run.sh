@@ -6,6 +6,22 @@
 # Takes tens of minutes on 2 cores; see docs/testing.md. MUTATION_CONCURRENCY sets the worker count (default 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+usage="usage: npm run mutation [-- <file>[:<from>-<to>]…]
+
+Mutation testing of the function's core with Stryker under Node 24 (mutation/stryker.config.mjs).
+Without arguments it mutates every file the configuration names (tens of minutes); with files (or
+line ranges, e.g. lambda/handlers/log-fields.ts:38-42) only those. The first run installs Node 24
+and Stryker from the npm registry into .cache/mutation (about 250 MB). The scores go to
+mutation/summary.json and the table in docs/testing.md.
+  MUTATION_CONCURRENCY=2   worker processes (default 1)"
+# Answered before anything is installed or run: an option is never taken for a file to mutate.
+for arg in "$@"; do
+  case "$arg" in
+    -h | --help) echo "$usage"; exit 0 ;;
+    -*) echo "mutation: unknown option $arg" >&2; echo "$usage" >&2; exit 2 ;;
+  esac
+done
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 
 STRYKER_VERSION=10.1.1

@@ -19,6 +19,7 @@ import {
   UsageError,
   type Webhook,
 } from "./doctor/webhook-source.ts";
+import { replaceSdkNodeWarning } from "./node-support.ts";
 import { printable } from "./printable.ts";
 
 const USAGE = `usage: npm run doctor -- [--portal <name>] [--secret-id <secret id or ARN>] [--chat <id>] [--line <id>]…
@@ -43,7 +44,12 @@ function parseArguments(args: string[]): Options | "help" {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const value = args[i + 1];
-    if ((arg === "--portal" || arg === "--secret-id") && value && !value.startsWith("--")) {
+    if (arg === "--portal" || arg === "--secret-id") {
+      if (!value || value.startsWith("--")) {
+        throw new UsageError(
+          `${arg} needs a value: ${arg === "--portal" ? "a portal name" : "a secret id or ARN"}`,
+        );
+      }
       if (arg === "--portal") options.portal = value;
       else options.secretId = value;
       i++;
@@ -143,4 +149,7 @@ export async function runDoctor(
 const invokedDirectly =
   process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
 // Exits explicitly: the AWS SDK's sockets would otherwise keep the process alive a while.
-if (invokedDirectly) process.exit(await runDoctor(process.argv.slice(2), process.env, console.log));
+if (invokedDirectly) {
+  replaceSdkNodeWarning(console.error);
+  process.exit(await runDoctor(process.argv.slice(2), process.env, console.log));
+}

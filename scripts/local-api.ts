@@ -9,6 +9,16 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
  */
 export type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
 
+/** What API Gateway answers before the function runs, or the authorizer context the function receives. */
+export type AuthorizerDecision =
+  | { allowed: true; context: Record<string, unknown> }
+  | { allowed: false; status: number; message: string };
+
+/** A Lambda authorizer in front of the handler (scripts/local-authorizer.ts). */
+export interface RequestAuthorizer {
+  decide(event: APIGatewayProxyEventV2): Promise<AuthorizerDecision>;
+}
+
 export interface LocalApi {
   url: string;
   close(): Promise<void>;
@@ -19,7 +29,7 @@ const MAX_EVENT_BODY = 10 * 1024 * 1024;
 
 export async function startLocalApi(
   handler: LambdaHandler,
-  options: { port?: number; timeoutMs?: number } = {},
+  options: { port?: number; timeoutMs?: number; authorizer?: RequestAuthorizer | undefined } = {},
 ): Promise<LocalApi> {
   const timeoutMs = options.timeoutMs ?? 28_000;
   const server: Server = createServer(async (req, res) => {
@@ -31,10 +41,19 @@ export async function startLocalApi(
           .end('{"message":"Request Entity Too Large"}');
         return;
       }
-      const result = (await handler(
-        toEvent(req, body),
-        lambdaContext(timeoutMs),
-      )) as APIGatewayProxyStructuredResultV2;
+      const event = toEvent(req, body);
+      if (options.authorizer) {
+        const decision = await options.authorizer.decide(event);
+        if (!decision.allowed) {
+          res
+            .writeHead(decision.status, { "content-type": "application/json" })
+            .end(JSON.stringify({ message: decision.message }));
+          return;
+        }
+        // Where an HTTP API puts a simple-response authorizer's context.
+        (event.requestContext as { authorizer?: unknown }).authorizer = { lambda: decision.context };
+      }
+      const result = (await handler(event, lambdaContext(timeoutMs))) as APIGatewayProxyStructuredResultV2;
       res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
       res.end(result.isBase64Encoded ? Buffer.from(result.body ?? "", "base64") : (result.body ?? ""));
     } catch (error) {

@@ -15,6 +15,8 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { SIGNATURE_ATTRIBUTE, verifyBody } from "../lambda/aws/failure-signature.ts";
+import { isRegionMissing, REGION_ADVICE, regionOfArn, regionOfQueueUrl } from "./aws-region.ts";
+import { replaceSdkNodeWarning } from "./node-support.ts";
 import { printable } from "./printable.ts";
 
 export const HELP = `Usage: npm run replay-failures -- (--queue-url <url> --function <name> --signing-secret <id> | --outputs <file>) [options]
@@ -26,7 +28,7 @@ without a valid signature (a Lambda or EventBridge failure record, or anything w
 else) and a batch are kept and reported, never sent.
 
   --queue-url <url>        the failure queue (stack output FailedInvocationsQueueUrl)
-  --function <name>        the transfer function (stack output TransferFunctionName)
+  --function <name>        the transfer function's live alias (stack output TransferFunctionAlias)
   --signing-secret <id>    the key parked items are signed with (stack output FailureSigningSecretArn);
                            your role must be one of the stack's secretReaders to read it
   --outputs <file>         read all three from \`cdk deploy --outputs-file <file>\`
@@ -128,7 +130,10 @@ function positive(value: unknown, name: string, fallback: number): number {
   return number;
 }
 
-/** The first stack in a `cdk deploy --outputs-file` file that has all three outputs. */
+/**
+ * The first stack in a `cdk deploy --outputs-file` file that has all three outputs. The live alias when the
+ * stack has one: the bare name would run $LATEST, the newest code even while a deploy is rolled back.
+ */
 function readOutputs(file: string): { queueUrl: string; functionName: string; signingSecret: string } {
   let stacks: Record<string, Record<string, string>>;
   try {
@@ -144,7 +149,7 @@ function readOutputs(file: string): { queueUrl: string; functionName: string; si
     ) {
       return {
         queueUrl: outputs.FailedInvocationsQueueUrl,
-        functionName: outputs.TransferFunctionName,
+        functionName: outputs.TransferFunctionAlias ?? outputs.TransferFunctionName,
         signingSecret: outputs.FailureSigningSecretArn,
       };
     }
@@ -203,6 +208,20 @@ interface Clients {
   secrets: SecretsManagerClient;
 }
 
+/**
+ * The queue's region from its URL and the function's from its ARN (or the queue's: one stack), when
+ * they name one; otherwise the SDK's own chain (AWS_REGION, the profile).
+ */
+export function awsClients(options: Pick<ReplayOptions, "queueUrl" | "functionName">): Clients {
+  const queueRegion = regionOfQueueUrl(options.queueUrl);
+  const functionRegion = regionOfArn(options.functionName) ?? queueRegion;
+  return {
+    sqs: new SQSClient(queueRegion ? { region: queueRegion } : {}),
+    lambda: new LambdaClient(functionRegion ? { region: functionRegion } : {}),
+    secrets: new SecretsManagerClient(queueRegion ? { region: queueRegion } : {}),
+  };
+}
+
 type Outcome = { ok: true } | { ok: false; code: string; message: string };
 
 async function invoke(
@@ -239,11 +258,7 @@ async function invoke(
 export async function replayFailures(
   options: ReplayOptions,
   print: (line: string) => void,
-  clients: Clients = {
-    sqs: new SQSClient({}),
-    lambda: new LambdaClient({}),
-    secrets: new SecretsManagerClient({}),
-  },
+  clients: Clients = awsClients(options),
 ): Promise<ReplaySummary> {
   const { SecretString: key } = await clients.secrets.send(
     new GetSecretValueCommand({ SecretId: options.signingSecret }),
@@ -401,11 +416,17 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  replaceSdkNodeWarning(console.error);
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
     },
     (error: Error) => {
+      if (isRegionMissing(error)) {
+        console.error(`replay-failures: ${REGION_ADVICE}, or give the queue URL the stack output prints`);
+        process.exitCode = 2;
+        return;
+      }
       console.error(`replay-failures: ${printable(`${error.name}: ${error.message}`)}`);
       process.exitCode = 1;
     },

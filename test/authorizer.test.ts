@@ -345,5 +345,5 @@ describe("npm run client-token", () => {
         stderr: expect.stringContaining("usage: npm run client-token -- <client-name>"),
       },
     );
-  });
+  }, 60_000); // a tsx process: seconds on a shared machine
 });

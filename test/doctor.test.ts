@@ -268,6 +268,24 @@ describe("npm run doctor finds what is wrong and exits 1", () => {
     expect(output).toContain("checks incoming webhooks only");
   });
 
+  it("B24_WEBHOOK_URL without B24_CLIENT_ID: says to set B24_CLIENT_ID, before any call", async () => {
+    const { code, output } = await doctor([], { B24_WEBHOOK_URL: webhook(CODES.good) });
+    expect(code).toBe(1);
+    expect(output).toMatch(/FAIL +secret: B24_CLIENT_ID is not set: set B24_CLIENT_ID to the CLIENT_ID/);
+    expect(output).not.toContain("Add it");
+    expect(sim.hits).toHaveLength(0);
+  });
+
+  it("--secret-id or --portal without a value: says which needs one, exit 2", async () => {
+    const secretId = await doctor(["--secret-id"], { B24_WEBHOOK_URL: webhook(CODES.good) });
+    expect(secretId.code).toBe(2);
+    expect(secretId.output).toContain("doctor: --secret-id needs a value: a secret id or ARN");
+    const portal = await doctor(["--portal", "--secret-id", "x"]);
+    expect(portal.code).toBe(2);
+    expect(portal.output).toContain("doctor: --portal needs a value: a portal name");
+    expect(sim.hits).toHaveLength(0);
+  });
+
   it("nothing to check: usage, exit 2", async () => {
     expect((await doctor([])).code).toBe(2);
     const unknownPortal = await doctor(["--portal", "nope"], { PORTALS: JSON.stringify({ main: "x" }) });
@@ -294,6 +312,28 @@ describe("npm run doctor as a process", () => {
     const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
     return { code, stdout, stderr };
   }
+
+  it("without any AWS region, says how to give one instead of the SDK's bare 'Region is missing'", async () => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("AWS_")));
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "scripts/doctor.ts", "--secret-id", "b24/main"],
+      {
+        cwd: PROJECT_ROOT,
+        env: { ...env, AWS_CONFIG_FILE: "/dev/null", AWS_SHARED_CREDENTIALS_FILE: "/dev/null" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    expect(code).toBe(1);
+    expect(output).toMatch(
+      /FAIL +secret: cannot read b24\/main: no AWS region: set AWS_REGION to the stack's region/,
+    );
+    expect(output).not.toContain("Region is missing");
+  });
 
   it("never writes the webhook code to stdout or stderr, whether the check passes or fails", async () => {
     aws.put("b24-transfer/main", JSON.stringify({ webhookUrl: webhook(CODES.good), clientId: CLIENT }));

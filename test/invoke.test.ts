@@ -107,6 +107,13 @@ describe("the sample events in events/", () => {
     expect(listSamples()).toEqual(Object.keys(EXPECTED).sort());
   });
 
+  it("are each described in docs/integrator-tools.md's table, and only they", () => {
+    const docs = readFileSync(`${PROJECT_ROOT}/docs/integrator-tools.md`, "utf8");
+    const section = docs.slice(docs.indexOf("### The sample events"));
+    const rows = [...section.matchAll(/^\| `([a-z0-9-]+)` \|/gm)].map((match) => match[1]);
+    expect(rows.sort()).toEqual(listSamples());
+  });
+
   it.each(Object.entries(EXPECTED))("%s runs on the bundle as documented", async (name, expected) => {
     const { event } = loadEvent(name);
     expect(describeEvent(event)).toMatch(expected.describe);

@@ -55,6 +55,17 @@ describe("metrics", () => {
     expect(total("TransfersSucceeded")).toBe(1);
   });
 
+  it("publishes failures by code also without the portal, for one alarm over every portal", async () => {
+    await post({ chatId: 113, operatorId: 13 });
+    const failure = emf.find((doc) => "TransfersFailed" in doc);
+    const aws = failure?._aws as { CloudWatchMetrics: { Dimensions: string[][] }[] };
+    expect(aws.CloudWatchMetrics[0]?.Dimensions.map((set) => [...set].sort())).toEqual([
+      ["code", "portal", "service"],
+      ["code", "service"],
+    ]);
+    expect(failure).toMatchObject({ code: "TRANSFER_REJECTED", portal: "main", service: "b24-transfer" });
+  });
+
   it("counts each item of a partly failed batch", async () => {
     await post({
       transfers: [

@@ -66,6 +66,12 @@ describe("reading an HTTP transfer request", () => {
     expect(codeOf(edit, true)).toBe(code);
   });
 
+  it("tells a missing body from one that is not JSON", () => {
+    expect(() => read({})).toThrow("the body is empty; send JSON");
+    expect(() => read({ body: "" })).toThrow("the body is not valid JSON");
+    expect(() => read({ body: "{" }, true)).toThrow("the body is not valid JSON");
+  });
+
   it("takes the path under a stage prefix", () => {
     expect(codeOf({ path: "/prod/transfers", body })).toBe("accepted");
   });
@@ -123,6 +129,50 @@ describe("the edges of an HTTP transfer request", () => {
     expect(readHttpTransferRequest(raw(json(Buffer.from("main"))))).toMatchObject({ kind: "single" });
     expect(() => readHttpTransferRequest(raw(json(Buffer.from([0xff]))))).toThrow(/INVALID_JSON/);
     expect(() => readHttpTransferRequest(raw(Buffer.from([0x7b, 0xff, 0x7d])))).toThrow(/INVALID_JSON/);
+  });
+
+  describe.each([
+    ["HTTP API", false],
+    ["REST API", true],
+  ])("a body that is not UTF-8 (%s event)", (_kind, rest) => {
+    const latin1 = Buffer.from('{"chatId":112,"operatorId":12,"message":"caf\xe9"}', "latin1");
+    const detailOf = (edit: HttpEventEdit) => {
+      try {
+        read(edit, rest);
+      } catch (error) {
+        if (error instanceof TransferError) return `${error.code}: ${error.details.detail}`;
+        throw error;
+      }
+      return "accepted";
+    };
+
+    it("base64 (the bytes as sent): INVALID_JSON", () => {
+      const event = rest ? restApiEvent({ body: "" }) : httpApiEvent({ body: "" });
+      event.body = latin1.toString("base64");
+      event.isBase64Encoded = true;
+      expect(() => readHttpTransferRequest(toHttpRequest(event, MAX_BODY_BYTES))).toThrow(
+        "the body is not valid UTF-8 (U+FFFD stands for bytes that could not be decoded); send UTF-8",
+      );
+    });
+
+    it("plain text (decoded on the way, the byte replaced by U+FFFD): INVALID_JSON, also when base64 again", () => {
+      const replaced = latin1.toString("utf8");
+      expect(replaced).toContain("\uFFFD");
+      const expected =
+        "INVALID_JSON: the body is not valid UTF-8 (U+FFFD stands for bytes that could not be decoded); send UTF-8";
+      expect(detailOf({ body: replaced })).toBe(expected);
+      expect(detailOf({ body: replaced, base64: true })).toBe(expected);
+    });
+
+    it("accepts UTF-8 text, and U+FFFD the caller wrote as a JSON escape", () => {
+      expect(detailOf({ body: '{"chatId":112,"operatorId":12,"message":"café"}' })).toBe("accepted");
+      expect(detailOf({ body: '{"chatId":112,"operatorId":12,"message":"café"}', base64: true })).toBe(
+        "accepted",
+      );
+      expect(read({ body: '{"chatId":112,"operatorId":12,"message":"\\ufffd"}' }, rest)).toMatchObject({
+        request: { message: "\uFFFD" },
+      });
+    });
   });
 
   it.each([

@@ -1,9 +1,13 @@
 import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { signBody } from "../lambda/aws/failure-signature.ts";
 import { lambdaContext } from "../scripts/local-api.ts";
 import { startDynamo } from "../scripts/local-dynamodb.ts";
+import { awsClients, parseOptions } from "../scripts/replay-failures.ts";
 import { transferRequestedEvent } from "./support/eventbridge.ts";
 import { SIGNING_KEY, SIGNING_SECRET, useBundleHarness } from "./support/harness.ts";
 
@@ -13,6 +17,10 @@ import { SIGNING_KEY, SIGNING_SECRET, useBundleHarness } from "./support/harness
  * through loopback SQS and Lambda endpoints that run the same bundle.
  */
 const FUNCTION = "b24-transfer-Transfer";
+// Each test starts several tsx processes one after another: seconds each on a shared machine, so 20 s
+// (the suite's default) ran out in CI with other work on its 2 cores, and the next test then saw the
+// unfinished one's queue.
+vi.setConfig({ testTimeout: 90_000 });
 let dynamo: { url: string; close: () => Promise<void> };
 beforeAll(async () => {
   dynamo = await startDynamo("replay-idempotency");
@@ -51,6 +59,69 @@ describe("npm run replay-failures", () => {
     const bad = await replay("--function", FUNCTION);
     expect(bad.code).toBe(2);
     expect(bad.out).toContain("give --queue-url, --function and --signing-secret");
+  });
+
+  it("takes the region from the queue URL (and the function's ARN) when they name one", async () => {
+    const regionsOf = async (queueUrl: string, functionName: string) => {
+      const { sqs, lambda, secrets } = awsClients({ queueUrl, functionName });
+      const regions = [await sqs.config.region(), await lambda.config.region()];
+      for (const client of [sqs, lambda, secrets]) client.destroy();
+      return regions;
+    };
+    const queue = "https://sqs.eu-west-3.amazonaws.com/123456789012/B24Transfer-Failed";
+    expect(await regionsOf(queue, FUNCTION)).toEqual(["eu-west-3", "eu-west-3"]);
+    expect(
+      await regionsOf(queue, "arn:aws:lambda:eu-north-1:123456789012:function:B24Transfer-Transfer:live"),
+    ).toEqual(["eu-west-3", "eu-north-1"]);
+    // A URL that names none (here loopback) leaves the SDK's chain in charge: AWS_REGION in this test.
+    expect(await regionsOf(h.secrets.queueUrl, FUNCTION)).toEqual(["us-east-1", "us-east-1"]);
+  });
+
+  it("without any region, says how to give one instead of the SDK's bare 'Region is missing'", async () => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("AWS_")));
+    const { code, out } = await new Promise<{ code: number; out: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          "scripts/replay-failures.ts",
+          "--queue-url",
+          h.secrets.queueUrl,
+          "--function",
+          FUNCTION,
+          "--signing-secret",
+          SIGNING_SECRET,
+        ],
+        { env: { ...env, AWS_CONFIG_FILE: "/dev/null", AWS_SHARED_CREDENTIALS_FILE: "/dev/null" } },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? Number(error.code) || 1 : 0, out: stdout + stderr }),
+      );
+    });
+    expect(code).toBe(2);
+    expect(out).toContain("replay-failures: no AWS region: set AWS_REGION to the stack's region");
+    expect(out).not.toContain("Region is missing");
+  });
+
+  it("--outputs takes the live alias when the stack has one, the function name otherwise", () => {
+    const dir = mkdtempSync(join(tmpdir(), "replay-outputs-"));
+    const file = (name: string, outputs: Record<string, string>) => {
+      const path = join(dir, name);
+      writeFileSync(path, JSON.stringify({ B24Transfer: outputs }));
+      return path;
+    };
+    const queue = {
+      FailedInvocationsQueueUrl: "https://sqs.eu-west-3.amazonaws.com/1/q",
+      FailureSigningSecretArn: "arn:aws:secretsmanager:eu-west-3:1:secret:signing",
+    };
+    const alias = "arn:aws:lambda:eu-west-3:1:function:fn:live";
+    const withAlias = parseOptions([
+      "--outputs",
+      file("new.json", { ...queue, TransferFunctionName: "fn", TransferFunctionAlias: alias }),
+    ]);
+    expect(withAlias).toMatchObject({ functionName: alias, queueUrl: queue.FailedInvocationsQueueUrl });
+    const older = parseOptions(["--outputs", file("old.json", { ...queue, TransferFunctionName: "fn" })]);
+    expect(older).toMatchObject({ functionName: "fn" });
   });
 
   it("deletes what succeeded, keeps what fails, skips unknown outcomes unless asked, never transfers twice", async () => {

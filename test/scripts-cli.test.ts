@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../infra/bundling.ts";
+import { NODE_20_NOTE } from "../scripts/node-support.ts";
 
 /** The package scripts as a newcomer meets them: help, refused settings, a readable console. */
 function run(
@@ -45,6 +46,51 @@ describe("package scripts", () => {
       expect(out.toLowerCase(), SCRIPTS[index]).toContain("usage: npm ");
     });
   }, 60_000);
+
+  it("npm run mutation answers --help without installing or running anything, and refuses other options", async () => {
+    const mutation = (arg: string) =>
+      new Promise<{ code: number; out: string }>((resolve) => {
+        execFile(
+          "bash",
+          ["mutation/run.sh", arg],
+          { cwd: PROJECT_ROOT, timeout: 10_000 },
+          (error, stdout, stderr) =>
+            resolve({ code: error ? Number(error.code) : 0, out: `${stdout}${stderr}` }),
+        );
+      });
+    const help = await mutation("--help");
+    expect(help.code, help.out).toBe(0);
+    expect(help.out).toContain("usage: npm run mutation");
+    expect(help.out).not.toMatch(/installing|Stryker \d/);
+    const unknown = await mutation("--dry-run");
+    expect(unknown.code).toBe(2);
+    expect(unknown.out).toContain("mutation: unknown option --dry-run");
+    expect(unknown.out).not.toMatch(/installing|Stryker \d/);
+  });
+
+  it("doctor and replay-failures print no SDK Node-version warning: one line instead on Node 20, nothing on 22+", async () => {
+    const nowhere = "http://127.0.0.1:9";
+    const env = {
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined,
+      AWS_REGION: "eu-central-1",
+      AWS_ACCESS_KEY_ID: "AKIDLOCAL",
+      AWS_SECRET_ACCESS_KEY: "local",
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: nowhere,
+      AWS_ENDPOINT_URL_SQS: nowhere,
+      AWS_MAX_ATTEMPTS: "1",
+    };
+    const results = await Promise.all([
+      run("scripts/doctor.ts", ["--secret-id", "b24/main"], env),
+      run("scripts/replay-failures.ts", ["--queue-url", `${nowhere}/1/q`, "--function", "fn"], env),
+    ]);
+    const major = Number(process.versions.node.split(".")[0]);
+    for (const { code, out } of results) {
+      expect(code, out).toBe(1);
+      expect(out).toMatch(/ECONNREFUSED/);
+      expect(out).not.toMatch(/NodeVersionSupportWarning|AWS SDK for JavaScript \(v3\)/);
+      expect(out.split(NODE_20_NOTE).length - 1).toBe(major < 22 ? 1 : 0);
+    }
+  });
 
   it("npm start refuses a B24_WEBHOOK_URL the function could not use, naming the variable", async () => {
     const garbage = await run("scripts/start.ts", [], { B24_WEBHOOK_URL: "garbage", PORT: "0" });

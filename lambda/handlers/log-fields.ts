@@ -34,8 +34,15 @@ function portalOrUndefined(service: TransferService, request: TransferRequest): 
 /** The fields of a finished run, and the failure that decides the answer when every item shares it. */
 export function outcomeFields(outcome: InputOutcome): { log: LogFields; shared?: TransferError } {
   if (outcome.kind === "single") {
+    // The target that took the chat, which after a fallback is not the one the request named first.
+    const { result } = outcome;
     return {
-      log: { attempts: outcome.attempts, ...readsField(outcome.reads), ...handOverFields([outcome.result]) },
+      log: {
+        attempts: outcome.attempts,
+        target: result.target,
+        ...readsField(outcome.reads),
+        ...handOverFields([result]),
+      },
     };
   }
   const { items, attempts, reads } = outcome.outcome;

@@ -37,10 +37,12 @@ export function publishMetrics(invocation: InvocationMetrics): void {
   if (invocation.coldStart) metrics.addMetric(METRIC.coldStart, MetricUnit.Count, 1);
   metrics.addMetric(METRIC.invocationDuration, MetricUnit.Milliseconds, invocation.durationMs);
   metrics.publishStoredMetrics();
-  // Failures get the code as a dimension of their own, so alarms and the dashboard can split by it.
+  // Failures get the code as a dimension of their own, so alarms and the dashboard can split by it; the
+  // second dimension set (code alone) lets one alarm cover every portal (OutcomeUnknown).
   for (const [code, count] of Object.entries(invocation.failed)) {
     const failure = newMetrics();
     failure.addDimensions({ portal: invocation.portal ?? "none", code });
+    failure.addDimensions({ code });
     failure.addMetric(METRIC.transfersFailed, MetricUnit.Count, count);
     failure.publishStoredMetrics();
   }

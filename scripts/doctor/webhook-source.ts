@@ -2,6 +2,7 @@ import { readSecret } from "../../lambda/aws/secrets-manager.ts";
 import { isRecord } from "../../lambda/domain/is-record.ts";
 import { TransferError } from "../../lambda/domain/problems.ts";
 import { parseWebhookSecret, type WebhookCredentials } from "../../lambda/portals/portal-secret.ts";
+import { isRegionMissing, REGION_ADVICE } from "../aws-region.ts";
 
 /**
  * Where the doctor gets the webhook: a deployed stack's secret (read with the default AWS chain), the
@@ -71,6 +72,12 @@ export function describeSource(source: Source): string {
 }
 
 export async function loadWebhook(source: Source, env: NodeJS.ProcessEnv): Promise<Webhook> {
+  // Without it the function's parser would ask to add clientId to a secret the user does not have.
+  if (source.kind === "environment" && !env.B24_CLIENT_ID) {
+    throw new SourceProblem(
+      "B24_CLIENT_ID is not set: set B24_CLIENT_ID to the CLIENT_ID the bot was registered with through this webhook (imbot.register)",
+    );
+  }
   const raw = source.kind === "secret" ? await readSecretValue(source.secretId) : fromEnvironment(env);
   const json = tryJson(raw);
   if (isRecord(json) && json.webhookUrl === PLACEHOLDER_WEBHOOK_URL) {
@@ -107,6 +114,7 @@ async function readSecretValue(secretId: string): Promise<string> {
   try {
     return (await readSecret(secretId)).value;
   } catch (error) {
+    if (isRegionMissing(error)) throw new SourceProblem(`cannot read ${secretId}: ${REGION_ADVICE}`);
     const name = error instanceof Error ? error.name : "Error";
     const message = error instanceof Error ? error.message : String(error);
     const hint =

@@ -66,7 +66,7 @@ export const PROBLEM_CATALOGUE: Record<ProblemCode, ProblemEntry> = {
     when: "the body is not UTF-8 JSON, or names one key twice in an object (JSON.parse would keep the last)",
     retry: "no: fix the request",
     reach: "operation",
-    example: { detail: "the body is not valid UTF-8 JSON" },
+    example: { detail: "the body is not valid JSON" },
   },
   VALIDATION_FAILED: {
     when: "the body (or the Idempotency-Key header) does not match the schema; `errors` lists every field",

@@ -75,7 +75,8 @@ describe("npx cdk synth", () => {
     synth = await run("npx", ["cdk", "synth", "--quiet", "--no-notices", "--output", outdir], {
       cwd: PROJECT_ROOT,
       env: offlineEnv(),
-      timeout: 60_000,
+      // About 50 s on a quiet 2-core machine (two bundles, cdk-nag over the whole stack); CI shares it.
+      timeout: 240_000,
     });
     const template = JSON.parse(readFileSync(join(outdir, "B24Transfer.template.json"), "utf8"));
     functions = Object.fromEntries(
@@ -90,7 +91,7 @@ describe("npx cdk synth", () => {
       bundleLambda("authorizer", join(scratch, "authorizer")),
     ]);
     secrets = await startLocalAws();
-  }, 90_000);
+  }, 250_000);
 
   afterAll(async () => {
     await secrets?.close();

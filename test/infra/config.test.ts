@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
 import { App } from "aws-cdk-lib";
 import { describe, expect, it } from "vitest";
+import { PROJECT_ROOT } from "../../infra/bundling.ts";
 import {
   CONFIG_CONTEXT_KEY,
   ConfigError,
@@ -57,7 +59,66 @@ describe("the settings in cdk.json", () => {
       portalMoveDomains: [],
       clientPortals: {},
       messageBbcode: "keep",
+      deployment: { type: "canary", percent: 10, minutes: 5 },
     });
+  });
+});
+
+describe("docs/configuration.md", () => {
+  it("quotes the error a misspelt scheduled request really gets, word for word", () => {
+    const docs = readFileSync(`${PROJECT_ROOT}/docs/configuration.md`, "utf8");
+    const quoted = /```text\n(Invalid cdk\.json context[^`]*)```/.exec(docs)?.[1];
+    const typo = { name: "nightly", schedule: "rate(5 minutes)", request: { chatId: 1, operator: 12 } };
+    let real = "";
+    try {
+      parseConfig({ ...BASE_CONFIG, schedules: [typo] }, `cdk.json context "${CONFIG_CONTEXT_KEY}"`);
+    } catch (error) {
+      real = (error as Error).message;
+    }
+    expect(quoted?.trimEnd()).toBe(real);
+  });
+});
+
+describe("deployment settings", () => {
+  it("default to a 10 % canary for 5 minutes, and take linear and all-at-once", () => {
+    expect(parseConfig(BASE_CONFIG).deployment).toEqual({ type: "canary", percent: 10, minutes: 5 });
+    const linear = { type: "linear", percent: 20, minutes: 2 } as const;
+    expect(parseConfig({ ...BASE_CONFIG, deployment: linear }).deployment).toEqual(linear);
+    expect(parseConfig({ ...BASE_CONFIG, deployment: { type: "all-at-once" } }).deployment).toEqual({
+      type: "all-at-once",
+    });
+  });
+
+  it("refuse an unknown type, shares outside 1-99 %, intervals outside 1-60 minutes and stray keys", () => {
+    expect(problems({ ...BASE_CONFIG, deployment: { type: "blue-green" } })).toEqual([
+      '  - deployment.type: deployment.type must be "canary", "linear" or "all-at-once"',
+    ]);
+    expect(problems({ ...BASE_CONFIG, deployment: { type: "canary", percent: 100, minutes: 0 } })).toEqual([
+      "  - deployment.percent: percent must be a whole number from 1 to 99",
+      "  - deployment.minutes: minutes must be a whole number from 1 to 60",
+    ]);
+    expect(problems({ ...BASE_CONFIG, deployment: { type: "linear", percent: 10.5, minutes: 61 } })).toEqual([
+      "  - deployment.percent: percent must be a whole number from 1 to 99",
+      "  - deployment.minutes: minutes must be a whole number from 1 to 60",
+    ]);
+    expect(problems({ ...BASE_CONFIG, deployment: { type: "canary", percent: 10 } })).toEqual([
+      "  - deployment.minutes: is required",
+    ]);
+    expect(problems({ ...BASE_CONFIG, deployment: { type: "all-at-once", percent: 10 } })).toEqual([
+      "  - deployment.percent: unknown setting",
+    ]);
+  });
+
+  it("refuse more provisioned than reserved concurrency, which Lambda would refuse at deploy", () => {
+    expect(problems({ ...BASE_CONFIG, reservedConcurrency: 2, provisionedConcurrency: 3 })).toEqual([
+      "  - provisionedConcurrency: may not exceed reservedConcurrency (2): Lambda refuses it",
+    ]);
+    expect(parseConfig({ ...BASE_CONFIG, reservedConcurrency: 3, provisionedConcurrency: 3 })).toMatchObject({
+      provisionedConcurrency: 3,
+    });
+    expect(problems({ ...BASE_CONFIG, provisionedConcurrency: 0 })).toEqual([
+      "  - provisionedConcurrency: provisionedConcurrency must be > 0",
+    ]);
   });
 });
 

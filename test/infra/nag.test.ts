@@ -101,6 +101,8 @@ describe("cdk-nag AwsSolutions", () => {
     expect(acknowledged.map(({ path, id }) => `${path} ${id}`).sort()).toEqual(
       [
         "Test/ClientTokenAuth/ClientTokens AwsSolutions-SMG4",
+        "Test/Deployment/authorizer/ServiceRole AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]",
+        "Test/Deployment/transfer/ServiceRole AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]",
         "Test/FailedInvocations/Queue AwsSolutions-SQS3",
         "Test/FailedInvocations/SigningKey AwsSolutions-SMG4",
         "Test/PortalSecrets/Portal-main AwsSolutions-SMG4",

@@ -32,6 +32,10 @@ const functionByBundle = (template: Template, description: RegExp) => {
 const transferFunction = (t: Template) => functionByBundle(t, /hands a Bitrix24/);
 const authorizerFunction = (t: Template) => functionByBundle(t, /authorizer/);
 
+/** The logical id of the `live` alias of a function: what every invoker must reference. */
+const liveAlias = (t: Template, functionId: string) =>
+  onlyResource(t, "AWS::Lambda::Alias", { FunctionName: { Ref: functionId }, Name: "live" })[0];
+
 interface Statement {
   Action: string | string[];
   Resource: unknown;
@@ -173,14 +177,16 @@ describe("default stack (cdk.json settings)", () => {
       IdentitySource: ["$request.header.Authorization"],
       AuthorizerResultTtlInSeconds: 300,
     });
-    expect(JSON.stringify(authorizer.Properties.AuthorizerUri)).toContain(authorizerFnId);
+    expect(JSON.stringify(authorizer.Properties.AuthorizerUri)).toContain(
+      `{"Ref":"${liveAlias(template, authorizerFnId)}"}`,
+    );
     const [, integration] = onlyResource(template, "AWS::ApiGatewayV2::Integration");
     const [transferId] = transferFunction(template);
     expect(integration.Properties).toMatchObject({
       IntegrationType: "AWS_PROXY",
       PayloadFormatVersion: "2.0",
+      IntegrationUri: { Ref: liveAlias(template, transferId) },
     });
-    expect(JSON.stringify(integration.Properties.IntegrationUri)).toContain(transferId);
   });
 
   it("throttles the stage and writes JSON access logs to their own log group", () => {
@@ -231,7 +237,11 @@ describe("default stack (cdk.json settings)", () => {
   });
 
   it("grants no function a managed policy or a wildcard log permission", () => {
-    for (const role of Object.values(resourcesOf(template, "AWS::IAM::Role"))) {
+    const roles = Object.values(resourcesOf(template, "AWS::IAM::Role"));
+    const assumedBy = (role: Resources[string]) =>
+      JSON.stringify((role.Properties.AssumeRolePolicyDocument as { Statement: unknown }).Statement);
+    // CodeDeploy's role is the one exception: CDK always gives it AWSCodeDeployRoleForLambdaLimited.
+    for (const role of roles.filter((r) => !assumedBy(r).includes("codedeploy.amazonaws.com"))) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     }
     for (const [id] of Object.entries(resourcesOf(template, "AWS::Lambda::Function"))) {
@@ -255,9 +265,10 @@ describe("default stack (cdk.json settings)", () => {
     );
     const [transferId] = transferFunction(template);
     const [, invokeConfig] = onlyResource(template, "AWS::Lambda::EventInvokeConfig");
+    // On the alias EventBridge and Scheduler invoke (the alias ARN's eighth field is its name).
     expect(invokeConfig.Properties).toEqual({
       FunctionName: { Ref: transferId },
-      Qualifier: "$LATEST",
+      Qualifier: { "Fn::Select": [7, { "Fn::Split": [":", { Ref: liveAlias(template, transferId) }] }] },
       MaximumRetryAttempts: 2,
       MaximumEventAgeInSeconds: 900,
       DestinationConfig: { OnFailure: { Destination: { "Fn::GetAtt": [queueId, "Arn"] } } },
@@ -293,7 +304,7 @@ describe("default stack (cdk.json settings)", () => {
     expect(JSON.stringify(statementsOfFunction(template, authorizerId))).not.toMatch(/dynamodb:|sqs:/);
   });
 
-  it("alarms on function errors, throttles, API 5xx, authorizer errors, any failed invocation, Bitrix24 limits and a portal move (PortalMoved)", () => {
+  it("alarms on function errors, throttles, API 5xx, authorizer errors, failed invocations, OUTCOME_UNKNOWN, Bitrix24 limits and a portal move (PortalMoved)", () => {
     const [topicId] = onlyResource(template, "AWS::SNS::Topic");
     const alarms = Object.values(resourcesOf(template, "AWS::CloudWatch::Alarm")).map((a) => a.Properties);
     const [transferId] = transferFunction(template);
@@ -308,12 +319,19 @@ describe("default stack (cdk.json settings)", () => {
         ["AWS/ApiGateway", "5xx", expect.stringContaining(apiId)],
         ["AWS/Lambda", "Errors", expect.stringContaining(authorizerId)],
         ["AWS/SQS", "ApproximateNumberOfMessagesVisible", expect.stringContaining(queueId)],
+        ["AWS/SQS", "NumberOfMessagesSent", expect.stringContaining(queueId)],
       ]),
     );
-    expect(alarms).toHaveLength(8);
+    expect(alarms).toHaveLength(10);
     const service = [{ Name: "service", Value: "b24-transfer" }];
     const bitrix24 = alarms.filter((a) => a.Namespace === "B24Transfer");
     expect(bitrix24).toEqual([
+      expect.objectContaining({
+        MetricName: "TransfersFailed",
+        Statistic: "Sum",
+        Dimensions: [{ Name: "code", Value: "OUTCOME_UNKNOWN" }, ...service],
+        Threshold: 1,
+      }),
       expect.objectContaining({
         MetricName: "Bitrix24OperatingShare",
         Statistic: "Maximum",
@@ -338,8 +356,13 @@ describe("default stack (cdk.json settings)", () => {
       expect(alarm).toMatchObject({
         ComparisonOperator: "GreaterThanOrEqualToThreshold",
         TreatMissingData: "notBreaching",
-        AlarmActions: [{ Ref: topicId }],
       });
+    }
+    // Every alarm mails the topic but the failure queue's growth, which FailedInvocations already reports.
+    const silent = alarms.filter((a) => a.AlarmActions === undefined);
+    expect(silent.map((a) => a.MetricName)).toEqual(["NumberOfMessagesSent"]);
+    for (const alarm of alarms.filter((a) => a.AlarmActions !== undefined)) {
+      expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
     }
     // No e-mail configured, no subscription.
     template.resourceCountIs("AWS::SNS::Subscription", 0);
@@ -354,11 +377,14 @@ describe("default stack (cdk.json settings)", () => {
     expect(Object.keys(outputs).sort()).toEqual(
       [
         "AlarmTopicArn",
+        "AuthorizerFunctionName",
         "ClientTokensSecretName",
         "FailedInvocationsQueueUrl",
         "FailureSigningSecretArn",
         "PortalSecretMain",
         "TransferFunctionName",
+        "TransferFunctionAlias",
+        "DeploymentApplicationName",
         "TransfersUrl",
       ].sort(),
     );
@@ -385,7 +411,7 @@ describe("stack with every option", () => {
       expect(rule.State).toBe("enabled" in entry && entry.enabled === false ? "DISABLED" : "ENABLED");
       expect(rule.Targets).toHaveLength(1);
       expect(rule.Targets[0]).toMatchObject({
-        Arn: { "Fn::GetAtt": [transferId, "Arn"] },
+        Arn: { Ref: liveAlias(template, transferId) },
         DeadLetterConfig: { Arn: { "Fn::GetAtt": [queueId, "Arn"] } },
         RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 900 },
       });
@@ -426,7 +452,7 @@ describe("stack with every option", () => {
     });
     expect(rule.Properties.Targets).toEqual([
       expect.objectContaining({
-        Arn: { "Fn::GetAtt": [transferId, "Arn"] },
+        Arn: { Ref: liveAlias(template, transferId) },
         DeadLetterConfig: { Arn: { "Fn::GetAtt": [queueId, "Arn"] } },
         RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 900 },
       }),
@@ -582,7 +608,8 @@ describe("IAM authorization", () => {
     template.resourceCountIs("AWS::Lambda::Function", 1);
     // The portal secret and the failure queue's signing key; no client-token secret.
     template.resourceCountIs("AWS::SecretsManager::Secret", 2);
-    template.resourceCountIs("AWS::CloudWatch::Alarm", 7);
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 9);
+    template.resourceCountIs("AWS::CodeDeploy::DeploymentGroup", 1);
     expect(template.toJSON().Outputs.ClientTokensSecretName).toBeUndefined();
   });
 });
@@ -615,7 +642,7 @@ describe("EventBridge Scheduler and a custom event bus", () => {
       ScheduleExpressionTimezone: "Europe/Berlin",
       State: "ENABLED",
       Target: {
-        Arn: { "Fn::GetAtt": [transferId, "Arn"] },
+        Arn: { Ref: liveAlias(template, transferId) },
         DeadLetterConfig: { Arn: { "Fn::GetAtt": [queueId, "Arn"] } },
         RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 900 },
       },

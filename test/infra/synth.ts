@@ -1,10 +1,15 @@
 import { readFileSync } from "node:fs";
 import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
+import { vi } from "vitest";
 import { PROJECT_ROOT } from "../../infra/bundling.ts";
 import { parseConfig, type TransferConfig, type TransferConfigInput } from "../../infra/config.ts";
 import { addNagChecks } from "../../infra/nag.ts";
 import { TransferStack } from "../../infra/stack.ts";
+
+// Synthesis is CPU-bound, and the first one in a worker loads aws-cdk-lib (and cdk-nag): several seconds
+// alone, over the suite's 20 s when the machine is shared (mutation workers, parallel CI runs).
+vi.setConfig({ testTimeout: 90_000, hookTimeout: 90_000 });
 
 /** cdk.json's context (feature flags and the default settings), so tests synthesize what `cdk synth` does. */
 export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(

@@ -48,19 +48,33 @@ export function readHttpTransferRequest(request: HttpRequest): TransferInput {
       detail: `the body must be at most ${MAX_BODY_BYTES} bytes`,
     });
   }
-  let text: string;
+  return requireTransferInput(parseJsonBody(request.body));
+}
+
+function parseJsonBody(body: Buffer | undefined): unknown {
+  // One rule for both ways a body arrives: bytes that are not UTF-8 decode to U+FFFD here (a base64
+  // body), or were already replaced by it before the function saw the text (a plain body). A message
+  // with it would write that character into the chat. Written as the escape \ufffd it is the caller's
+  // choice and stays.
+  if (body === undefined) throw new TransferError("INVALID_JSON", { detail: "the body is empty; send JSON" });
+  const text = body.toString("utf8");
+  if (text.includes("\uFFFD")) {
+    throw new TransferError("INVALID_JSON", {
+      detail: "the body is not valid UTF-8 (U+FFFD stands for bytes that could not be decoded); send UTF-8",
+    });
+  }
   let json: unknown;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(request.body ?? new Uint8Array());
     json = JSON.parse(text);
   } catch {
-    throw new TransferError("INVALID_JSON", { detail: "the body is not valid UTF-8 JSON" });
+    throw new TransferError("INVALID_JSON", { detail: "the body is not valid JSON" });
   }
+  // JSON.parse keeps the last of two equal keys: {"chatId":1,"operatorId":2,"chatId":3} would move chat 3.
   const duplicate = firstDuplicateKey(text);
   if (duplicate !== undefined) {
     throw new TransferError("INVALID_JSON", {
       detail: `the body names the key "${duplicate.slice(0, 40)}" twice in one object; send each key once`,
     });
   }
-  return requireTransferInput(json);
+  return json;
 }

@@ -62,7 +62,8 @@ async function post(body: unknown): Promise<{ status: number; text: string }> {
 describe("Low 5: the bot's CLIENT_ID is redacted like the webhook code", () => {
   it("a single call: an error equal to it is no code, a description quoting it is redacted, logs carry neither", async () => {
     upstream.answer(() => ({ status: 400, body: JSON.stringify(quoting) }));
-    const { status, text } = await post({ chatId: 112, operatorId: 12 });
+    // Without the guard's read, so that the refused call is the transfer, which carries the CLIENT_ID.
+    const { status, text } = await post({ chatId: 112, operatorId: 12, guard: false });
     expect(status).toBeGreaterThanOrEqual(400);
     expect(JSON.parse(text).bitrix24).toEqual({
       error: "UNREADABLE_ERROR",

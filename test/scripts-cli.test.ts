@@ -81,7 +81,11 @@ describe("package scripts", () => {
     };
     const results = await Promise.all([
       run("scripts/doctor.ts", ["--secret-id", "b24/main"], env),
-      run("scripts/replay-failures.ts", ["--queue-url", `${nowhere}/1/q`, "--function", "fn"], env),
+      run(
+        "scripts/replay-failures.ts",
+        ["--queue-url", `${nowhere}/1/q`, "--function", "fn", "--signing-secret", "signing"],
+        env,
+      ),
     ]);
     const major = Number(process.versions.node.split(".")[0]);
     for (const { code, out } of results) {

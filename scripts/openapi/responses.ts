@@ -83,12 +83,7 @@ const sampleTransfers = {
     requestId: EXAMPLE_REQUEST_ID,
   },
   single: {
-    transferred: true,
-    chatId: 112,
-    target: { operatorId: 12 },
-    leave: false,
-    chat: { state: "withUser", userId: 12, botInChat: null },
-    portal: "main",
+    ...toUser12,
     requestId: EXAMPLE_REQUEST_ID,
   },
   batchDone: {
